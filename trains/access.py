@@ -1,0 +1,111 @@
+"""Who may see and do what with a train. Every view, partial and API endpoint uses these.
+
+A train is visible to: its primary release manager; whoever was granted view or
+manage on it (a user or a group, through guardian); its assigned release engineers;
+the product owners of its application releases; and the approvers of its gates.
+A train someone may not see is a 404 to them, never a 403.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from applications.models import ApplicationRelease
+from approvals.models import ApprovalRequirement
+from releasemgr import roles
+from trains.choices import PhaseKind
+from trains.models import (
+    ReleaseTrain,
+    ReleaseTrainGroupObjectPermission,
+    ReleaseTrainUserObjectPermission,
+)
+
+VIEW = "view_releasetrain"
+MANAGE = "manage_releasetrain"
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def trains_visible_to(user: User) -> QuerySet[ReleaseTrain]:
+    """The trains a user may see, as one query (subqueries, no duplicate rows)."""
+    if not user.is_authenticated:
+        return ReleaseTrain.objects.none()
+    if user.is_superuser:
+        return ReleaseTrain.objects.all()
+    granted_user = ReleaseTrainUserObjectPermission.objects.filter(
+        user=user, permission__codename__in=[VIEW, MANAGE]
+    ).values("content_object_id")
+    granted_group = ReleaseTrainGroupObjectPermission.objects.filter(
+        group__user=user, permission__codename__in=[VIEW, MANAGE]
+    ).values("content_object_id")
+    owned = ApplicationRelease.objects.filter(
+        application__product_owner=user, train__isnull=False
+    ).values("train_id")
+    approving = ApprovalRequirement.objects.filter(Q(user=user) | Q(group__user=user)).values(
+        "train_id"
+    )
+    engineering = ReleaseTrain.release_engineers.through.objects.filter(user=user).values(
+        "releasetrain_id"
+    )
+    return ReleaseTrain.objects.filter(
+        Q(primary_manager=user)
+        | Q(pk__in=granted_user)
+        | Q(pk__in=granted_group)
+        | Q(pk__in=owned)
+        | Q(pk__in=approving)
+        | Q(pk__in=engineering)
+    )
+
+
+def can_view(user: User, train: ReleaseTrain) -> bool:
+    return trains_visible_to(user).filter(pk=train.pk).exists()
+
+
+def can_manage(user: User, train: ReleaseTrain) -> bool:
+    """Release managers manage the trains they lead or were granted manage on."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    if not roles.has_role(user, roles.RELEASE_MANAGERS):
+        return False
+    if train.primary_manager_id == user.pk:
+        return True
+    return user.has_perm(f"trains.{MANAGE}", train)
+
+
+def can_deploy(user: User, train: ReleaseTrain) -> bool:
+    """The managers of a train, its assigned engineers, or any release engineer when
+    none is assigned."""
+    if can_manage(user, train):
+        return True
+    if not roles.has_role(user, roles.RELEASE_ENGINEERS):
+        return False
+    assigned = list(train.release_engineers.values_list("pk", flat=True))
+    return user.pk in assigned if assigned else can_view(user, train)
+
+
+def can_check_criterion(user: User, train: ReleaseTrain, phase: str) -> bool:
+    """Managers tick any criterion; QA ticks the verification phase's criteria."""
+    if can_manage(user, train):
+        return True
+    return phase == PhaseKind.VERIFICATION and roles.has_role(user, roles.QA)
+
+
+def get_train_for_user(user: User, pk: int, *, need: str = "view") -> ReleaseTrain:
+    """The train, if the user may see it (else 404) and may `need` it (else 403).
+
+    need: "view", "manage" or "deploy".
+    """
+    try:
+        train = trains_visible_to(user).select_related("primary_manager").get(pk=pk)
+    except (ReleaseTrain.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such train.") from None
+    if need == "manage" and not can_manage(user, train):
+        raise PermissionDenied("Only the train's release managers can do this.")
+    if need == "deploy" and not can_deploy(user, train):
+        raise PermissionDenied("Only the train's release managers and engineers can deploy it.")
+    return train

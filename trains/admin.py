@@ -1,0 +1,145 @@
+"""The admin shows everything to staff. It changes nothing behind the services' back:
+trains move only through the actions below, which call trains.services."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from guardian.admin import GuardedModelAdminMixin
+
+from releasemgr.exceptions import ServiceError
+from trains import services
+from trains.models import (
+    Deployment,
+    ExitCriterion,
+    Milestone,
+    Phase,
+    ReleaseTrain,
+    TrainEvent,
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class PhaseInline(ReadOnlyInline):
+    model = Phase
+    fields = ["kind", "planned_end", "actual_start", "actual_end"]
+
+
+class CriterionInline(ReadOnlyInline):
+    model = ExitCriterion
+    fields = ["phase", "description", "rule", "required", "met_by", "met_at"]
+
+
+class MilestoneInline(ReadOnlyInline):
+    model = Milestone
+    fields = ["name", "due_date", "reached_at"]
+
+
+class DeploymentInline(ReadOnlyInline):
+    model = Deployment
+    fields = ["attempted_at", "attempted_by", "succeeded", "log"]
+
+
+class EventInline(ReadOnlyInline):
+    model = TrainEvent
+    fields = ["created_at", "kind", "actor", "from_state", "to_state", "message"]
+
+
+def _step_action(name: str, label: str):
+    def action(modeladmin, request, queryset):
+        moved = 0
+        for train in queryset:
+            try:
+                services.train_transition(train=train, name=name, by=request.user)
+                moved += 1
+            except (ServiceError, ValidationError) as error:
+                modeladmin.message_user(request, f"{train}: {error}", messages.ERROR)
+        if moved:
+            modeladmin.message_user(request, f"{label}: {moved} train(s) moved.")
+
+    action.__name__ = name
+    action.short_description = label
+    return action
+
+
+@admin.register(ReleaseTrain)
+class ReleaseTrainAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "train_type", "state", "primary_manager", "start_date", "end_date"]
+    list_filter = ["state", "train_type"]
+    list_select_related = ["primary_manager"]
+    search_fields = ["name"]
+    readonly_fields = [
+        "state",
+        "development_round",
+        "executive_round",
+        "gate_opened_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "closed_at",
+    ]
+    fields = [
+        "name",
+        "purpose",
+        "train_type",
+        "primary_manager",
+        "release_engineers",
+        "start_date",
+        "end_date",
+        *readonly_fields,
+    ]
+    inlines = [PhaseInline, CriterionInline, MilestoneInline, DeploymentInline, EventInline]
+    actions = [
+        _step_action("start_construction", "Start construction"),
+        _step_action("request_development_approval", "Request development approval"),
+        _step_action("request_executive_approval", "Request executive approval"),
+    ]
+
+    def has_add_permission(self, request):
+        # A train is submitted through trains.services.train_create (phases, criteria,
+        # rights and history come with it).
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # trains are never deleted; cancel them
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in services.TRAIN_FIELDS if f in form.changed_data}
+        engineers = form.cleaned_data.get("release_engineers")
+        services.train_update(
+            train=ReleaseTrain.objects.get(pk=obj.pk),
+            by=request.user,
+            release_engineers=engineers,
+            **data,
+        )
+
+    def save_related(self, request, form, formsets, change):
+        pass  # train_update already set the engineers
+
+
+@admin.register(TrainEvent)
+class TrainEventAdmin(admin.ModelAdmin):
+    """History is read-only everywhere, the admin included."""
+
+    list_display = ["created_at", "train", "kind", "actor", "from_state", "to_state", "message"]
+    list_filter = ["kind"]
+    list_select_related = ["train", "actor"]
+    search_fields = ["train__name", "message"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
