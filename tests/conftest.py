@@ -10,45 +10,53 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture
-def manager(db):
+def role_groups(db):
+    """The role groups come from a data migration; transactional tests flush them."""
+    from django.contrib.auth.models import Group
+
+    return [Group.objects.get_or_create(name=name)[0] for name in roles.ALL_ROLES]
+
+
+@pytest.fixture
+def manager(role_groups):
     return UserFactory(username="manager", roles=[roles.RELEASE_MANAGERS])
 
 
 @pytest.fixture
-def other_manager(db):
+def other_manager(role_groups):
     return UserFactory(username="other_manager", roles=[roles.RELEASE_MANAGERS])
 
 
 @pytest.fixture
-def owner(db):
+def owner(role_groups):
     return UserFactory(username="owner", roles=[roles.PRODUCT_OWNERS])
 
 
 @pytest.fixture
-def qa(db):
+def qa(role_groups):
     return UserFactory(username="qa", roles=[roles.QA])
 
 
 @pytest.fixture
-def executive(db):
+def executive(role_groups):
     return UserFactory(username="executive", roles=[roles.EXECUTIVES])
 
 
 @pytest.fixture
-def executive2(db):
+def executive2(role_groups):
     return UserFactory(username="executive2", roles=[roles.EXECUTIVES])
 
 
 @pytest.fixture
-def engineer(db):
+def engineer(role_groups):
     return UserFactory(username="engineer", roles=[roles.RELEASE_ENGINEERS])
 
 
 @pytest.fixture
-def stakeholder(db):
+def stakeholder(role_groups):
     return UserFactory(username="stakeholder")
 
 
 @pytest.fixture
-def outsider(db):
+def outsider(role_groups):
     return UserFactory(username="outsider")

@@ -103,9 +103,11 @@ def complete_all(releases, owner):
             services.release_transition(release=release, name="complete_development", by=owner)
 
 
-def drive(train, to, *, manager, owner, qa, executive, engineer, releases=2):
+def drive(train, to, *, manager, owner, qa, executive, engineer, releases=2, exec_needed=1):
     """Walk a new train through the services to state `to`; returns (train, dev, exe, rels)."""
-    dev, exe, rels = scope(train, manager=manager, owner=owner, releases=releases)
+    dev, exe, rels = scope(
+        train, manager=manager, owner=owner, releases=releases, exec_needed=exec_needed
+    )
     order = [
         "scoping",
         "construction",

@@ -204,17 +204,41 @@ def _run(
     return train
 
 
-def _clean_train(train: ReleaseTrain) -> None:
-    """Validate a train's own fields. The state is left out: it is the FSM's, and the
-    open-name constraint depends on it, so that one is checked here by hand."""
-    train.full_clean(exclude=["state"])
+def _clean_train(train: ReleaseTrain, phase_ends: dict[str, date | None]) -> None:
+    """Validate a train's fields and schedule, reporting every problem at once.
+
+    The state is left out of full_clean: it is the FSM's, and the open-name constraint
+    depends on it, so that one is checked here by hand.
+    """
+    errors: dict[str, list[str]] = {}
+    try:
+        train.full_clean(exclude=["state"])
+    except ValidationError as error:
+        errors.update(error.message_dict)
     duplicate = (
         ReleaseTrain.objects.filter(name__iexact=train.name, state__in=OPEN_STATES)
         .exclude(pk=train.pk)
         .exists()
     )
-    if duplicate:
-        raise ValidationError({"name": "An open train already has this name."})
+    if train.name and duplicate:
+        errors.setdefault("name", []).append("An open train already has this name.")
+    try:
+        validate_schedule(
+            train_type=train.train_type,
+            start_date=train.start_date,
+            end_date=train.end_date,
+            phase_ends=phase_ends,
+        )
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault(field, []).extend(
+                m for m in messages if m not in errors.get(field, [])
+            )
+    if "end_date" in errors:
+        # the window's check constraint says the same thing without naming the field
+        errors.pop("__all__", None)
+    if errors:
+        raise ValidationError(errors)
 
 
 def _clean_reason(reason: str, step_label: str) -> str:
@@ -288,10 +312,7 @@ def train_create(
         end_date=end_date,
         created_by=by,
     )
-    _clean_train(train)
-    validate_schedule(
-        train_type=train_type, start_date=start_date, end_date=end_date, phase_ends=phase_ends
-    )
+    _clean_train(train, phase_ends)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -356,17 +377,11 @@ def train_update(
             raise ValidationError(
                 {"primary_manager": "The primary manager must be a release manager."}
             )
-        _clean_train(locked)
         phases = {p.kind: p for p in locked.phases.all()}
         ends = {kind: p.planned_end for kind, p in phases.items()}
         if phase_ends is not None:
             ends.update(phase_ends)
-        validate_schedule(
-            train_type=locked.train_type,
-            start_date=locked.start_date,
-            end_date=locked.end_date,
-            phase_ends=ends,
-        )
+        _clean_train(locked, ends)
         locked.save()
         for kind, phase in phases.items():
             if ends.get(kind) != phase.planned_end:

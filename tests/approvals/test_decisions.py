@@ -1,0 +1,237 @@
+"""Gate quorum, separation of duties, rejections and rounds."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+
+from approvals.models import ApprovalDecision, Gate
+from releasemgr import roles
+from releasemgr.exceptions import InvalidState, NotAllowed
+from tests.factories import UserFactory, complete_all, drive, fresh, make_train, scope
+from trains import services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(manager, owner, qa, executive, engineer):
+    return {
+        "manager": manager,
+        "owner": owner,
+        "qa": qa,
+        "executive": executive,
+        "engineer": engineer,
+    }
+
+
+@pytest.fixture
+def cab():
+    """A change advisory board: three members, two of whom must approve."""
+    group = Group.objects.create(name="cab")
+    members = [UserFactory(username=f"cab{i}") for i in range(3)]
+    group.user_set.add(*members)
+    return group, members
+
+
+def _to_executive_gate(people, *, requirement_kwargs):
+    train = make_train(people["manager"])
+    dev = services.requirement_add(
+        train=train, by=people["manager"], gate=Gate.DEVELOPMENT, user=people["manager"]
+    )
+    requirements = [
+        services.requirement_add(train=train, by=people["manager"], gate=Gate.EXECUTIVE, **kw)
+        for kw in requirement_kwargs
+    ]
+    from tests.factories import ReleaseFactory
+
+    release = ReleaseFactory(application__product_owner=people["owner"])
+    services.release_add(train=train, release=release, by=people["manager"])
+    services.train_transition(train=train, name="start_construction", by=people["manager"])
+    complete_all([release], people["owner"])
+    services.decision_record(requirement=dev, by=people["manager"], approve=True)
+    criterion = train.criteria.get(phase="verification", rule="manual")
+    services.criterion_set_met(criterion=criterion, by=people["qa"], met=True)
+    services.train_transition(
+        train=fresh(train), name="request_executive_approval", by=people["manager"]
+    )
+    return fresh(train), requirements
+
+
+def test_two_of_three_pass_the_gate_on_the_second_approval(people, cab):
+    group, members = cab
+    train, (req,) = _to_executive_gate(
+        people, requirement_kwargs=[{"group": group, "required_approvals": 2}]
+    )
+    services.decision_record(requirement=req, by=members[0], approve=True)
+    assert fresh(train).state == "executive_approval"
+    services.decision_record(requirement=req, by=members[1], approve=True)
+    train = fresh(train)
+    assert train.state == "deployment"
+    assert train.events.filter(transition="approve_executive").count() == 1
+
+
+def test_every_requirement_must_be_met(people, cab):
+    group, members = cab
+    train, (by_group, by_user) = _to_executive_gate(
+        people,
+        requirement_kwargs=[
+            {"group": group, "required_approvals": 1},
+            {"user": people["executive"]},
+        ],
+    )
+    services.decision_record(requirement=by_group, by=members[0], approve=True)
+    assert fresh(train).state == "executive_approval"
+    services.decision_record(requirement=by_user, by=people["executive"], approve=True)
+    assert fresh(train).state == "deployment"
+
+
+def test_a_person_counts_once_per_requirement(people, cab):
+    group, members = cab
+    train, (req,) = _to_executive_gate(
+        people, requirement_kwargs=[{"group": group, "required_approvals": 2}]
+    )
+    services.decision_record(requirement=req, by=members[0], approve=True)
+    with pytest.raises(InvalidState, match="already decided"):
+        services.decision_record(requirement=req, by=members[0], approve=True)
+    assert ApprovalDecision.objects.filter(requirement=req).count() == 1
+    assert fresh(train).state == "executive_approval"
+
+
+def test_a_person_in_two_groups_is_counted_once_in_each(people, cab):
+    group, members = cab
+    board = Group.objects.create(name="board")
+    board.user_set.add(members[0], UserFactory(username="board1"))
+    train, (by_cab, by_board) = _to_executive_gate(
+        people,
+        requirement_kwargs=[
+            {"group": group, "required_approvals": 2},
+            {"group": board, "required_approvals": 2},
+        ],
+    )
+    services.decision_record(requirement=by_cab, by=members[0], approve=True)
+    services.decision_record(requirement=by_board, by=members[0], approve=True)
+    # one approval each: neither requirement has its two yet
+    assert fresh(train).state == "executive_approval"
+    from approvals.selectors import gate_status
+
+    counts = [s.approvals for s in gate_status(train=train, gate="executive", round=1)]
+    assert counts == [1, 1]
+
+
+def test_the_primary_release_manager_may_not_give_executive_approval(people):
+    people["manager"].groups.add(Group.objects.get(name=roles.EXECUTIVES))
+    train, (req,) = _to_executive_gate(
+        people, requirement_kwargs=[{"group": Group.objects.get(name=roles.EXECUTIVES)}]
+    )
+    with pytest.raises(NotAllowed, match="primary release manager may not"):
+        services.decision_record(requirement=req, by=people["manager"], approve=True)
+    assert not ApprovalDecision.objects.filter(requirement=req).exists()
+
+
+def test_someone_outside_the_requirement_cannot_decide(people, outsider):
+    train, dev, _, _ = drive(make_train(people["manager"]), "development_approval", **people)
+    with pytest.raises(NotAllowed, match="not one of the approvers"):
+        services.decision_record(requirement=dev, by=outsider, approve=True)
+    with pytest.raises(NotAllowed):
+        services.decision_record(requirement=dev, by=people["executive"], approve=True)
+
+
+def test_decisions_only_while_the_gate_is_open(people):
+    train, dev, exe, _ = drive(make_train(people["manager"]), "construction", **people)
+    with pytest.raises(InvalidState, match="not waiting for development approval"):
+        services.decision_record(requirement=dev, by=people["manager"], approve=True)
+
+
+def test_rejection_needs_a_reason(people):
+    train, dev, _, _ = drive(make_train(people["manager"]), "development_approval", **people)
+    with pytest.raises(ValidationError, match="rejection needs a reason"):
+        services.decision_record(requirement=dev, by=people["manager"], approve=False, comment=" ")
+    assert fresh(train).state == "development_approval"
+    assert not ApprovalDecision.objects.exists()
+
+
+def test_development_rejection_returns_train_to_product_owners(people):
+    train, dev, _, _ = drive(make_train(people["manager"]), "development_approval", **people)
+    services.decision_record(
+        requirement=dev,
+        by=people["manager"],
+        approve=False,
+        comment="Billing is missing the tax rules",
+    )
+    train = fresh(train)
+    assert train.state == "construction"
+    event = train.events.get(transition="reject_development")
+    assert event.message == "Billing is missing the tax rules"
+    assert event.notifications.filter(recipient=people["owner"]).exists()
+
+
+def test_second_round_starts_fresh_and_keeps_the_first(people, cab):
+    group, members = cab
+    train, (req,) = _to_executive_gate(
+        people, requirement_kwargs=[{"group": group, "required_approvals": 2}]
+    )
+    services.decision_record(requirement=req, by=members[0], approve=True)
+    services.decision_record(
+        requirement=req, by=members[1], approve=False, comment="Load test results missing"
+    )
+    train = fresh(train)
+    assert train.state == "verification"
+    services.train_transition(train=train, name="request_executive_approval", by=people["manager"])
+    train = fresh(train)
+    assert train.executive_round == 2
+    # round 1's approval does not count in round 2
+    services.decision_record(requirement=req, by=members[1], approve=True)
+    assert fresh(train).state == "executive_approval"
+    services.decision_record(requirement=req, by=members[0], approve=True)
+    assert fresh(train).state == "deployment"
+    rounds = list(req.decisions.order_by("id").values_list("round", "approve"))
+    assert rounds == [(1, True), (1, False), (2, True), (2, True)]
+
+
+def test_requirements_are_locked_after_scoping(people):
+    train, *_ = drive(make_train(people["manager"]), "construction", **people)
+    with pytest.raises(InvalidState, match="locked after"):
+        services.requirement_add(
+            train=train, by=people["manager"], gate="executive", user=people["executive"]
+        )
+
+
+def test_requirement_cannot_ask_more_than_the_group_has(people, cab):
+    group, _ = cab
+    train = make_train(people["manager"])
+    with pytest.raises(ValidationError, match="has 3 active member"):
+        services.requirement_add(
+            train=train, by=people["manager"], gate="executive", group=group, required_approvals=4
+        )
+
+
+def test_requirement_is_a_user_or_a_group(people, cab):
+    group, _ = cab
+    train = make_train(people["manager"])
+    with pytest.raises(ValidationError, match="either one user or one group"):
+        services.requirement_add(
+            train=train,
+            by=people["manager"],
+            gate="executive",
+            group=group,
+            user=people["executive"],
+        )
+    with pytest.raises(ValidationError, match="either one user or one group"):
+        services.requirement_add(train=train, by=people["manager"], gate="executive")
+
+
+def test_same_approver_twice_at_a_gate_is_refused(people):
+    train = make_train(people["manager"])
+    services.requirement_add(
+        train=train, by=people["manager"], gate="executive", user=people["executive"]
+    )
+    with pytest.raises(ValidationError, match="already an approver"):
+        services.requirement_add(
+            train=train, by=people["manager"], gate="executive", user=people["executive"]
+        )
+
+
+def test_scope_helper_builds_a_startable_train(people):
+    train = make_train(people["manager"])
+    scope(train, manager=people["manager"], owner=people["owner"])
+    services.train_transition(train=train, name="start_construction", by=people["manager"])
