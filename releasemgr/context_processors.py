@@ -1,0 +1,32 @@
+from django.http import HttpRequest
+
+from releasemgr import roles
+
+
+def navigation(request: HttpRequest) -> dict:
+    """What the navigation bar offers this person, with the count of decisions waiting."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": {"items": [], "roles": []}}
+    from trains.selectors import inbox_count
+
+    path = request.path
+    items = [{"label": "Trains", "url": "/trains/"}]
+    if roles.has_role(user, roles.RELEASE_MANAGERS):
+        items.append({"label": "New train", "url": "/trains/new/"})
+    if roles.has_role(user, roles.EXECUTIVES) or roles.has_role(user, roles.RELEASE_MANAGERS):
+        items.append({"label": "Approvals", "url": "/approvals/", "badge": inbox_count(user=user)})
+    if any(
+        roles.has_role(user, r)
+        for r in (roles.PRODUCT_OWNERS, roles.RELEASE_ENGINEERS, roles.RELEASE_MANAGERS)
+    ):
+        items.append({"label": "Applications", "url": "/applications/"})
+    items.append({"label": "Calendar", "url": "/calendar/"})
+    if user.is_staff:
+        items.append({"label": "Admin", "url": "/admin/"})
+    for item in items:
+        item["active"] = path.startswith(item["url"]) and not (
+            item["url"] == "/trains/" and path.startswith("/trains/new/")
+        )
+    labels = [roles.ROLE_LABELS[r] for r in roles.ALL_ROLES if r in roles.user_roles(user)]
+    return {"nav": {"items": items, "roles": labels}}

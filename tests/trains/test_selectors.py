@@ -1,0 +1,35 @@
+import pytest
+from django.contrib.auth.models import Group
+
+from releasemgr import roles
+from tests.factories import drive, make_train
+from trains import services
+from trains.selectors import inbox_count, pending_requirements
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(manager, owner, qa, executive, engineer):
+    return {
+        "manager": manager,
+        "owner": owner,
+        "qa": qa,
+        "executive": executive,
+        "engineer": engineer,
+    }
+
+
+def test_inbox_holds_open_gates_until_decided(people):
+    train, dev, exe, _ = drive(make_train(people["manager"]), "development_approval", **people)
+    assert list(pending_requirements(user=people["manager"])) == [dev]
+    assert inbox_count(user=people["executive"]) == 0
+    services.decision_record(requirement=dev, by=people["manager"], approve=True)
+    assert inbox_count(user=people["manager"]) == 0
+
+
+def test_primary_manager_is_not_asked_for_executive_approval(people):
+    people["manager"].groups.add(Group.objects.get(name=roles.EXECUTIVES))
+    train, _, exe, _ = drive(make_train(people["manager"]), "executive_approval", **people)
+    assert inbox_count(user=people["manager"]) == 0
+    assert list(pending_requirements(user=people["executive"])) == [exe]
