@@ -120,11 +120,34 @@ def criterion_status(criterion: ExitCriterion, facts: TrainFacts) -> tuple[bool,
     raise ValueError(f"unknown criterion check {check!r}")
 
 
-def exit_criteria_unmet(train: ReleaseTrain, phase: str) -> list[str]:
-    criteria = list(train.criteria.filter(phase=phase, required=True))
+def facts_from(*, phases, requirements, releases) -> TrainFacts:
+    """The same facts, from rows a page has already fetched (releases with their
+    turnovers prefetched), so a dashboard needs no extra queries."""
+    from approvals.models import Gate
+
+    gates = {r.gate for r in requirements}
+    releases = list(releases)
+    return TrainFacts(
+        phases_without_end=[p.get_kind_display() for p in phases if p.planned_end is None],
+        gates_without_approvers=[g.label for g in Gate if g.value not in gates],
+        release_count=len(releases),
+        incomplete_releases=sum(r.state != ReleaseState.DEVELOPMENT_COMPLETE for r in releases),
+        releases_without_accepted_turnover=sum(
+            not any(t.state == TurnoverState.ACCEPTED for t in r.turnovers.all()) for r in releases
+        ),
+    )
+
+
+def exit_criteria_unmet(
+    train: ReleaseTrain, phase: str, *, criteria=None, facts: TrainFacts | None = None
+) -> list[str]:
+    if criteria is None:
+        criteria = list(train.criteria.filter(phase=phase, required=True))
+    else:
+        criteria = [c for c in criteria if c.phase == phase and c.required]
     if not criteria:
         return []
-    facts = train_facts(train)
+    facts = facts or train_facts(train)
     unmet = []
     for criterion in criteria:
         met, detail = criterion_status(criterion, facts)
@@ -133,8 +156,9 @@ def exit_criteria_unmet(train: ReleaseTrain, phase: str) -> list[str]:
     return unmet
 
 
-def gate_unmet(train: ReleaseTrain, gate: str) -> list[str]:
-    statuses = gate_status(train=train, gate=gate, round=train.round_for(gate))
+def gate_unmet(train: ReleaseTrain, gate: str, *, statuses=None) -> list[str]:
+    if statuses is None:
+        statuses = gate_status(train=train, gate=gate, round=train.round_for(gate))
     if not statuses:
         return ["no approvers are set for this gate"]
     return [

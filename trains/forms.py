@@ -1,0 +1,168 @@
+"""Forms for the train pages. They collect input; the services validate and change."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+
+from approvals.models import Gate
+from releasemgr import roles
+from trains.choices import PHASE_ORDER, PhaseKind, TrainType
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _users_in(role: str):
+    return get_user_model().objects.filter(groups__name=role, is_active=True).order_by("username")
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user) -> str:
+        full = user.get_full_name()
+        return f"{full} ({user.get_username()})" if full else user.get_username()
+
+
+class UserMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, user) -> str:
+        return UserChoiceField.label_from_instance(self, user)
+
+
+class TrainForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    purpose = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    train_type = forms.ChoiceField(label="Type", choices=TrainType.choices)
+    primary_manager = UserChoiceField(label="Primary release manager", queryset=None)
+    start_date = forms.DateField(widget=DATE)
+    end_date = forms.DateField(widget=DATE)
+    phase_scoping = forms.DateField(label="Scoping ends", widget=DATE, required=False)
+    phase_construction = forms.DateField(label="Construction ends", widget=DATE, required=False)
+    phase_verification = forms.DateField(label="Verification ends", widget=DATE, required=False)
+    phase_deployment = forms.DateField(label="Deployment ends", widget=DATE, required=False)
+    release_engineers = UserMultipleChoiceField(
+        queryset=None,
+        required=False,
+        help_text="Who may deploy. None chosen: any release engineer who can see the train.",
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["primary_manager"].queryset = _users_in(roles.RELEASE_MANAGERS)
+        self.fields["release_engineers"].queryset = _users_in(roles.RELEASE_ENGINEERS)
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["phase_ends"] = {kind: data.pop(f"phase_{kind}") for kind in PHASE_ORDER}
+        return data
+
+    @classmethod
+    def initial_for(cls, train) -> dict:
+        initial = {
+            f: getattr(train, f)
+            for f in ("name", "purpose", "train_type", "primary_manager", "start_date", "end_date")
+        }
+        for phase in train.phases.all():
+            initial[f"phase_{phase.kind}"] = phase.planned_end
+        initial["release_engineers"] = list(train.release_engineers.all())
+        return initial
+
+    def apply_errors(self, error: ValidationError) -> None:
+        """Put a service's ValidationError on the fields it names."""
+        if hasattr(error, "error_dict"):
+            for field, messages in error.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+        else:
+            self.add_error(None, error.messages)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class DeployForm(forms.Form):
+    succeeded = forms.TypedChoiceField(
+        label="Outcome",
+        choices=[("1", "Succeeded"), ("0", "Failed")],
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
+    )
+    log = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=100_000
+    )
+
+
+class CriterionForm(forms.Form):
+    phase = forms.ChoiceField(choices=PhaseKind.choices)
+    description = forms.CharField(max_length=200)
+    required = forms.BooleanField(required=False, initial=True)
+    due_date = forms.DateField(widget=DATE, required=False)
+
+
+class RequirementForm(forms.Form):
+    gate = forms.ChoiceField(
+        choices=Gate.choices, widget=forms.Select(attrs={"class": "form-select", "id": "req-gate"})
+    )
+    approver = forms.ChoiceField(
+        help_text="One person, or a group of whom N must approve.",
+        widget=forms.Select(attrs={"class": "form-select", "id": "req-approver"}),
+    )
+    required_approvals = forms.IntegerField(
+        label="Approvals needed (N)", min_value=1, max_value=50, initial=1
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        users = [
+            (f"user:{u.pk}", f"{u.get_full_name() or u.username} ({u.username})")
+            for u in get_user_model().objects.filter(is_active=True).order_by("username")
+        ]
+        groups = [(f"group:{g.pk}", f"Group: {g.name}") for g in Group.objects.order_by("name")]
+        self.fields["approver"].choices = [("", "Choose…"), ("Groups", groups), ("People", users)]
+
+    def clean(self):
+        data = super().clean()
+        kind, _, pk = (data.get("approver") or "").partition(":")
+        data["user"] = data["group"] = None
+        if kind == "user":
+            data["user"] = get_user_model().objects.filter(pk=pk).first()
+        elif kind == "group":
+            data["group"] = Group.objects.filter(pk=pk).first()
+        if data.get("approver") and not (data["user"] or data["group"]):
+            self.add_error("approver", "Choose a person or a group.")
+        return data
+
+
+class DecisionForm(forms.Form):
+    requirement = forms.IntegerField(widget=forms.HiddenInput)
+    approve = forms.TypedChoiceField(
+        choices=[("1", "Approve"), ("0", "Reject")], coerce=lambda v: v == "1"
+    )
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000
+    )
+
+
+class ReleaseAddForm(forms.Form):
+    release = forms.IntegerField()
+
+
+class MilestoneForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    due_date = forms.DateField(widget=DATE)
+
+
+class GrantForm(forms.Form):
+    username = forms.CharField(max_length=150, label="User name")
+    level = forms.ChoiceField(
+        choices=[("view", "View (stakeholder)"), ("manage", "Manage (release manager)")]
+    )
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username__iexact=username, is_active=True).first()
+        if user is None:
+            raise ValidationError("No active user has that user name.")
+        self.cleaned_data["user"] = user
+        return username

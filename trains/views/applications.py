@@ -1,0 +1,185 @@
+"""Application pages. They live here, not in applications/, because moving a release
+or deciding a turnover goes through the trains orchestration (applications never
+imports trains)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from applications import services as application_services
+from applications.forms import ApplicationForm, ReleaseForm, TurnoverForm, TurnoverRejectForm
+from applications.models import RELEASE_TRANSITIONS, ApplicationRelease, Turnover
+from releasemgr import roles
+from releasemgr.exceptions import ServiceError
+from trains import services
+from trains.selectors import application_releases, applications_for, turnovers_waiting
+from trains.views.common import attempt, form_errors
+
+APP_ROLES = (roles.RELEASE_MANAGERS, roles.PRODUCT_OWNERS, roles.RELEASE_ENGINEERS)
+
+
+def _require_app_role(user) -> None:
+    if not any(roles.has_role(user, r) for r in APP_ROLES):
+        raise PermissionDenied(
+            "Applications are for product owners, release managers and release engineers."
+        )
+
+
+def _application(user, pk: int):
+    application = applications_for(user=user).filter(pk=pk).first()
+    if application is None:
+        raise Http404("No such application.")
+    return application
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_list_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require_app_role(user)
+    can_create = roles.has_role(user, roles.RELEASE_MANAGERS) or roles.has_role(
+        user, roles.PRODUCT_OWNERS
+    )
+    form = ApplicationForm(request.POST or None, initial={"product_owner": user})
+    if request.method == "POST":
+        if not can_create:
+            raise PermissionDenied(
+                "Only release managers and product owners register applications."
+            )
+        if form.is_valid():
+            try:
+                app = application_services.application_create(by=user, **form.cleaned_data)
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            except ServiceError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, f"Application {app.name} registered.")
+                return redirect("application_detail", pk=app.pk)
+    engineer = roles.has_role(user, roles.RELEASE_ENGINEERS)
+    return render(
+        request,
+        "applications/application_list.html",
+        {
+            "applications": applications_for(user=user),
+            "form": form if can_create else None,
+            "turnovers": list(turnovers_waiting(user=user)) if engineer else None,
+            "reject_form": TurnoverRejectForm(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    _require_app_role(user)
+    application = _application(user, pk)
+    owner = application_services.can_own(user, application)
+    may_add = owner or roles.has_role(user, roles.RELEASE_MANAGERS)
+    form = ReleaseForm(request.POST or None)
+    if request.method == "POST":
+        if not may_add:
+            raise PermissionDenied("Only the product owner or a release manager adds releases.")
+        if form.is_valid():
+            try:
+                release = application_services.release_create(
+                    by=user, application=application, **form.cleaned_data
+                )
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            except ServiceError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, f"Release {release} added.")
+                return redirect("application_detail", pk=application.pk)
+    return render(
+        request,
+        "applications/application_detail.html",
+        {
+            "application": application,
+            "releases": application_releases(application=application, user=user),
+            "is_owner": owner,
+            "form": form if may_add else None,
+            "turnover_form": TurnoverForm(),
+            "transitions": RELEASE_TRANSITIONS,
+        },
+    )
+
+
+def _release(user, pk: int) -> ApplicationRelease:
+    release = (
+        ApplicationRelease.objects.select_related("application", "train")
+        .filter(pk=pk, application__in=applications_for(user=user))
+        .first()
+    )
+    if release is None:
+        raise Http404("No such application release.")
+    return release
+
+
+@login_required
+@require_POST
+def release_step_view(request: HttpRequest, pk: int, transition: str) -> HttpResponse:
+    if transition not in RELEASE_TRANSITIONS:
+        raise Http404("No such step.")
+    release = _release(request.user, pk)
+    attempt(
+        request,
+        lambda: services.release_transition(release=release, name=transition, by=request.user),
+        f"{release}: {RELEASE_TRANSITIONS[transition].lower()} — done.",
+    )
+    return redirect("application_detail", pk=release.application_id)
+
+
+@login_required
+@require_POST
+def turnover_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    release = _release(request.user, pk)
+    form = TurnoverForm(request.POST)
+    if form.is_valid():
+        attempt(
+            request,
+            lambda: services.turnover_submit(
+                release=release, by=request.user, description=form.cleaned_data["description"]
+            ),
+            f"Turnover of {release} submitted to the release engineers.",
+        )
+    else:
+        messages.error(request, form_errors(form))
+    return redirect("application_detail", pk=release.application_id)
+
+
+@login_required
+@require_POST
+def turnover_decide_view(request: HttpRequest, pk: int, verdict: str) -> HttpResponse:
+    if verdict not in ("accept", "reject"):
+        raise Http404("No such decision.")
+    turnover = turnovers_waiting(user=request.user).filter(pk=pk).first()
+    if turnover is None:
+        if Turnover.objects.filter(pk=pk).exclude(state="submitted").exists():
+            messages.error(request, "This turnover was already decided.")
+            return redirect("application_list")
+        raise Http404("No such turnover waiting.")
+    reason = ""
+    if verdict == "reject":
+        form = TurnoverRejectForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Give a reason to reject the turnover.")
+            return redirect("application_list")
+        reason = form.cleaned_data["reason"]
+    attempt(
+        request,
+        lambda: services.turnover_decide(
+            turnover=turnover, by=request.user, accept=verdict == "accept", reason=reason
+        ),
+        f"Turnover of {turnover.release} {verdict}ed.",
+    )
+    return redirect("application_list")

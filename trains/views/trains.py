@@ -1,0 +1,434 @@
+"""The train pages: list, submit and edit, dashboard, and every action on a train."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from applications.models import ApplicationRelease
+from approvals.models import ApprovalRequirement
+from releasemgr import roles
+from releasemgr.exceptions import ServiceError
+from trains import services, workflow
+from trains.access import get_train_for_user
+from trains.filters import TrainFilter
+from trains.forms import (
+    CriterionForm,
+    DecisionForm,
+    DeployForm,
+    GrantForm,
+    MilestoneForm,
+    ReasonForm,
+    ReleaseAddForm,
+    RequirementForm,
+    TrainForm,
+)
+from trains.models import ExitCriterion, Milestone
+from trains.selectors import history_page, train_dashboard, train_list
+from trains.views.common import attempt, form_errors, is_htmx
+
+PAGE_SIZE = 25
+
+
+@login_required
+@require_GET
+def train_list_view(request: HttpRequest) -> HttpResponse:
+    filters = TrainFilter(request.GET, queryset=train_list(user=request.user))
+    trains = filters.qs if filters.is_valid() else train_list(user=request.user).none()
+    page = Paginator(trains, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "trains/train_list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "today": timezone.localdate(),
+            "can_create": roles.has_role(request.user, roles.RELEASE_MANAGERS),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def train_create_view(request: HttpRequest) -> HttpResponse:
+    if not roles.has_role(request.user, roles.RELEASE_MANAGERS):
+        raise PermissionDenied("Only release managers can submit trains.")
+    form = TrainForm(request.POST or None, initial={"primary_manager": request.user})
+    if request.method == "POST" and form.is_valid():
+        try:
+            train = services.train_create(by=request.user, **form.service_kwargs())
+        except ValidationError as error:
+            form.apply_errors(error)
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                f"Train {train.name} submitted. Set its approvers, "
+                "exit criteria and application releases below.",
+            )
+            return redirect("train_detail", pk=train.pk)
+    return render(request, "trains/train_form.html", {"form": form, "train": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def train_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    train = get_train_for_user(request.user, pk, need="manage")
+    if not train.is_open:
+        messages.error(
+            request, f"This train is {train.get_state_display().lower()}; it cannot change."
+        )
+        return redirect("train_detail", pk=train.pk)
+    form = TrainForm(request.POST or None, initial=TrainForm.initial_for(train))
+    if request.method == "POST" and form.is_valid():
+        data = form.service_kwargs()
+        try:
+            services.train_update(
+                train=train,
+                by=request.user,
+                phase_ends=data.pop("phase_ends"),
+                release_engineers=data.pop("release_engineers"),
+                **data,
+            )
+        except ValidationError as error:
+            form.apply_errors(error)
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Train updated.")
+            return redirect("train_detail", pk=train.pk)
+    return render(request, "trains/train_form.html", {"form": form, "train": train})
+
+
+def _dashboard_context(request: HttpRequest, train) -> dict:
+    return {
+        "d": train_dashboard(train=train, user=request.user),
+        "criterion_form": CriterionForm(),
+        "requirement_form": RequirementForm() if train.state == "scoping" else None,
+        "milestone_form": MilestoneForm(),
+        "grant_form": GrantForm(),
+        "deploy_form": DeployForm(),
+    }
+
+
+@login_required
+@require_GET
+def train_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    train = get_train_for_user(request.user, pk)
+    return render(request, "trains/train_detail.html", _dashboard_context(request, train))
+
+
+def _back(request: HttpRequest, train, panel: str) -> HttpResponse:
+    """After an action: the refreshed panel for htmx, else the dashboard at that panel."""
+    train = get_train_for_user(request.user, train.pk)
+    if is_htmx(request):
+        context = _dashboard_context(request, train)
+        context["oob"] = True
+        return render(request, f"trains/_panel_{panel}.html", context)
+    return redirect(reverse("train_detail", args=[train.pk]) + f"#{panel}")
+
+
+@login_required
+@require_POST
+def train_step_view(request: HttpRequest, pk: int, transition: str) -> HttpResponse:
+    """POST /trains/<id>/<transition>/ — the manual steps of the train's life."""
+    if transition not in workflow.MANUAL_STEPS:
+        raise Http404("No such step.")
+    train = get_train_for_user(request.user, pk)
+    step = workflow.STEPS[transition]
+    reason = ""
+    if step.needs_reason:
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"Give a reason to {step.label.lower()}.")
+            return redirect("train_detail", pk=train.pk)
+        reason = form.cleaned_data["reason"]
+    attempt(
+        request,
+        lambda: services.train_transition(
+            train=train, name=transition, by=request.user, reason=reason
+        ),
+        f"{step.label}: done.",
+    )
+    return redirect("train_detail", pk=train.pk)
+
+
+@login_required
+@require_POST
+def train_deploy_view(request: HttpRequest, pk: int) -> HttpResponse:
+    train = get_train_for_user(request.user, pk, need="deploy")
+    form = DeployForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors(form))
+        return redirect("train_detail", pk=train.pk)
+    succeeded = form.cleaned_data["succeeded"]
+    attempt(
+        request,
+        lambda: services.train_deploy(
+            train=train, by=request.user, succeeded=succeeded, log=form.cleaned_data["log"]
+        ),
+        "Deployment succeeded: the train is closed."
+        if succeeded
+        else "Deployment failure recorded; the train stays in deployment.",
+    )
+    return redirect("train_detail", pk=train.pk)
+
+
+# Criteria ---------------------------------------------------------------------------
+
+
+def _criterion(train, criterion_pk: int) -> ExitCriterion:
+    try:
+        return train.criteria.get(pk=criterion_pk)
+    except ExitCriterion.DoesNotExist:
+        raise Http404("No such criterion on this train.") from None
+
+
+@login_required
+@require_POST
+def criterion_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    train = get_train_for_user(request.user, pk, need="manage")
+    form = CriterionForm(request.POST)
+    if form.is_valid():
+        attempt(
+            request,
+            lambda: services.criterion_add(train=train, by=request.user, **form.cleaned_data),
+            "Exit criterion added.",
+        )
+    else:
+        messages.error(request, form_errors(form))
+    return _back(request, train, "criteria")
+
+
+@login_required
+@require_POST
+def criterion_check_view(request: HttpRequest, pk: int, criterion_pk: int) -> HttpResponse:
+    train = get_train_for_user(request.user, pk)
+    criterion = _criterion(train, criterion_pk)
+    met = request.POST.get("met") == "1"
+    attempt(
+        request, lambda: services.criterion_set_met(criterion=criterion, by=request.user, met=met)
+    )
+    return _back(request, train, "criteria")
+
+
+@login_required
+@require_POST
+def criterion_remove_view(request: HttpRequest, pk: int, criterion_pk: int) -> HttpResponse:
+    train = get_train_for_user(request.user, pk, need="manage")
+    criterion = _criterion(train, criterion_pk)
+    attempt(
+        request,
+        lambda: services.criterion_remove(criterion=criterion, by=request.user),
+        "Exit criterion removed.",
+    )
+    return _back(request, train, "criteria")
+
+
+# Approvals ----------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def requirement_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    train = get_train_for_user(request.user, pk, need="manage")
+    form = RequirementForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        attempt(
+            request,
+            lambda: services.requirement_add(
+                train=train,
+                by=request.user,
+                gate=data["gate"],
+                user=data["user"],
+                group=data["group"],
+                required_approvals=data["required_approvals"],
+            ),
+            "Approval requirement added.",
+        )
+    else:
+        messages.error(request, form_errors(form))
+    return _back(request, train, "approvals")
+
+
+@login_required
+@require_POST
+def requirement_remove_view(request: HttpRequest, pk: int, requirement_pk: int) -> HttpResponse:
+    train = get_train_for_user(request.user, pk, need="manage")
+    requirement = ApprovalRequirement.objects.filter(train=train, pk=requirement_pk).first()
+    if requirement is None:
+        raise Http404("No such approval requirement on this train.")
+    attempt(
+        request,
+        lambda: services.requirement_remove(requirement=requirement, by=request.user),
+        "Approval requirement removed.",
+    )
+    return _back(request, train, "approvals")
+
+
+@login_required
+@require_POST
+def decision_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve or reject, from the dashboard or the inbox (next= brings you back)."""
+    train = get_train_for_user(request.user, pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors(form))
+    else:
+        requirement = ApprovalRequirement.objects.filter(
+            train=train, pk=form.cleaned_data["requirement"]
+        ).first()
+        if requirement is None:
+            raise Http404("No such approval requirement on this train.")
+        approve = form.cleaned_data["approve"]
+        attempt(
+            request,
+            lambda: services.decision_record(
+                requirement=requirement,
+                by=request.user,
+                approve=approve,
+                comment=form.cleaned_data["comment"],
+            ),
+            f"{'Approved' if approve else 'Rejected'}: {train.name}.",
+        )
+    next_url = request.POST.get("next", "")
+    if next_url == "inbox":
+        return redirect("inbox")
+    return _back(request, train, "approvals")
+
+
+# Application releases on the train ------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def release_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    train = get_train_for_user(request.user, pk, need="manage")
+    form = ReleaseAddForm(request.POST)
+    release = None
+    if form.is_valid():
+        release = ApplicationRelease.objects.filter(pk=form.cleaned_data["release"]).first()
+    if release is None:
+        messages.error(request, "Choose an application release to add.")
+    else:
+        attempt(
+            request,
+            lambda: services.release_add(train=train, release=release, by=request.user),
+            f"{release} added to the train.",
+        )
+    return _back(request, train, "releases")
+
+
+@login_required
+@require_POST
+def release_remove_view(request: HttpRequest, pk: int, release_pk: int) -> HttpResponse:
+    train = get_train_for_user(request.user, pk, need="manage")
+    release = train.application_releases.filter(pk=release_pk).first()
+    if release is None:
+        raise Http404("No such application release on this train.")
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason to remove the release.")
+    else:
+        attempt(
+            request,
+            lambda: services.release_remove(
+                train=train, release=release, by=request.user, reason=form.cleaned_data["reason"]
+            ),
+            f"{release} removed from the train.",
+        )
+    return _back(request, train, "releases")
+
+
+# Milestones, access, history ------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def milestone_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    train = get_train_for_user(request.user, pk, need="manage")
+    form = MilestoneForm(request.POST)
+    if form.is_valid():
+        attempt(
+            request,
+            lambda: services.milestone_add(train=train, by=request.user, **form.cleaned_data),
+            "Milestone added.",
+        )
+    else:
+        messages.error(request, form_errors(form))
+    return _back(request, train, "milestones")
+
+
+@login_required
+@require_POST
+def milestone_reach_view(request: HttpRequest, pk: int, milestone_pk: int) -> HttpResponse:
+    train = get_train_for_user(request.user, pk, need="manage")
+    milestone = Milestone.objects.filter(train=train, pk=milestone_pk).first()
+    if milestone is None:
+        raise Http404("No such milestone on this train.")
+    attempt(
+        request,
+        lambda: services.milestone_reach(milestone=milestone, by=request.user),
+        f"Milestone {milestone} reached.",
+    )
+    return _back(request, train, "milestones")
+
+
+@login_required
+@require_POST
+def access_grant_view(request: HttpRequest, pk: int) -> HttpResponse:
+    train = get_train_for_user(request.user, pk, need="manage")
+    form = GrantForm(request.POST)
+    if form.is_valid():
+        user = form.cleaned_data["user"]
+        level = form.cleaned_data["level"]
+        attempt(
+            request,
+            lambda: services.train_grant(train=train, by=request.user, user=user, level=level),
+            f"{user.get_username()} may now {level} this train.",
+        )
+    else:
+        messages.error(request, form_errors(form))
+    return _back(request, train, "access")
+
+
+@login_required
+@require_POST
+def access_revoke_view(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
+    from django.contrib.auth import get_user_model
+
+    train = get_train_for_user(request.user, pk, need="manage")
+    user = get_user_model().objects.filter(pk=user_pk).first()
+    if user is None:
+        raise Http404("No such user.")
+    attempt(
+        request,
+        lambda: services.train_revoke(train=train, by=request.user, user=user),
+        f"{user.get_username()} no longer sees this train.",
+    )
+    return _back(request, train, "access")
+
+
+@login_required
+@require_GET
+def history_view(request: HttpRequest, pk: int) -> HttpResponse:
+    train = get_train_for_user(request.user, pk)
+    try:
+        before = int(request.GET.get("before", ""))
+    except ValueError:
+        return HttpResponse("Say which event to page back from: ?before=<id>.", status=400)
+    events, more = history_page(train=train, before_id=before)
+    template = "trains/_history_rows.html" if is_htmx(request) else "trains/history.html"
+    return render(request, template, {"train": train, "events": events, "more": more})
