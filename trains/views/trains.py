@@ -133,6 +133,12 @@ def _back(request: HttpRequest, train, panel: str) -> HttpResponse:
     """After an action: the refreshed panel for htmx, else the dashboard at that panel."""
     train = get_train_for_user(request.user, train.pk)
     if is_htmx(request):
+        shown = request.POST.get("state")
+        if shown and shown != train.state:
+            # The train moved (a gate passed, a step was taken): every panel changed.
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = reverse("train_detail", args=[train.pk])
+            return response
         context = _dashboard_context(request, train)
         context["oob"] = True
         return render(request, f"trains/_panel_{panel}.html", context)
