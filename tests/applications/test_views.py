@@ -1,0 +1,94 @@
+import pytest
+
+from tests.factories import ReleaseFactory, drive, fresh, make_train
+from trains import services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(manager, owner, qa, executive, engineer):
+    return {
+        "manager": manager,
+        "owner": owner,
+        "qa": qa,
+        "executive": executive,
+        "engineer": engineer,
+    }
+
+
+def test_product_owner_registers_an_application_and_a_release(client, owner):
+    client.force_login(owner)
+    response = client.post("/applications/", {"name": "Payroll", "product_owner": owner.pk})
+    app = owner.owned_applications.get()
+    assert response["Location"] == f"/applications/{app.pk}/"
+    client.post(f"/applications/{app.pk}/", {"version": "2.0"})
+    response = client.post(f"/applications/{app.pk}/", {"version": "2.0"})
+    assert "already has a release with that version" in response.content.decode()
+    assert app.releases.count() == 1
+
+
+def test_bad_application_input_shows_errors(client, owner):
+    client.force_login(owner)
+    response = client.post("/applications/", {"name": ""})
+    assert response.status_code == 200
+    assert "This field is required" in response.content.decode()
+
+
+def test_owner_moves_release_through_development(client, owner):
+    release = ReleaseFactory(application__product_owner=owner)
+    client.force_login(owner)
+    client.post(f"/applications/releases/{release.pk}/start_development/")
+    assert fresh(release).state == "in_development"
+    response = client.post(f"/applications/releases/{release.pk}/start_development/", follow=True)
+    assert "not possible now" in response.content.decode()
+    assert client.get(f"/applications/releases/{release.pk}/start_development/").status_code == 405
+    assert client.post(f"/applications/releases/{release.pk}/fly/").status_code == 404
+
+
+def test_other_product_owner_gets_404(client, owner):
+    from releasemgr import roles
+    from tests.factories import UserFactory
+
+    other = UserFactory(roles=[roles.PRODUCT_OWNERS])
+    release = ReleaseFactory(application__product_owner=owner)
+    client.force_login(other)
+    assert client.get(f"/applications/{release.application_id}/").status_code == 404
+    assert client.post(f"/applications/releases/{release.pk}/start_development/").status_code == 404
+
+
+def test_roles_without_applications_get_403(client, qa):
+    client.force_login(qa)
+    assert client.get("/applications/").status_code == 403
+
+
+def test_turnover_submit_and_engineer_decides(client, people):
+    train, _, exe, (first, second) = drive(
+        make_train(people["manager"]), "executive_approval", **people
+    )
+    services.decision_record(requirement=exe, by=people["executive"], approve=True)
+    client.force_login(people["owner"])
+    client.post(f"/applications/releases/{first.pk}/turnover/", {"description": "build 1"})
+    client.post(f"/applications/releases/{second.pk}/turnover/", {"description": "build 2"})
+    t1, t2 = (r.turnovers.get() for r in (first, second))
+    client.force_login(people["engineer"])
+    page = client.get("/applications/").content.decode()
+    assert "Turnovers waiting for review" in page and "build 1" in page
+    client.post(f"/applications/turnovers/{t1.pk}/accept/")
+    response = client.post(f"/applications/turnovers/{t2.pk}/reject/", {"reason": ""}, follow=True)
+    assert "Give a reason" in response.content.decode()
+    client.post(f"/applications/turnovers/{t2.pk}/reject/", {"reason": "No runbook"})
+    assert (fresh(t1).state, fresh(t2).state) == ("accepted", "rejected")
+    response = client.post(f"/applications/turnovers/{t1.pk}/accept/", follow=True)
+    assert "already decided" in response.content.decode()
+
+
+def test_owner_cannot_decide_turnovers(client, people):
+    train, _, exe, (first, _) = drive(make_train(people["manager"]), "executive_approval", **people)
+    turnover = services.turnover_submit(
+        release=fresh(first), by=people["owner"], description="build"
+    )
+    client.force_login(people["owner"])
+    response = client.post(f"/applications/turnovers/{turnover.pk}/accept/", follow=True)
+    assert "Only release engineers" in response.content.decode()
+    assert fresh(turnover).state == "submitted"

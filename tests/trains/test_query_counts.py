@@ -1,0 +1,141 @@
+"""Every list and the dashboard run a fixed number of queries, whatever the data size."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from applications.models import Application, ApplicationRelease
+from tests.factories import drive, make_train
+from trains import services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(manager, owner, qa, executive, engineer):
+    return {
+        "manager": manager,
+        "owner": owner,
+        "qa": qa,
+        "executive": executive,
+        "engineer": engineer,
+    }
+
+
+def _fill(train, owner, n, prefix):
+    app = Application.objects.create(name=f"{prefix} app", product_owner=owner)
+    ApplicationRelease.objects.bulk_create(
+        ApplicationRelease(
+            application=app,
+            version=f"{i}.0",
+            train=train,
+            state="development_complete" if i % 2 else "planned",
+        )
+        for i in range(n)
+    )
+
+
+def _count(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+def test_trains_list_is_constant(client, manager, owner, django_assert_max_num_queries):
+    client.force_login(manager)
+    _fill(make_train(manager), owner, 2, "first")
+    small = _count(client, "/trains/")
+    for i in range(50):
+        _fill(make_train(manager), owner, 20, f"app{i}")
+    # session, user, role groups and inbox count (navigation), paginator count, the page
+    # of trains with its deadline and progress subqueries, the manager filter's choices.
+    with django_assert_max_num_queries(7):
+        response = client.get("/trains/")
+    assert response.status_code == 200
+    assert _count(client, "/trains/") == small
+    assert "50 trains" not in response.content.decode()  # 51 in all, 25 a page
+    assert "Page 1 of 3" in response.content.decode()
+
+
+def _big_scoping_train(manager, owner, name):
+    train = make_train(manager, name=name)
+    _fill(train, owner, 20, name)
+    services.requirement_add(train=train, by=manager, gate="development", user=manager)
+    services.requirement_add(
+        train=train, by=manager, gate="executive", group=Group.objects.get(name="executives")
+    )
+    for i in range(30):
+        services.criterion_add(
+            train=train, by=manager, phase="construction", description=f"Check {i}"
+        )
+        services.milestone_add(train=train, by=manager, name=f"M{i}", due_date=train.start_date)
+    return train
+
+
+def test_dashboard_is_constant(client, people, django_assert_max_num_queries):
+    manager, owner = people["manager"], people["owner"]
+    client.force_login(manager)
+    small = make_train(manager, name="small")
+    _fill(small, owner, 1, "small")  # an empty list skips its prefetch query
+    big = _big_scoping_train(manager, owner, "big")
+    assert big.events.count() > 60
+    # session, user, roles, inbox count (navigation); train (access helper), user's
+    # groups, phases, criteria, requirements, decisions, releases, their turnovers,
+    # engineers, deployments, milestones, events, viewers; in scoping also the free
+    # releases to add and the people and groups offered as approvers.
+    assert _count(client, f"/trains/{small.pk}/") == _count(client, f"/trains/{big.pk}/")
+    with django_assert_max_num_queries(20):
+        assert client.get(f"/trains/{big.pk}/").status_code == 200
+
+
+def test_dashboard_at_a_gate_is_constant(client, people, django_assert_max_num_queries):
+    client.force_login(people["executive"])
+    small, *_ = drive(make_train(people["manager"]), "executive_approval", **people)
+    big, *_ = drive(make_train(people["manager"]), "executive_approval", releases=20, **people)
+    assert _count(client, f"/trains/{small.pk}/") == _count(client, f"/trains/{big.pk}/")
+    # as above, without the scoping forms, plus the guardian check for manage rights
+    with django_assert_max_num_queries(18):
+        assert client.get(f"/trains/{big.pk}/").status_code == 200
+
+
+def test_inbox_is_constant(client, people, django_assert_max_num_queries):
+    executive = people["executive"]
+    client.force_login(executive)
+    drive(make_train(people["manager"]), "executive_approval", **people)
+    small = _count(client, "/approvals/")
+    for _ in range(5):
+        drive(make_train(people["manager"]), "executive_approval", **people)
+    # session, user, roles, inbox count; pending requirements, their trains with
+    # progress, criteria counts
+    assert _count(client, "/approvals/") == small
+    with django_assert_max_num_queries(7):
+        assert client.get("/approvals/").status_code == 200
+
+
+def test_calendar_is_constant(client, manager, django_assert_max_num_queries):
+    client.force_login(manager)
+    train = make_train(manager)
+    month = train.start_date.strftime("%Y-%m")
+    small = _count(client, f"/calendar/?month={month}")
+    for _ in range(20):
+        t = make_train(manager)
+        services.milestone_add(train=t, by=manager, name="Freeze", due_date=t.start_date)
+    # session, user, roles, inbox count; phases and milestones of the visible trains
+    assert _count(client, f"/calendar/?month={month}") == small
+    with django_assert_max_num_queries(6):
+        assert client.get(f"/calendar/?month={month}").status_code == 200
+
+
+def test_applications_list_is_constant(client, people, django_assert_max_num_queries):
+    engineer = people["engineer"]
+    client.force_login(engineer)
+    drive(make_train(people["manager"]), "construction", **people)
+    small = _count(client, "/applications/")
+    for i in range(10):
+        Application.objects.create(name=f"Extra {i}", product_owner=people["owner"])
+    # session, user, roles; applications with owners, turnovers waiting
+    assert _count(client, "/applications/") == small
+    with django_assert_max_num_queries(5):
+        assert client.get("/applications/").status_code == 200
