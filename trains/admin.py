@@ -81,9 +81,21 @@ class ReleaseTrainAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     list_select_related = ["primary_manager"]
     search_fields = ["name"]
     fields = [
-        "name", "purpose", "train_type", "primary_manager", "release_engineers",
-        "start_date", "end_date", "state", "development_round", "executive_round",
-        "gate_opened_at", "created_by", "created_at", "updated_at", "closed_at",
+        "name",
+        "purpose",
+        "train_type",
+        "primary_manager",
+        "release_engineers",
+        "start_date",
+        "end_date",
+        "state",
+        "development_round",
+        "executive_round",
+        "gate_opened_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "closed_at",
     ]
     # Read-only: trains are submitted and edited on their pages, where the services
     # validate the schedule and write the history; the admin only moves them on.
