@@ -186,7 +186,11 @@ def test_pages_fit_a_phone_screen(visitor: Visitor, trains_for_every_form):
         f"/trains/{t['scoping'].pk}/",
         f"/trains/{t['at_gate'].pk}/",
         f"/trains/{t['deploying'].pk}/",
+        f"/trains/{t['scoping'].pk}/edit/",
+        "/trains/new/",
         "/approvals/",
+        "/applications/",
+        f"/applications/{t['application'].pk}/",
         "/calendar/",
     ]:
         page.goto(path)
