@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api import pages, views
@@ -55,6 +55,7 @@ urlpatterns = [
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    re_path(r"^api/", views.not_found),  # anything else under /api/: a JSON 404
     # Feeds and exports
     path("calendar/feed/<str:token>.ics", pages.calendar_feed, name="calendar_feed"),
     path("trains/export.csv", pages.trains_export, name="trains_export"),

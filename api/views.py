@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -54,6 +55,15 @@ def _train_detail(request, pk: int) -> dict:  # noqa: ANN001
     train = get_train_for_user(request.user, pk)
     train = _train_queryset(request.user).get(pk=train.pk)
     return s.TrainDetailSerializer(train, context={"request": request}).data
+
+
+@csrf_exempt  # it changes nothing; a POST must get this JSON, not a CSRF page
+def not_found(request: HttpRequest) -> JsonResponse:
+    """Unknown paths under /api/ answer JSON, like every other API error."""
+    return JsonResponse(
+        {"detail": "No such API endpoint (or an id that is not a whole number). See /api/docs/."},
+        status=404,
+    )
 
 
 # Trains ---------------------------------------------------------------------------

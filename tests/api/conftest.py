@@ -40,3 +40,10 @@ def webhook_settings(settings):
     settings.WEBHOOK_TIMEOUT = 5
     settings.CELERY_TASK_ALWAYS_EAGER = True
     return settings
+
+
+@pytest.fixture
+def superuser(role_groups):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="admin", is_superuser=True, is_staff=True)
