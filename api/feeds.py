@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -21,12 +21,13 @@ def _host() -> str:
     return urlsplit(settings.SITE_URL).hostname or "releasemgr"
 
 
-def _event(uid: str, day, summary: str, description: str, train: ReleaseTrain) -> Event:  # noqa: ANN001
+def _event(uid: str, day: date, summary: str, description: str, train: ReleaseTrain) -> Event:
     event = Event()
     event.add("uid", f"{uid}@{_host()}")
     event.add("dtstamp", timezone.now())
     event.add("dtstart", day)
-    event.add("dtend", day + timedelta(days=1))
+    if day < date.max:  # without DTEND an all-day event lasts the day anyway
+        event.add("dtend", day + timedelta(days=1))
     event.add("summary", summary)
     event.add("description", description)
     event.add("url", f"{settings.SITE_URL}/trains/{train.pk}/")

@@ -57,7 +57,11 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^api/", views.not_found),  # anything else under /api/: a JSON 404
     # Feeds and exports
-    path("calendar/feed/<str:token>.ics", pages.calendar_feed, name="calendar_feed"),
+    re_path(
+        r"^calendar/feed/(?P<token>[A-Za-z0-9_-]{1,100})\.ics$",
+        pages.calendar_feed,
+        name="calendar_feed",
+    ),
     path("trains/export.csv", pages.trains_export, name="trains_export"),
     path("trains/<int:pk>/releases.csv", pages.releases_export, name="releases_export"),
     # Pages

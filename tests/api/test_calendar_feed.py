@@ -73,6 +73,22 @@ def test_unknown_token_and_regenerated_token_are_404(client, manager):
     assert feed(client, manager) is not None
 
 
+def test_malformed_tokens_are_404(client):
+    for token in ["%00", "a%2Fb", "x" * 200, "%ED%A0%80"]:
+        assert client.get(f"/calendar/feed/{token}.ics").status_code == 404
+
+
+def test_the_last_day_of_the_calendar_does_not_break_the_feed(client, manager):
+    from datetime import date
+
+    train = make_train(
+        manager, start_date=date(9999, 1, 1), end_date=date(9999, 12, 31), phase_ends={}
+    )
+    services.milestone_add(train=train, by=manager, name="End of time", due_date=date.max)
+    (event,) = feed(client, manager).walk("VEVENT")
+    assert event.decoded("DTSTART") == date.max and "DTEND" not in event
+
+
 def test_feed_of_an_inactive_user_is_404(client, manager):
     token = api_services.feed_for(user=manager).token
     manager.is_active = False
