@@ -46,4 +46,8 @@ def test_pages_and_htmx_work_without_csp_violations(
     page.set_viewport_size({"width": 390, "height": 844})
     page.get_by_role("button", name="Toggle navigation").click()
     expect(page.get_by_role("link", name="Calendar")).to_be_visible()
+    # The API docs: Swagger UI starts from a script file, not an inline one.
+    page.goto("/api/docs/")
+    expect(page.get_by_role("heading", name="releasemgr API")).to_be_visible()
+    expect(page.get_by_text("/api/v1/trains/").first).to_be_visible()
     assert violations == []
