@@ -3,6 +3,8 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
 
+from releasemgr.history import AppendOnlyModel
+
 
 class Gate(models.TextChoices):
     DEVELOPMENT = "development", "Development approval"
@@ -71,8 +73,13 @@ class ApprovalRequirement(models.Model):
         return f"{self.required_approvals} of group {self.group.name}"
 
 
-class ApprovalDecision(models.Model):
-    """One person's decision on one requirement in one round of a gate. Never edited."""
+class ApprovalDecision(AppendOnlyModel):
+    """One person's decision on one requirement in one round of a gate. Never edited.
+
+    It keeps who decided, when, the reason, and what they saw: `snapshot` holds the
+    round, the gate's approvals so far, the exit criteria and the application releases
+    as they stood at that moment.
+    """
 
     requirement = models.ForeignKey(
         ApprovalRequirement, on_delete=models.PROTECT, related_name="decisions"
@@ -83,6 +90,11 @@ class ApprovalDecision(models.Model):
     comment = models.TextField(blank=True)
     requested_at = models.DateTimeField(help_text="When the gate round opened.")
     decided_at = models.DateTimeField(auto_now_add=True)
+    snapshot = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the approver saw when deciding: round, approvals, criteria, releases.",
+    )
 
     class Meta:
         ordering = ["decided_at", "id"]

@@ -53,6 +53,7 @@ def decision_create(
     approve: bool,
     comment: str,
     requested_at: datetime,
+    snapshot: dict | None = None,
 ) -> ApprovalDecision:
     comment = comment.strip()
     if ApprovalDecision.objects.filter(requirement=requirement, round=round, user=user).exists():
@@ -66,6 +67,7 @@ def decision_create(
         approve=approve,
         comment=comment,
         requested_at=requested_at,
+        snapshot=snapshot or {},
     )
     decision.full_clean()
     decision.save()

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from releasemgr.history import AppendOnlyModel
 from trains import workflow
 from trains.choices import (
     FINAL_STATES,
@@ -254,8 +255,8 @@ class ExitCriterion(models.Model):
         return self.rule == CriterionCheck.MANUAL
 
 
-class Deployment(models.Model):
-    """One attempt to deploy a train to production."""
+class Deployment(AppendOnlyModel):
+    """One attempt to deploy a train to production. A fact: never changed."""
 
     train = models.ForeignKey(ReleaseTrain, on_delete=models.PROTECT, related_name="deployments")
     attempted_by = models.ForeignKey(

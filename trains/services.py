@@ -23,7 +23,7 @@ from applications import services as application_services
 from applications.models import ApplicationRelease, Turnover
 from approvals import services as approval_services
 from approvals.models import ApprovalRequirement, Gate
-from approvals.selectors import requirement_eligible
+from approvals.selectors import gate_status, requirement_eligible
 from releasemgr import roles
 from releasemgr.exceptions import (
     ConcurrentChange,
@@ -540,6 +540,52 @@ def requirement_remove(*, requirement: ApprovalRequirement, by: User) -> None:
         _record(locked, EventKind.REQUIREMENT, by, f"Removed approver: {label}")
 
 
+def _decision_snapshot(train: ReleaseTrain, requirement: ApprovalRequirement) -> dict:
+    """What an approver saw when deciding, kept with the decision: the round, the
+    gate's approvals so far, every exit criterion and application release."""
+    gate = requirement.gate
+    round_ = train.round_for(gate)
+    facts = workflow.train_facts(train)
+    criteria = []
+    for criterion in train.criteria.select_related("met_by").order_by("id"):
+        met, detail = workflow.criterion_status(criterion, facts)
+        criteria.append(
+            {
+                "id": criterion.pk,
+                "phase": criterion.phase,
+                "description": criterion.description,
+                "required": criterion.required,
+                "rule": criterion.rule,
+                "met": met,
+                "detail": "" if met else detail,
+                "met_by": criterion.met_by.get_username() if criterion.met_by else None,
+                "met_at": criterion.met_at.isoformat() if criterion.met_at else None,
+            }
+        )
+    return {
+        "train": {"id": train.pk, "name": train.name, "state": train.state},
+        "gate": gate,
+        "round": round_,
+        "gate_opened_at": train.gate_opened_at.isoformat() if train.gate_opened_at else None,
+        "requirement": {"id": requirement.pk, "approver": requirement.approver_label},
+        "approvals": [
+            {
+                "requirement": s.requirement.pk,
+                "approver": s.requirement.approver_label,
+                "approvals": s.approvals,
+                "rejections": s.rejections,
+                "needed": s.needed,
+            }
+            for s in gate_status(train=train, gate=gate, round=round_)
+        ],
+        "criteria": criteria,
+        "releases": [
+            {"id": r.pk, "release": str(r), "state": r.state}
+            for r in train.application_releases.select_related("application").order_by("id")
+        ],
+    }
+
+
 def decision_record(
     *, requirement: ApprovalRequirement, by: User, approve: bool, comment: str = ""
 ):
@@ -569,6 +615,7 @@ def decision_record(
             approve=approve,
             comment=comment,
             requested_at=train.gate_opened_at or timezone.now(),
+            snapshot=_decision_snapshot(train, requirement),
         )
         verdict = "approved" if approve else "rejected"
         _record(
