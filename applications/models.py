@@ -14,6 +14,13 @@ class Application(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(name=""),
+                name="application_has_a_name",
+                violation_error_message="This cannot be empty.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -56,7 +63,12 @@ class ApplicationRelease(FSMModelMixin, models.Model):
                 fields=["application", "version"],
                 name="unique_application_version",
                 violation_error_message="This application already has a release with that version.",
-            )
+            ),
+            models.CheckConstraint(
+                condition=~Q(version=""),
+                name="release_has_a_version",
+                violation_error_message="This cannot be empty.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -135,6 +147,12 @@ class Turnover(FSMModelMixin, models.Model):
                 condition=~Q(state="rejected") | ~Q(rejection_reason=""),
                 name="turnover_rejection_has_reason",
                 violation_error_message="A rejected turnover needs a reason.",
+            ),
+            # Decided turnovers say by whom and when; waiting ones do not.
+            models.CheckConstraint(
+                condition=Q(state="submitted", decided_at__isnull=True, decided_by__isnull=True)
+                | (~Q(state="submitted") & Q(decided_at__isnull=False, decided_by__isnull=False)),
+                name="turnover_decided_by_whom_and_when",
             ),
         ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from applications.models import (
@@ -35,7 +35,11 @@ def application_create(
         name=name.strip(), product_owner=product_owner, description=description
     )
     application.full_clean()
-    application.save()
+    try:
+        with transaction.atomic():
+            application.save()
+    except IntegrityError:  # registered by someone else between the check and the save
+        raise ValidationError({"name": "An application with this name already exists."}) from None
     return application
 
 
@@ -48,7 +52,13 @@ def release_create(
         )
     release = ApplicationRelease(application=application, version=version.strip(), notes=notes)
     release.full_clean(exclude=["state"])
-    release.save()
+    try:
+        with transaction.atomic():
+            release.save()
+    except IntegrityError:  # added by someone else between the check and the save
+        raise ValidationError(
+            {"version": "This application already has a release with that version."}
+        ) from None
     return release
 
 

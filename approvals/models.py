@@ -109,6 +109,7 @@ class ApprovalDecision(AppendOnlyModel):
                 name="rejection_has_reason",
                 violation_error_message="A rejection needs a reason.",
             ),
+            models.CheckConstraint(condition=Q(round__gte=1), name="decision_round_starts_at_one"),
         ]
 
     def __str__(self) -> str:

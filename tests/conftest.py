@@ -1,7 +1,16 @@
 import pytest
 
 from releasemgr import roles
+from tests import numbers
 from tests.factories import UserFactory
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+    if numbers.COUNTS:
+        numbers.write()
+        terminalreporter.write_sep("-", "hardening numbers")
+        for key, value in sorted(numbers.COUNTS.items()):
+            terminalreporter.write_line(f"{key}: {value}")
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,7 @@ from trains.choices import (
 )
 
 S = TrainState
+_NAME = "This cannot be empty."
 
 
 class ReleaseTrain(FSMModelMixin, models.Model):
@@ -68,6 +69,27 @@ class ReleaseTrain(FSMModelMixin, models.Model):
                 condition=~Q(state__in=["closed", "cancelled"]),
                 name="unique_open_train_name",
                 violation_error_message="An open train already has this name.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(name=""), name="train_has_a_name", violation_error_message=_NAME
+            ),
+            # Closed and cancelled trains say when; open trains do not.
+            models.CheckConstraint(
+                condition=Q(state__in=["closed", "cancelled"], closed_at__isnull=False)
+                | (~Q(state__in=["closed", "cancelled"]) & Q(closed_at__isnull=True)),
+                name="train_closed_at_iff_final",
+            ),
+            # A gate's round is open exactly while the train waits at a gate.
+            models.CheckConstraint(
+                condition=Q(
+                    state__in=["development_approval", "executive_approval"],
+                    gate_opened_at__isnull=False,
+                )
+                | (
+                    ~Q(state__in=["development_approval", "executive_approval"])
+                    & Q(gate_opened_at__isnull=True)
+                ),
+                name="train_gate_opened_at_iff_at_gate",
             ),
         ]
         indexes = [models.Index(fields=["state", "start_date"])]
@@ -210,6 +232,16 @@ class Milestone(models.Model):
     class Meta:
         ordering = ["due_date", "id"]
         indexes = [models.Index(fields=["due_date"], name="milestone_due_date")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(name=""), name="milestone_has_a_name", violation_error_message=_NAME
+            ),
+            models.CheckConstraint(
+                condition=Q(reached_at__isnull=True, reached_by__isnull=True)
+                | Q(reached_at__isnull=False, reached_by__isnull=False),
+                name="milestone_reached_by_whom_and_when",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -245,6 +277,16 @@ class ExitCriterion(models.Model):
                 condition=Q(rule="manual") | Q(met_at__isnull=True),
                 name="automatic_criterion_not_ticked",
             ),
+            models.CheckConstraint(
+                condition=Q(met_at__isnull=True, met_by__isnull=True)
+                | Q(met_at__isnull=False, met_by__isnull=False),
+                name="criterion_met_by_whom_and_when",
+            ),
+            models.CheckConstraint(
+                condition=~Q(description=""),
+                name="criterion_has_a_description",
+                violation_error_message=_NAME,
+            ),
         ]
 
     def __str__(self) -> str:
@@ -268,6 +310,14 @@ class Deployment(AppendOnlyModel):
 
     class Meta:
         ordering = ["-attempted_at", "-id"]
+        constraints = [
+            # A train closes on its first successful deployment; there is no second.
+            models.UniqueConstraint(
+                fields=["train"],
+                condition=Q(succeeded=True),
+                name="one_successful_deployment_per_train",
+            ),
+        ]
 
     def __str__(self) -> str:
         outcome = "succeeded" if self.succeeded else "failed"
@@ -307,6 +357,14 @@ class TrainEvent(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["train", "-created_at"])]
+        constraints = [
+            # Cancelling and rejecting always say why.
+            models.CheckConstraint(
+                condition=~Q(transition__in=["cancel", "reject_development", "reject_executive"])
+                | ~Q(message=""),
+                name="event_refusal_has_reason",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.train}: {self.message or self.get_kind_display()}"
