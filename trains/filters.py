@@ -10,26 +10,31 @@ from trains.models import ReleaseTrain
 
 
 def _managers(request):
-    return get_user_model().objects.filter(groups__name=roles.RELEASE_MANAGERS).order_by(
-        "username"
-    )
+    return get_user_model().objects.filter(groups__name=roles.RELEASE_MANAGERS).order_by("username")
 
 
 class TrainFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     state = django_filters.MultipleChoiceFilter(choices=TrainState.choices)
-    train_type = django_filters.ChoiceFilter(choices=TrainType.choices, label="Type",
-                                             empty_label="Any type")
+    train_type = django_filters.ChoiceFilter(
+        choices=TrainType.choices, label="Type", empty_label="Any type"
+    )
     manager = django_filters.ModelChoiceFilter(
-        field_name="primary_manager", queryset=_managers, label="Release manager",
+        field_name="primary_manager",
+        queryset=_managers,
+        label="Release manager",
         empty_label="Anyone",
     )
     starts_after = django_filters.DateFilter(
-        field_name="end_date", lookup_expr="gte", label="Running on or after",
+        field_name="end_date",
+        lookup_expr="gte",
+        label="Running on or after",
         widget=django_filters.widgets.forms.DateInput(attrs={"type": "date"}),
     )
     ends_before = django_filters.DateFilter(
-        field_name="start_date", lookup_expr="lte", label="Running on or before",
+        field_name="start_date",
+        lookup_expr="lte",
+        label="Running on or before",
         widget=django_filters.widgets.forms.DateInput(attrs={"type": "date"}),
     )
 
