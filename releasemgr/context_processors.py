@@ -22,11 +22,14 @@ def navigation(request: HttpRequest) -> dict:
     ):
         items.append({"label": "Applications", "url": "/applications/"})
     items.append({"label": "Calendar", "url": "/calendar/"})
+    if user.is_staff or roles.has_role(user, roles.RELEASE_MANAGERS):
+        items.append({"label": "Sent mail", "url": "/notifications/sent/"})
+    items.append({"label": "Notifications", "url": "/notifications/"})
     if user.is_staff:
         items.append({"label": "Admin", "url": "/admin/"})
+    # The longest matching address wins: /trains/new/ is "New train", not "Trains".
+    current = max((i["url"] for i in items if path.startswith(i["url"])), key=len, default=None)
     for item in items:
-        item["active"] = path.startswith(item["url"]) and not (
-            item["url"] == "/trains/" and path.startswith("/trains/new/")
-        )
+        item["active"] = item["url"] == current
     labels = [roles.ROLE_LABELS[r] for r in roles.ALL_ROLES if r in roles.user_roles(user)]
     return {"nav": {"items": items, "roles": labels}}
