@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/releasemgr
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint
+.PHONY: install run test lint bench-reminders
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,8 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Not part of `make test`: builds BENCH_PHASES phases (default 100,000) in a database of
+# its own (BENCH_DATABASE_URL, default releasemgr_bench, dropped and created again).
+bench-reminders: install
+	$(BIN)/python bench/reminder_scan.py --phases $${BENCH_PHASES:-100000}

@@ -89,7 +89,25 @@ def _phase_not_over() -> Q:
 
 
 def due_items(*, today: date, offsets: list[int], overdue_max_days: int) -> list[DueItem]:
-    """Everything that needs a reminder today and has had none today: ONE query.
+    """Everything that needs a reminder today and has had none today: ONE query."""
+    rows = due_items_query(today=today, offsets=offsets, overdue_max_days=overdue_max_days)
+    return [
+        DueItem(
+            target=r["r_target"],
+            target_id=r["r_id"],
+            train_id=r["r_train"],
+            train_state=r["r_state"],
+            label=_label(r["r_target"], r["r_label"]),
+            # a milestone belongs to no phase; it counts as the train's current one
+            phase=str(r["r_phase"] or STATE_PHASE[r["r_state"]]),
+            due=r["r_due"],
+        )
+        for r in rows
+    ]
+
+
+def due_items_query(*, today: date, offsets: list[int], overdue_max_days: int) -> QuerySet:
+    """The scan's query: rows of r_target, r_id, r_train, r_state, r_label, r_phase, r_due.
 
     A UNION ALL of three range scans on partial indexes (open phases by planned end,
     unticked manual criteria by due date, unreached milestones by due date), each
@@ -147,20 +165,7 @@ def due_items(*, today: date, offsets: list[int], overdue_max_days: int) -> list
             **row(ReminderTarget.MILESTONE, "name", Value("", output_field=CharField()), "due_date")
         )
     )
-    rows = phases.union(criteria, milestones, all=True)
-    return [
-        DueItem(
-            target=r["r_target"],
-            target_id=r["r_id"],
-            train_id=r["r_train"],
-            train_state=r["r_state"],
-            label=_label(r["r_target"], r["r_label"]),
-            # a milestone belongs to no phase; it counts as the train's current one
-            phase=str(r["r_phase"] or STATE_PHASE[r["r_state"]]),
-            due=r["r_due"],
-        )
-        for r in rows
-    ]
+    return phases.union(criteria, milestones, all=True)
 
 
 def _label(target: str, label: str) -> str:

@@ -59,12 +59,13 @@ def reminders_scan(*, now: datetime | None = None) -> ScanResult:
         overdue_max_days=settings.REMINDER_OVERDUE_MAX_DAYS,
     )
     result = ScanResult(day=today, due=len(items))
+    trains = ReleaseTrain.objects.in_bulk({item.train_id for item in items})
     for item in items:
         kinds = selectors.reminder_kinds(
             item=item, today=today, escalate_after=settings.REMINDER_ESCALATE_AFTER_DAYS
         )
         for kind in kinds:
-            written = _remind(item=item, kind=kind, today=today)
+            written = _remind(item=item, train=trains[item.train_id], kind=kind, today=today)
             if written is not None:
                 reminder, notified = written
                 result.reminders.append(reminder.pk)
@@ -72,7 +73,9 @@ def reminders_scan(*, now: datetime | None = None) -> ScanResult:
     return result
 
 
-def _remind(*, item: selectors.DueItem, kind: str, today: date) -> tuple[Reminder, int] | None:
+def _remind(
+    *, item: selectors.DueItem, train: ReleaseTrain, kind: str, today: date
+) -> tuple[Reminder, int] | None:
     """One reminder and its outbox rows in one transaction; None if already written."""
     with transaction.atomic():
         try:
@@ -89,7 +92,6 @@ def _remind(*, item: selectors.DueItem, kind: str, today: date) -> tuple[Reminde
                 )
         except IntegrityError:
             return None  # someone else wrote today's reminder first; they notify
-        train = ReleaseTrain.objects.get(pk=item.train_id)
         recipients = selectors.reminder_recipients(
             train=train, target=item.target, phase=item.phase, kind=kind
         )
