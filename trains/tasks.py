@@ -16,7 +16,7 @@ RETRYING = {
     "bind": True,
     "acks_late": True,
     "autoretry_for": (TemporaryMailError,),
-    "retry_backoff": True,
+    "retry_backoff": settings.NOTIFICATION_RETRY_BACKOFF,  # then doubling: 30 s, 60 s, 2 min…
     "retry_backoff_max": settings.NOTIFICATION_RETRY_BACKOFF_MAX,
     "retry_jitter": True,
     "max_retries": settings.NOTIFICATION_MAX_RETRIES,

@@ -223,9 +223,10 @@ def test_a_passing_failure_is_retried_and_given_up_on_the_last_attempt(clock, ma
 
 def test_the_task_retries_with_backoff_and_stops_after_max_retries(clock, manager, failing):
     task = tasks.deliver_notification
-    assert (task.acks_late, task.autoretry_for, task.retry_backoff) == (
+    assert (task.acks_late, task.autoretry_for, task.retry_backoff, task.retry_jitter) == (
         True,
         (TemporaryMailError,),
+        30,
         True,
     )
     failing.error = ConnectionRefusedError(111, "Connection refused")
