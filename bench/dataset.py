@@ -113,7 +113,11 @@ def build(scale: Scale, *, seed: int = 7) -> Dataset:
                     else 0,
                     executive_round=1 if state == TrainState.EXECUTIVE_APPROVAL else 0,
                     gate_opened_at=timezone.now() - timedelta(hours=i)
-                    if state == TrainState.EXECUTIVE_APPROVAL
+                    if state in (TrainState.DEVELOPMENT_APPROVAL, TrainState.EXECUTIVE_APPROVAL)
+                    else None,
+                    # the database holds closed_at exactly on closed and cancelled trains
+                    closed_at=timezone.now()
+                    if state in (TrainState.CLOSED, TrainState.CANCELLED)
                     else None,
                 )
             )

@@ -1,7 +1,7 @@
 """Rows that are facts: written once, never changed or removed.
 
 The model and queryset below refuse it in the application; on PostgreSQL a trigger
-(trains/migrations/0004_history_append_only.py) refuses it to raw SQL as well.
+(trains/migrations/0005_history_append_only.py) refuses it to raw SQL as well.
 """
 
 from __future__ import annotations

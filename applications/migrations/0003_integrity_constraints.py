@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('applications', '0002_initial'),
-        ('trains', '0005_integrity_constraints'),
+        ('trains', '0006_integrity_constraints'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trains', '0004_history_append_only'),
+        ('trains', '0005_history_append_only'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -45,7 +45,7 @@ def backward(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("trains", "0003_calendar_indexes"),
+        ("trains", "0004_calendar_indexes"),
         ("approvals", "0003_decision_snapshot"),
     ]
 
