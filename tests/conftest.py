@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 
 from releasemgr import roles
@@ -11,6 +13,10 @@ def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
         terminalreporter.write_sep("-", "hardening numbers")
         for key, value in sorted(numbers.COUNTS.items()):
             terminalreporter.write_line(f"{key}: {value}")
+
+
+# django-axes logs every sign-in at INFO; a failing test's log should show what matters.
+logging.getLogger("axes").setLevel(logging.WARNING)
 
 
 @pytest.fixture(autouse=True)

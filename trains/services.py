@@ -833,6 +833,9 @@ def release_remove(
 
 def release_transition(*, release: ApplicationRelease, name: str, by: User) -> ApplicationRelease:
     """Move a release through development; the last one completed moves the train on."""
+    if not application_services.can_own(by, release.application):
+        # Who may, before what state: a stranger learns nothing about the train.
+        raise NotAllowed("Only the application's product owner can move its releases.")
     with transaction.atomic():
         train = _lock(release.train) if release.train_id else None
         if train is not None and train.state not in EDITABLE_RELEASE_STATES:

@@ -1,0 +1,152 @@
+"""One small world for the access matrix, the escaping crawl and the fuzz tests.
+
+Two trains in verification, built through the services: "own", which every demo
+persona except the outsider takes part in, and "other", led by someone else and shared
+with nobody here. Each carries every kind of object a URL can name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import Group
+
+from api import services as api_services
+from api.models import WebhookDelivery, WebhookSubscription
+from approvals.models import Gate
+from releasemgr import roles
+from tests.factories import ReleaseFactory, UserFactory, complete_all, fresh, make_train
+from trains import services
+
+PERSONAS = ("manager", "owner", "qa", "executive", "engineer", "stakeholder", "outsider")
+PERSONA_ROLES = {
+    "manager": roles.RELEASE_MANAGERS,
+    "owner": roles.PRODUCT_OWNERS,
+    "qa": roles.QA,
+    "executive": roles.EXECUTIVES,
+    "engineer": roles.RELEASE_ENGINEERS,
+}
+OWN_NAME = "Matrix own train"
+# Strings of the other train that must never reach a page of someone who cannot see it.
+SECRETS = ("Zulu secret train", "Zulu secret purpose", "Zulu milestone", "Zulu criterion")
+
+
+@dataclass
+class Side:
+    """One train and the objects on it."""
+
+    train: object
+    dev: object
+    exe: object
+    releases: list
+    criterion: object
+    milestone: object
+    turnover: object
+    granted: object  # a user granted view, to revoke
+
+
+@dataclass
+class World:
+    users: dict
+    own: Side
+    other: Side
+    tokens: dict = field(default_factory=dict)  # username -> (ApiToken, raw)
+    feeds: dict = field(default_factory=dict)  # username -> CalendarFeed
+    webhooks: dict = field(default_factory=dict)  # "own"/"other" -> subscription
+    deliveries: dict = field(default_factory=dict)
+
+    def side(self, scope: str) -> Side:
+        return self.own if scope == "own" else self.other
+
+
+def _build_side(train, *, manager, owner, ticker, exec_group, granted, app_name, labels) -> Side:
+    dev = services.requirement_add(train=train, by=manager, gate=Gate.DEVELOPMENT, user=manager)
+    exe = services.requirement_add(train=train, by=manager, gate=Gate.EXECUTIVE, group=exec_group)
+    releases = []
+    for version in ("1.0.0", "2.0.0"):
+        release = ReleaseFactory(
+            application__product_owner=owner, application__name=f"{app_name} {version}"
+        )
+        services.release_add(train=train, release=release, by=manager)
+        releases.append(release)
+    services.train_transition(train=fresh(train), name="start_construction", by=manager)
+    complete_all(releases, owner)
+    services.decision_record(requirement=dev, by=manager, approve=True)
+    qa_check = train.criteria.get(phase="verification", rule="manual")
+    services.criterion_set_met(criterion=qa_check, by=ticker, met=True)
+    train = fresh(train)
+    criterion = services.criterion_add(
+        train=train, by=manager, phase="verification", description=labels["criterion"]
+    )
+    milestone = services.milestone_add(
+        train=train, by=manager, name=labels["milestone"], due_date=train.end_date
+    )
+    services.train_grant(train=train, by=manager, user=granted)
+    turnover = services.turnover_submit(release=fresh(releases[0]), by=owner, description="v1")
+    return Side(fresh(train), dev, exe, releases, criterion, milestone, turnover, granted)
+
+
+def build_world() -> World:
+    for name in roles.ALL_ROLES:
+        Group.objects.get_or_create(name=name)
+    users = {
+        name: UserFactory(
+            username=name,
+            first_name=name.title(),
+            roles=[PERSONA_ROLES[name]] if name in PERSONA_ROLES else [],
+        )
+        for name in PERSONAS
+    }
+    users["other_manager"] = UserFactory(username="other_manager", roles=[roles.RELEASE_MANAGERS])
+    users["other_owner"] = UserFactory(username="other_owner", roles=[roles.PRODUCT_OWNERS])
+    users["other_exec"] = UserFactory(username="other_exec")
+    users["other_stakeholder"] = UserFactory(username="other_stakeholder")
+    board = Group.objects.create(name="zulu board")
+    board.user_set.add(users["other_exec"])
+
+    own = _build_side(
+        make_train(users["manager"], name=OWN_NAME, purpose="Own purpose"),
+        manager=users["manager"],
+        owner=users["owner"],
+        ticker=users["qa"],
+        exec_group=Group.objects.get(name=roles.EXECUTIVES),
+        granted=users["stakeholder"],
+        app_name="Own app",
+        labels={"criterion": "Own criterion", "milestone": "Own milestone"},
+    )
+    other = _build_side(
+        make_train(
+            users["other_manager"],
+            name=SECRETS[0],
+            purpose=SECRETS[1],
+            viewer_groups=(),
+        ),
+        manager=users["other_manager"],
+        owner=users["other_owner"],
+        ticker=users["other_manager"],
+        exec_group=board,
+        granted=users["other_stakeholder"],
+        app_name="Zulu app",
+        labels={"criterion": SECRETS[3], "milestone": SECRETS[2]},
+    )
+    world = World(users=users, own=own, other=other)
+    for name, user in users.items():
+        world.tokens[name] = api_services.token_create(user=user, name=f"{name} token")
+        world.feeds[name] = api_services.feed_for(user=user)
+    for scope, owner_name in (("own", "manager"), ("other", "other_manager")):
+        side = world.side(scope)
+        subscription = WebhookSubscription.objects.create(
+            owner=users[owner_name],
+            url=f"https://hooks.example.com/{scope}",
+            secret="s" * 64,
+            events=["train.transitioned"],
+            train=side.train,
+        )
+        world.webhooks[scope] = subscription
+        world.deliveries[scope] = WebhookDelivery.objects.create(
+            subscription=subscription,
+            event=side.train.events.order_by("id").first(),
+            kind="train.transitioned",
+            payload={},
+        )
+    return world
