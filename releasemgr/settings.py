@@ -113,6 +113,21 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
+# Production serves what `collectstatic` wrote: hashed names (cached forever by browsers)
+# and compressed copies, through WhiteNoise. Development and the tests never run
+# collectstatic, so they keep the plain storage (the manifest one fails without its
+# manifest). STATIC_MANIFEST=true forces it, e.g. for collectstatic in the image build.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=PRODUCTION)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATIC_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
