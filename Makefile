@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/releasemgr
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run serve test lint
+.PHONY: install run serve smoke test lint
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: install
 # local PostgreSQL and Redis, DEBUG off (see README, "Running in production").
 serve: install
 	./scripts/serve.sh
+
+# Starts that stack on a free port against throwaway databases and drives it over HTTP.
+smoke: install
+	./scripts/smoke.sh
 
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
