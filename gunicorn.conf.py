@@ -17,6 +17,10 @@ graceful_timeout = 20
 # Recycle each worker now and then, so a slow leak never takes a host down.
 max_requests = 1000
 max_requests_jitter = 100
+# Worker heartbeats on tmpfs where there is one: in containers /tmp may be on a slow
+# overlay filesystem, and a stalled heartbeat gets a healthy worker killed.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
 # No control socket (gunicorn 25.1+): its default path is per user, so two instances on
 # one host would share it, and nothing here uses gunicornc.
 control_socket_disable = True
