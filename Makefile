@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/releasemgr
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run serve smoke test lint
+.PHONY: install run serve smoke test lint bench bench-small
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,10 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Benchmarks (bench/RESULTS.md): a separate PostgreSQL database, dropped and rebuilt.
+bench: install
+	$(BIN)/python -m bench.run --scale full
+
+bench-small: install
+	$(BIN)/python -m bench.run --scale small --requests 5 --load-seconds 1 --out var/bench

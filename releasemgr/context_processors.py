@@ -15,7 +15,11 @@ def navigation(request: HttpRequest) -> dict:
     if roles.has_role(user, roles.RELEASE_MANAGERS):
         items.append({"label": "New train", "url": "/trains/new/"})
     if roles.has_role(user, roles.EXECUTIVES) or roles.has_role(user, roles.RELEASE_MANAGERS):
-        items.append({"label": "Approvals", "url": "/approvals/", "badge": inbox_count(user=user)})
+        # The inbox page already knows its count; other pages ask once.
+        count = getattr(request, "inbox_count", None)
+        if count is None:
+            count = inbox_count(user=user)
+        items.append({"label": "Approvals", "url": "/approvals/", "badge": count})
     if any(
         roles.has_role(user, r)
         for r in (roles.PRODUCT_OWNERS, roles.RELEASE_ENGINEERS, roles.RELEASE_MANAGERS)

@@ -80,7 +80,14 @@ class ReleaseTrainAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     list_filter = ["state", "train_type"]
     list_select_related = ["primary_manager"]
     search_fields = ["name"]
-    readonly_fields = [
+    fields = [
+        "name",
+        "purpose",
+        "train_type",
+        "primary_manager",
+        "release_engineers",
+        "start_date",
+        "end_date",
         "state",
         "development_round",
         "executive_round",
@@ -90,16 +97,9 @@ class ReleaseTrainAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
         "updated_at",
         "closed_at",
     ]
-    fields = [
-        "name",
-        "purpose",
-        "train_type",
-        "primary_manager",
-        "release_engineers",
-        "start_date",
-        "end_date",
-        *readonly_fields,
-    ]
+    # Read-only: trains are submitted and edited on their pages, where the services
+    # validate the schedule and write the history; the admin only moves them on.
+    readonly_fields = fields
     inlines = [PhaseInline, CriterionInline, MilestoneInline, DeploymentInline, EventInline]
     actions = [
         _step_action("start_construction", "Start construction"),
@@ -115,18 +115,8 @@ class ReleaseTrainAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # trains are never deleted; cancel them
 
-    def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data[f] for f in services.TRAIN_FIELDS if f in form.changed_data}
-        engineers = form.cleaned_data.get("release_engineers")
-        services.train_update(
-            train=ReleaseTrain.objects.get(pk=obj.pk),
-            by=request.user,
-            release_engineers=engineers,
-            **data,
-        )
-
-    def save_related(self, request, form, formsets, change):
-        pass  # train_update already set the engineers
+    def has_change_permission(self, request, obj=None):
+        return False  # view only; the actions above need no change permission
 
 
 @admin.register(TrainEvent)

@@ -183,6 +183,8 @@ class Phase(models.Model):
             models.UniqueConstraint(fields=["train", "kind"], name="one_phase_per_kind"),
         ]
         indexes = [
+            # The calendar reads a month of deadlines across all trains.
+            models.Index(fields=["planned_end"], name="phase_planned_end"),
             # The reminder scan looks for open phases by planned end date.
             models.Index(
                 fields=["planned_end"],
@@ -206,6 +208,7 @@ class Milestone(models.Model):
 
     class Meta:
         ordering = ["due_date", "id"]
+        indexes = [models.Index(fields=["due_date"], name="milestone_due_date")]
 
     def __str__(self) -> str:
         return self.name

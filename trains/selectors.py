@@ -71,7 +71,7 @@ def pending_requirements(*, user: AbstractBaseUser) -> QuerySet[ApprovalRequirem
             & ~Q(Exists(decided_exe))
             & ~Q(train__primary_manager=user)
         )
-        .filter(train__in=trains_visible_to(user))
+        # No visibility filter needed: the approvers of a train may always see it.
         .order_by(F("train__gate_opened_at").asc(nulls_last=True), "train_id", "id")
     )
 
@@ -412,6 +412,11 @@ def _count(queryset) -> Subquery:
 
 def train_list(*, user: AbstractBaseUser) -> QuerySet[ReleaseTrain]:
     """Visible trains with what the list shows: current phase deadline and progress."""
+    return with_progress(trains_visible_to(user))
+
+
+def with_progress(trains: QuerySet[ReleaseTrain]) -> QuerySet[ReleaseTrain]:
+    """Annotate the current phase's deadline and application release progress."""
     current_kind = Case(
         *[When(state=state, then=Value(str(kind))) for state, kind in STATE_PHASE.items()],
         default=Value(""),
@@ -419,8 +424,7 @@ def train_list(*, user: AbstractBaseUser) -> QuerySet[ReleaseTrain]:
     )
     releases = ApplicationRelease.objects.filter(train=OuterRef("pk"))
     return (
-        trains_visible_to(user)
-        .select_related("primary_manager")
+        trains.select_related("primary_manager")
         .annotate(current_kind=current_kind)
         .annotate(
             deadline=Subquery(
@@ -453,7 +457,7 @@ def inbox(*, user: AbstractBaseUser) -> list[InboxItem]:
     """Trains waiting for this person's decision, oldest request first (4 queries)."""
     pending = list(pending_requirements(user=user).select_related("user", "group"))
     train_ids = list(dict.fromkeys(r.train_id for r in pending))
-    trains = {t.pk: t for t in train_list(user=user).filter(pk__in=train_ids)}
+    trains = {t.pk: t for t in with_progress(ReleaseTrain.objects.filter(pk__in=train_ids))}
     counts = {
         row["train_id"]: row
         for row in ExitCriterion.objects.filter(train_id__in=train_ids, required=True)

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from releasemgr import roles
-from trains.selectors import decided, inbox
+from trains.selectors import decided, inbox, pending_requirements
 
 
 @login_required
@@ -17,7 +17,7 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
     if not (
         roles.has_role(user, roles.EXECUTIVES)
         or roles.has_role(user, roles.RELEASE_MANAGERS)
-        or inbox(user=user)
+        or pending_requirements(user=user).exists()
     ):
         raise PermissionDenied("The approval inbox is for approvers.")
     tab = "decided" if request.GET.get("tab") == "decided" else "waiting"
@@ -25,5 +25,6 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
     if tab == "decided":
         context["decisions"] = decided(user=user)
     else:
-        context["items"] = inbox(user=user)
+        context["items"] = items = inbox(user=user)
+        request.inbox_count = len(items)
     return render(request, "trains/inbox.html", context)

@@ -1,0 +1,201 @@
+"""Small browser checks: htmx panels, the same forms without JavaScript, keyboard use,
+labels on every field, and a phone-width screen."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from applications.models import ApplicationRelease
+from tests.browser.support import (
+    PHONE,
+    Visitor,
+    flash,
+    horizontal_overflow,
+    state_badge,
+    unlabelled_fields,
+)
+from tests.factories import ReleaseFactory, drive, fresh, make_train, scope
+from trains import services
+
+pytestmark = pytest.mark.browser
+
+QA_SIGN_OFF = "QA sign-off: regression and acceptance tests passed"
+
+
+@pytest.fixture
+def people(manager, owner, qa, executive, engineer):
+    return {
+        "manager": manager,
+        "owner": owner,
+        "qa": qa,
+        "executive": executive,
+        "engineer": engineer,
+    }
+
+
+def train_in(state: str, people, **kwargs):
+    train, *_ = drive(make_train(people["manager"], **kwargs), state, **people)
+    return train
+
+
+def open_dashboard(page: Page, train) -> None:
+    page.get_by_role("link", name=train.name).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(train.name)
+
+
+def test_ticking_a_criterion_refreshes_its_panel_without_a_reload(visitor: Visitor, people):
+    train = train_in("verification", people)  # QA has signed off already
+    page = visitor.sign_in("manager")
+    open_dashboard(page, train)
+    page.evaluate("window.__notReloaded = true")
+    request = page.locator("#actions").get_by_role("button", name="Request executive approval")
+    expect(request).to_be_enabled()
+
+    page.get_by_role("button", name=f"Untick {QA_SIGN_OFF}").click()
+    tick = page.get_by_role("button", name=f"Tick {QA_SIGN_OFF}")
+    expect(tick).to_be_visible()
+    # The actions came along out of band: the step now waits, and says why.
+    expect(request).to_be_disabled()
+    expect(page.locator("#actions")).to_contain_text("1 verification exit criterion unmet")
+
+    tick.click()
+    expect(page.locator("#criteria")).to_contain_text("Checked by manager")
+    expect(request).to_be_enabled()
+    assert page.evaluate("window.__notReloaded") is True
+    assert page.url.endswith(f"/trains/{train.pk}/")
+
+
+def test_ticking_a_criterion_works_without_javascript(visitor: Visitor, people):
+    train = train_in("verification", people)
+    page = visitor.sign_in("qa", javascript=False)
+    open_dashboard(page, train)
+
+    page.get_by_role("button", name=f"Untick {QA_SIGN_OFF}").click()
+    expect(page).to_have_url(re.compile(rf"/trains/{train.pk}/#criteria$"))
+    expect(page.locator("#criteria")).to_contain_text("Verification 1 unmet")
+    assert fresh(train).criteria.get(description=QA_SIGN_OFF).met_at is None
+
+    page.get_by_role("button", name=f"Tick {QA_SIGN_OFF}").click()
+    expect(page.locator("#criteria")).to_contain_text("Checked by qa")
+    expect(page.get_by_role("button", name=f"Untick {QA_SIGN_OFF}")).to_be_visible()
+    assert fresh(train).criteria.get(description=QA_SIGN_OFF).met_by == people["qa"]
+
+
+def tab_to(page: Page, text: str, limit: int = 40) -> list[str]:
+    """Press Tab until the focused element reads `text`; what Tab went through."""
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        seen.append(
+            page.evaluate(
+                "() => (document.activeElement.innerText"
+                " || document.activeElement.getAttribute('aria-label') || '').trim()"
+            )
+        )
+        if seen[-1] == text:
+            return seen
+    raise AssertionError(f"Tab never reached {text!r}; it went through {seen}")
+
+
+def test_keyboard_reaches_the_main_actions(visitor: Visitor, people):
+    train = train_in("verification", people)
+    page = visitor.sign_in("manager")
+    assert tab_to(page, "New train")[0] == "Skip to content"
+    tab_to(page, "Sign out")
+
+    open_dashboard(page, train)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#main$"))
+    passed = tab_to(page, "Request executive approval")
+    assert "Trains" not in passed  # the skip link jumped over the navigation
+    page.keyboard.press("Enter")
+    expect(flash(page)).to_contain_text("Request executive approval: done.")
+    expect(state_badge(page)).to_have_text("Executive approval")
+    tab_to(page, "Cancel train…")
+
+
+@pytest.fixture
+def trains_for_every_form(people):
+    """A train in scoping (every scoping form), one at each gate, one in deployment,
+    with a turnover waiting for a release engineer and a free release to add."""
+    manager, owner = people["manager"], people["owner"]
+    scoping = make_train(manager)
+    scope(scoping, manager=manager, owner=owner, releases=1)
+    ReleaseFactory(application__product_owner=owner)
+    at_gate = train_in("development_approval", people)
+    at_executive = train_in("executive_approval", people)
+    release = ApplicationRelease.objects.filter(train=at_executive).first()
+    services.turnover_submit(release=release, by=owner, description="packages and runbook")
+    deploying = train_in("deployment", people)
+    return {
+        "scoping": scoping,
+        "at_gate": at_gate,
+        "at_executive": at_executive,
+        "deploying": deploying,
+        "application": release.application,
+    }
+
+
+def test_every_form_field_has_a_label(visitor: Visitor, live_server, trains_for_every_form):
+    t = trains_for_every_form
+    # Each page, with a field it must show, so that a page missing its form is noticed.
+    pages = {
+        "manager": {
+            "/trains/": "Search",
+            "/trains/new/": "Scoping ends",
+            f"/trains/{t['scoping'].pk}/": "Add an application release",
+            f"/trains/{t['scoping'].pk}/edit/": "Primary release manager",
+            f"/trains/{t['at_gate'].pk}/": "Comment (needed to reject)",
+            f"/trains/{t['deploying'].pk}/": "Log",
+            "/approvals/": "Comment (needed to reject)",
+            "/applications/": "Product owner",
+            f"/applications/{t['application'].pk}/": "Version",
+            "/calendar/": None,
+        },
+        "owner": {f"/applications/{t['application'].pk}/": "What is delivered"},
+        "executive": {"/approvals/": "Comment (needed to reject)"},
+        "engineer": {"/applications/": "Reason"},
+    }
+    missing = {}
+    page = visitor.browser.new_page(base_url=live_server.url)
+    page.goto("/accounts/login/")
+    missing["anonymous /accounts/login/"] = unlabelled_fields(page)
+    page.close()
+    for username, paths in pages.items():
+        page = visitor.sign_in(username)
+        for path, field in paths.items():
+            response = page.goto(path)
+            assert response.status == 200, f"{username} {path}: {response.status}"
+            if field:
+                expect(page.get_by_label(field).first).to_be_attached()
+            missing[f"{username} {path}"] = unlabelled_fields(page)
+    assert {where: fields for where, fields in missing.items() if fields} == {}
+
+
+def test_pages_fit_a_phone_screen(visitor: Visitor, trains_for_every_form):
+    t = trains_for_every_form
+    page = visitor.sign_in("manager", viewport=PHONE)
+    overflow = {}
+    for path in [
+        "/trains/",
+        f"/trains/{t['scoping'].pk}/",
+        f"/trains/{t['at_gate'].pk}/",
+        f"/trains/{t['deploying'].pk}/",
+        f"/trains/{t['scoping'].pk}/edit/",
+        "/trains/new/",
+        "/approvals/",
+        "/applications/",
+        f"/applications/{t['application'].pk}/",
+        "/calendar/",
+    ]:
+        page.goto(path)
+        overflow[path] = horizontal_overflow(page)
+        # Wide tables scroll inside their own box, not the page.
+        loose = page.locator("table:not(.table-responsive table)")
+        expect(loose).to_have_count(0)
+    assert {p: px for p, px in overflow.items() if px > 0} == {}
