@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 BENCH_DB = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/releasemgr_bench"
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/releasemgr_bench_pages"
 )
 os.environ["DATABASE_URL"] = BENCH_DB
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"

@@ -26,6 +26,7 @@ def navigation(request: HttpRequest) -> dict:
     ):
         items.append({"label": "Applications", "url": "/applications/"})
     items.append({"label": "Calendar", "url": "/calendar/"})
+    items.append({"label": "Profile", "url": "/profile/"})
     if user.is_staff:
         items.append({"label": "Admin", "url": "/admin/"})
     for item in items:

@@ -44,9 +44,13 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_filters",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "applications",
     "approvals",
     "trains",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -161,6 +165,54 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+
+# REST API (api/): personal Bearer tokens for scripts, the session for the browser.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "releasemgr API",
+    "DESCRIPTION": "Release trains, their gates, approvals and deployments. Send a personal "
+    "token from /profile/ as `Authorization: Bearer <token>`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "TrainStateEnum": "trains.choices.TrainState",
+        "TrainTypeEnum": "trains.choices.TrainType",
+        "PhaseKindEnum": "trains.choices.PhaseKind",
+        "EventKindEnum": "trains.choices.EventKind",
+        "CriterionRuleEnum": "trains.choices.CriterionCheck",
+        "GateEnum": "approvals.models.Gate",
+        "ReleaseStateEnum": "applications.models.ReleaseState",
+        "TurnoverStateEnum": "applications.models.TurnoverState",
+    },
+}
+
+# Webhooks: deliveries time out after WEBHOOK_TIMEOUT seconds and are retried after
+# each delay in turn, then given up. Loopback and private addresses are refused unless
+# listed in WEBHOOK_ALLOWED_NETWORKS (e.g. 127.0.0.1/32 for a receiver on this host).
+WEBHOOK_TIMEOUT = env.int("WEBHOOK_TIMEOUT", default=10)
+_RETRY_DELAYS = ["60", "300", "1800", "7200", "21600"]
+WEBHOOK_RETRY_DELAYS = [
+    int(d) for d in env.list("WEBHOOK_RETRY_DELAYS", default=_RETRY_DELAYS) if d
+]
+WEBHOOK_ALLOWED_NETWORKS = [n for n in env.list("WEBHOOK_ALLOWED_NETWORKS", default=[]) if n]
+WEBHOOK_SCAN_WINDOW = env.int("WEBHOOK_SCAN_WINDOW", default=24 * 3600)
 
 # Behind TLS by default. `make serve` and the CI smoke test speak plain HTTP on localhost
 # and turn SECURE_SSL_REDIRECT and the secure cookies off explicitly in the environment.

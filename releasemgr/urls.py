@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("api.urls")),  # /api/, /calendar/feed/, CSV exports, /profile/, /webhooks/
     path("", include("trains.urls")),
 ]

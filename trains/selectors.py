@@ -30,7 +30,7 @@ from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
 from releasemgr import roles
 from trains import workflow
 from trains.access import can_manage, trains_visible_to
-from trains.choices import PHASE_WORK_STATE, STATE_PHASE, PhaseKind, TrainState
+from trains.choices import PHASE_WORK_STATE, STATE_PHASE, EventKind, PhaseKind, TrainState
 from trains.models import (
     Deployment,
     ExitCriterion,
@@ -96,6 +96,45 @@ class CriterionRow:
     detail: str
     can_toggle: bool
     toggle_note: str
+    can_remove: bool = False
+    check_url: str = ""
+    remove_url: str = ""
+    met_line: str = ""
+
+
+@dataclass
+class TurnoverRow:
+    label: str
+    badge: str
+    description: str
+    reason: str
+
+
+@dataclass
+class ReleaseRow:
+    """An application release as the dashboard shows it: display values computed once."""
+
+    pk: int
+    app_name: str
+    version: str
+    owner: str
+    state: str
+    state_label: str
+    badge: str
+    turnovers: list[TurnoverRow]
+    remove_url: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.app_name} {self.version}"
+
+
+@dataclass
+class EventRow:
+    pk: int
+    when: str
+    iso: str
+    who: str
+    text: str
 
 
 @dataclass
@@ -157,11 +196,11 @@ class Dashboard:
     today_x: int | None
     phases: list[PhaseRow]
     current_phase: str | None
-    releases: list[ApplicationRelease]
+    releases: list[ReleaseRow]
     gates: list[GateRow]
     deployments: list[Deployment]
     milestones: list[Milestone]
-    events: list[TrainEvent]
+    events: list[EventRow]
     more_events: bool
     engineers: list
     viewers: list
@@ -210,18 +249,16 @@ def train_dashboard(*, train: ReleaseTrain, user) -> Dashboard:
         .select_related("user")
         .order_by("decided_at", "id")
     )
-    releases = list(
-        train.application_releases.select_related("application__product_owner")
-        .prefetch_related(
-            Prefetch(
-                "turnovers",
-                queryset=Turnover.objects.select_related("submitted_by", "decided_by"),
-            )
-        )
-        .order_by("application__name", "version")
-    )
+    releases = _release_rows(train)
     engineers = list(train.release_engineers.all())
-    facts = workflow.facts_from(phases=phases, requirements=requirements, releases=releases)
+    facts = workflow.facts_from(
+        phases=phases,
+        requirements=requirements,
+        release_states=[r.state for r in releases],
+        releases_without_accepted=sum(
+            not any(t.label == "Accepted" for t in r.turnovers) for r in releases
+        ),
+    )
 
     # Phases on the timeline, with their criteria.
     span = max((train.end_date - train.start_date).days, 1)
@@ -252,7 +289,23 @@ def train_dashboard(*, train: ReleaseTrain, user) -> Dashboard:
                         f"Can be ticked during "
                         f"{TrainState(PHASE_WORK_STATE[phase.kind]).label.lower()}"
                     )
-            rows.append(CriterionRow(criterion, met, "" if met else detail, can_toggle, note))
+            base = f"/trains/{train.pk}/criteria/{criterion.pk}/"
+            met_line = ""
+            if criterion.met_by_id:
+                met_line = f"Checked by {criterion.met_by.username} on {_when(criterion.met_at)}"
+            rows.append(
+                CriterionRow(
+                    criterion,
+                    met,
+                    "" if met else detail,
+                    can_toggle,
+                    note,
+                    can_remove=manage and criterion.is_manual and train.is_open and not met,
+                    check_url=base + "check/",
+                    remove_url=base + "remove/",
+                    met_line=met_line,
+                )
+            )
         start_x = _position(previous_end, train.start_date, span)
         end_x = _position(end, train.start_date, span)
         phase_rows.append(
@@ -341,7 +394,7 @@ def train_dashboard(*, train: ReleaseTrain, user) -> Dashboard:
             Action(name, step.label, step.style, not reasons, reasons, summary, step.needs_reason)
         )
 
-    events = list(train.events.select_related("actor")[: HISTORY_PAGE + 1])
+    events = _event_rows(train.events.all()[: HISTORY_PAGE + 1])
     viewers = (
         list(
             get_user_model()
@@ -389,8 +442,71 @@ def train_dashboard(*, train: ReleaseTrain, user) -> Dashboard:
 
 def history_page(*, train: ReleaseTrain, before_id: int) -> tuple[list[TrainEvent], bool]:
     """Older history, HISTORY_PAGE rows at a time, for 'show more'."""
-    events = list(train.events.select_related("actor").filter(id__lt=before_id)[: HISTORY_PAGE + 1])
+    events = _event_rows(train.events.filter(id__lt=before_id)[: HISTORY_PAGE + 1])
     return events[:HISTORY_PAGE], len(events) > HISTORY_PAGE
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _person(first: str, last: str, username: str) -> str:
+    full = f"{first} {last}".strip()
+    return full or username
+
+
+def _release_rows(train: ReleaseTrain) -> list[ReleaseRow]:
+    """The train's releases and turnovers as plain rows (2 queries, no model objects)."""
+    from applications.models import RELEASE_BADGES, TURNOVER_BADGES, ReleaseState, TurnoverState
+
+    turnovers: dict[int, list[TurnoverRow]] = {}
+    for t in (
+        Turnover.objects.filter(release__train=train)
+        .order_by("submitted_at", "id")
+        .values_list("release_id", "state", "description", "rejection_reason")
+    ):
+        turnovers.setdefault(t[0], []).append(
+            TurnoverRow(TurnoverState(t[1]).label, TURNOVER_BADGES[t[1]], t[2], t[3])
+        )
+    rows = []
+    for pk, version, state, app, first, last, username in train.application_releases.order_by(
+        "application__name", "version"
+    ).values_list(
+        "id",
+        "version",
+        "state",
+        "application__name",
+        "application__product_owner__first_name",
+        "application__product_owner__last_name",
+        "application__product_owner__username",
+    ):
+        rows.append(
+            ReleaseRow(
+                pk=pk,
+                app_name=app,
+                version=version,
+                owner=_person(first, last, username),
+                state=state,
+                state_label=ReleaseState(state).label,
+                badge=RELEASE_BADGES[state],
+                turnovers=turnovers.get(pk, []),
+                remove_url=f"/trains/{train.pk}/releases/{pk}/remove/",
+            )
+        )
+    return rows
+
+
+def _event_rows(events) -> list[EventRow]:
+    rows = []
+    for pk, kind, at, source, target, message, actor in events.values_list(
+        "id", "kind", "created_at", "from_state", "to_state", "message", "actor__username"
+    ):
+        if kind == "transition":
+            text = f"{source} → {target}" + (f": {message}" if message else "")
+        else:
+            text = message or EventKind(kind).label
+        rows.append(EventRow(pk, _when(at), at.isoformat(), actor or "system", text))
+    return rows
 
 
 # The trains list -------------------------------------------------------------------------

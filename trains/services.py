@@ -32,7 +32,7 @@ from releasemgr.exceptions import (
     NotAllowed,
     ServiceError,
 )
-from trains import access, workflow
+from trains import access, signals, workflow
 from trains.choices import (
     OPEN_STATES,
     PHASE_ORDER,
@@ -117,6 +117,9 @@ def _record(
         [Notification(event=event, recipient_id=pk) for pk in sorted(recipients)],
         ignore_conflicts=True,
     )
+    transaction.on_commit(
+        lambda: signals.train_event_recorded.send(sender=TrainEvent, event_id=event.pk)
+    )
     return event
 
 
@@ -174,7 +177,13 @@ def _stamp_phases(train: ReleaseTrain, from_state: str, to_state: str) -> None:
 
 
 def _run(
-    train: ReleaseTrain, name: str, by: User | None, reason: str = "", **kwargs
+    train: ReleaseTrain,
+    name: str,
+    by: User | None,
+    reason: str = "",
+    *,
+    data: dict | None = None,
+    **kwargs,
 ) -> ReleaseTrain:
     """Run one transition on a locked train: state, conditions, history, notifications."""
     step = workflow.STEPS[name]
@@ -199,6 +208,7 @@ def _run(
         from_state=from_state,
         to_state=train.state,
         transition=name,
+        data=data,
         notify=_recipients(train, name),
     )
     return train
@@ -431,7 +441,14 @@ def train_deploy(*, train: ReleaseTrain, by: User, succeeded: bool, log: str = "
             train=locked, attempted_by=by, succeeded=succeeded, log=log
         )
         message = "Deployment succeeded" if succeeded else "Deployment failed"
-        _run(locked, "deploy", by, message, succeeded=succeeded)
+        _run(
+            locked,
+            "deploy",
+            by,
+            message,
+            data={"deployment": deployment.pk, "succeeded": succeeded},
+            succeeded=succeeded,
+        )
     return deployment
 
 

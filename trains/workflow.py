@@ -120,21 +120,18 @@ def criterion_status(criterion: ExitCriterion, facts: TrainFacts) -> tuple[bool,
     raise ValueError(f"unknown criterion check {check!r}")
 
 
-def facts_from(*, phases, requirements, releases) -> TrainFacts:
-    """The same facts, from rows a page has already fetched (releases with their
-    turnovers prefetched), so a dashboard needs no extra queries."""
+def facts_from(*, phases, requirements, release_states, releases_without_accepted) -> TrainFacts:
+    """The same facts, from rows a page has already fetched, so a dashboard needs no
+    extra queries."""
     from approvals.models import Gate
 
     gates = {r.gate for r in requirements}
-    releases = list(releases)
     return TrainFacts(
         phases_without_end=[p.get_kind_display() for p in phases if p.planned_end is None],
         gates_without_approvers=[g.label for g in Gate if g.value not in gates],
-        release_count=len(releases),
-        incomplete_releases=sum(r.state != ReleaseState.DEVELOPMENT_COMPLETE for r in releases),
-        releases_without_accepted_turnover=sum(
-            not any(t.state == TurnoverState.ACCEPTED for t in r.turnovers.all()) for r in releases
-        ),
+        release_count=len(release_states),
+        incomplete_releases=sum(s != ReleaseState.DEVELOPMENT_COMPLETE for s in release_states),
+        releases_without_accepted_turnover=releases_without_accepted,
     )
 
 

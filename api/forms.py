@@ -1,0 +1,36 @@
+from django import forms
+
+from api.models import ApiToken, WebhookEventKind
+from trains.access import trains_visible_to
+
+
+class TokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["name"]
+        labels = {"name": "Token name"}
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(
+        label="Payload URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="We POST JSON here, signed with the webhook's secret.",
+    )
+    events = forms.MultipleChoiceField(
+        label="Events",
+        choices=WebhookEventKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(WebhookEventKind.values),
+    )
+    train = forms.ModelChoiceField(
+        label="Train",
+        queryset=None,
+        required=False,
+        empty_label="Every train I may see",
+    )
+
+    def __init__(self, *args, user, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.fields["train"].queryset = trains_visible_to(user).order_by("-start_date", "name")

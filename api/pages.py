@@ -1,0 +1,222 @@
+"""Pages and files of the api app: profile (tokens, feed), webhooks, the calendar feed
+and the CSV exports. Objects are found through trains.access; changes go through
+api.services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from api import feeds, selectors, services
+from api.forms import TokenForm, WebhookForm
+from api.models import ApiToken, CalendarFeed, WebhookDelivery, WebhookSubscription
+from releasemgr import roles
+from releasemgr.exceptions import ServiceError
+from trains.access import get_train_for_user, trains_visible_to
+from trains.filters import TrainFilter
+
+# Profile ------------------------------------------------------------------------------
+
+
+def _profile(request: HttpRequest, *, form: TokenForm | None = None, new_token: str = ""):  # noqa: ANN202
+    feed = services.feed_for(user=request.user)
+    return render(
+        request,
+        "api/profile.html",
+        {
+            "form": form or TokenForm(),
+            "tokens": request.user.api_tokens.all(),
+            "new_token": new_token,
+            "feed_url": request.build_absolute_uri(f"/calendar/feed/{feed.token}.ics"),
+            "is_release_manager": roles.has_role(request.user, roles.RELEASE_MANAGERS),
+        },
+    )
+
+
+@login_required
+@require_GET
+def profile(request: HttpRequest) -> HttpResponse:
+    return _profile(request)
+
+
+@login_required
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        return _profile(request, form=form)
+    try:
+        _, raw = services.token_create(user=request.user, name=form.cleaned_data["name"])
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _profile(request, form=form)
+    # Shown on this response only: it is not stored and cannot be shown again.
+    response = _profile(request, new_token=raw)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    services.token_revoke(token=token, by=request.user)
+    messages.success(request, f"Token “{token.name}” revoked; it no longer works.")
+    return redirect("api:profile")
+
+
+@login_required
+@require_POST
+def feed_regenerate(request: HttpRequest) -> HttpResponse:
+    services.feed_regenerate(user=request.user)
+    messages.success(
+        request, "New calendar feed URL. The old one stops working: update your calendar."
+    )
+    return redirect("api:profile")
+
+
+# Calendar feed and CSV exports --------------------------------------------------------------
+
+
+@require_GET
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The secret URL is the credential: calendar clients send no session."""
+    feed = (
+        CalendarFeed.objects.select_related("user")
+        .filter(token=token, user__is_active=True)
+        .first()
+    )
+    if feed is None:
+        raise Http404("No such calendar feed.")
+    user = feed.user
+    body = feeds.calendar_feed(
+        selectors.calendar_trains(user=user),
+        name=f"Release trains ({user.get_username()})",
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="release-trains.ics"'
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def _csv_response(body: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+def trains_export(request: HttpRequest) -> HttpResponse:
+    """The trains list as CSV, with the list page's filters (same query string)."""
+    filterset = TrainFilter(request.GET, queryset=trains_visible_to(request.user), request=request)
+    if not filterset.is_valid():
+        problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.errors.items())
+        return HttpResponseBadRequest(f"Invalid filters: {problems}", content_type="text/plain")
+    trains = selectors.export_trains(queryset=filterset.qs)
+    stamp = timezone.localdate().isoformat()
+    return _csv_response(feeds.trains_csv(trains), f"trains-{stamp}.csv")
+
+
+@login_required
+@require_GET
+def releases_export(request: HttpRequest, pk: int) -> HttpResponse:
+    train = get_train_for_user(request.user, pk)
+    body = feeds.releases_csv(selectors.export_releases(train=train))
+    return _csv_response(body, f"train-{train.pk}-releases.csv")
+
+
+# Webhooks ------------------------------------------------------------------------------
+
+
+def _require_release_manager(request: HttpRequest) -> None:
+    if not roles.has_role(request.user, roles.RELEASE_MANAGERS):
+        raise PermissionDenied("Only release managers manage webhooks.")
+
+
+def _subscription(request: HttpRequest, pk: int) -> WebhookSubscription:
+    _require_release_manager(request)
+    return get_object_or_404(selectors.subscriptions_for(user=request.user), pk=pk)
+
+
+@login_required
+def webhook_list(request: HttpRequest) -> HttpResponse:
+    _require_release_manager(request)
+    form = WebhookForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            subscription = services.subscription_create(by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                for problem in problems:
+                    form.add_error(field if field in form.fields else None, problem)
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Webhook created. Copy its secret to verify signatures.")
+            return redirect("api:webhook_detail", pk=subscription.pk)
+    return render(
+        request,
+        "api/webhooks.html",
+        {"form": form, "subscriptions": selectors.subscriptions_for(user=request.user)},
+    )
+
+
+@login_required
+@require_GET
+def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = _subscription(request, pk)
+    return render(
+        request,
+        "api/webhook_detail.html",
+        {
+            "subscription": subscription,
+            "deliveries": selectors.recent_deliveries(subscription=subscription),
+        },
+    )
+
+
+@login_required
+@require_POST
+def webhook_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = _subscription(request, pk)
+    active = request.POST.get("active") == "1"
+    services.subscription_set_active(subscription=subscription, by=request.user, active=active)
+    messages.success(request, "Webhook turned on." if active else "Webhook paused.")
+    return redirect("api:webhook_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = _subscription(request, pk)
+    services.subscription_delete(subscription=subscription, by=request.user)
+    messages.success(request, "Webhook deleted.")
+    return redirect("api:webhook_list")
+
+
+@login_required
+@require_POST
+def delivery_redeliver(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_release_manager(request)
+    delivery = get_object_or_404(
+        WebhookDelivery.objects.select_related("subscription"),
+        pk=pk,
+        subscription__in=selectors.subscriptions_for(user=request.user),
+    )
+    services.delivery_redeliver(delivery=delivery, by=request.user)
+    from api.tasks import webhook_deliver
+
+    webhook_deliver.delay(delivery.pk)
+    messages.success(request, "Delivery queued again.")
+    return redirect("api:webhook_detail", pk=delivery.subscription_id)

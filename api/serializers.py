@@ -1,0 +1,489 @@
+"""What the API reads and writes. Reads describe objects; writes only validate the
+shape of the input, then the views hand it to the services."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from applications.models import (
+    RELEASE_TRANSITIONS,
+    Application,
+    ApplicationRelease,
+    ReleaseState,
+    Turnover,
+    TurnoverState,
+)
+from approvals.models import ApprovalRequirement, Gate
+from trains import access, workflow
+from trains.choices import PhaseKind, TrainState, TrainType
+from trains.models import Deployment, ExitCriterion, Phase, ReleaseTrain, TrainEvent
+
+User = get_user_model()
+TEXT_MAX = 10_000
+
+
+def active_users():
+    return User.objects.filter(is_active=True)
+
+
+# Errors (for the schema) -------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, in words a person can act on.")
+
+
+class UnmetSerializer(ErrorSerializer):
+    unmet = serializers.ListField(
+        child=serializers.CharField(), help_text="Each condition that does not hold yet."
+    )
+
+
+# People ---------------------------------------------------------------------------
+
+
+class UserSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user) -> str:  # noqa: ANN001
+        return user.get_full_name() or user.get_username()
+
+
+# Trains ---------------------------------------------------------------------------
+
+
+class PhaseSerializer(serializers.ModelSerializer):
+    label = serializers.CharField(source="get_kind_display", read_only=True)
+
+    class Meta:
+        model = Phase
+        fields = ["kind", "label", "planned_end", "actual_start", "actual_end"]
+
+
+class TrainSerializer(serializers.ModelSerializer):
+    type = serializers.ChoiceField(source="train_type", choices=TrainType.choices)
+    state = serializers.ChoiceField(choices=TrainState.choices, read_only=True)
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    primary_manager = UserSummarySerializer(read_only=True)
+    release_engineers = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    phases = PhaseSerializer(many=True, read_only=True)
+    web_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReleaseTrain
+        fields = [
+            "id",
+            "name",
+            "purpose",
+            "type",
+            "state",
+            "state_label",
+            "primary_manager",
+            "release_engineers",
+            "start_date",
+            "end_date",
+            "phases",
+            "development_round",
+            "executive_round",
+            "gate_opened_at",
+            "created_at",
+            "updated_at",
+            "closed_at",
+            "web_url",
+        ]
+        read_only_fields = fields
+
+    def get_web_url(self, train: ReleaseTrain) -> str:
+        return f"/trains/{train.pk}/"
+
+
+class StepSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    needs_reason = serializers.BooleanField()
+    allowed = serializers.BooleanField(help_text="Whether you may take this step.")
+    possible_now = serializers.BooleanField(help_text="Whether the train's state allows it.")
+    unmet = serializers.ListField(child=serializers.CharField())
+    endpoint = serializers.CharField()
+
+
+API_STEPS = (*workflow.MANUAL_STEPS, "deploy")
+
+
+def train_steps(train: ReleaseTrain, user) -> list[dict]:  # noqa: ANN001
+    """The steps a person or a script can take on this train, and what blocks them."""
+    steps = []
+    manages = access.can_manage(user, train)
+    for name in API_STEPS:
+        step = workflow.STEPS[name]
+        possible = getattr(train, name)._django_fsm.has_transition(train.state)
+        unmet = workflow.unmet_conditions(train, name) if possible else []
+        if name == "deploy":
+            allowed = access.can_deploy(user, train)
+            endpoint = f"/api/v1/trains/{train.pk}/deployments/"
+        else:
+            allowed = manages
+            endpoint = f"/api/v1/trains/{train.pk}/transitions/{name}/"
+        steps.append(
+            {
+                "name": name,
+                "label": step.label,
+                "needs_reason": step.needs_reason,
+                "allowed": allowed,
+                "possible_now": possible,
+                "unmet": unmet,
+                "endpoint": endpoint,
+            }
+        )
+    return steps
+
+
+class TrainDetailSerializer(TrainSerializer):
+    steps = serializers.SerializerMethodField()
+
+    class Meta(TrainSerializer.Meta):
+        fields = [*TrainSerializer.Meta.fields, "steps"]
+        read_only_fields = fields
+
+    @extend_schema_field(StepSerializer(many=True))
+    def get_steps(self, train: ReleaseTrain) -> list[dict]:
+        return train_steps(train, self.context["request"].user)
+
+
+class PhaseEndsSerializer(serializers.Serializer):
+    scoping = serializers.DateField(required=False, allow_null=True)
+    construction = serializers.DateField(required=False, allow_null=True)
+    verification = serializers.DateField(required=False, allow_null=True)
+    deployment = serializers.DateField(required=False, allow_null=True)
+
+
+class TrainWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    purpose = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, required=False)
+    type = serializers.ChoiceField(choices=TrainType.choices)
+    primary_manager = serializers.PrimaryKeyRelatedField(
+        queryset=active_users(), required=False, help_text="A release manager; default: you."
+    )
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    phase_ends = PhaseEndsSerializer(
+        required=False, help_text="Planned end date of each phase (inside the train's dates)."
+    )
+    release_engineers = serializers.PrimaryKeyRelatedField(
+        queryset=active_users(), many=True, required=False
+    )
+
+    def service_arguments(self) -> dict:
+        """The validated input as the services' keyword arguments."""
+        data = dict(self.validated_data)
+        if "type" in data:
+            data["train_type"] = data.pop("type")
+        if "phase_ends" in data:
+            data["phase_ends"] = {PhaseKind(k): v for k, v in data["phase_ends"].items()}
+        return data
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = TrainEvent
+        fields = [
+            "id",
+            "kind",
+            "actor",
+            "created_at",
+            "from_state",
+            "to_state",
+            "transition",
+            "message",
+            "data",
+        ]
+        read_only_fields = fields
+
+
+class TransitionSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=TEXT_MAX,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Needed to cancel.",
+    )
+    expected_state = serializers.ChoiceField(
+        choices=TrainState.choices,
+        required=False,
+        help_text="Refuse with 409 if the train is no longer in this state.",
+    )
+
+
+# Exit criteria ------------------------------------------------------------------------
+
+
+class CriterionSerializer(serializers.ModelSerializer):
+    phase_label = serializers.CharField(source="get_phase_display", read_only=True)
+    automatic = serializers.SerializerMethodField()
+    met = serializers.BooleanField(source="status_met", read_only=True)
+    detail = serializers.CharField(
+        source="status_detail", read_only=True, help_text="What is missing, when unmet."
+    )
+    met_by = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ExitCriterion
+        fields = [
+            "id",
+            "phase",
+            "phase_label",
+            "description",
+            "required",
+            "rule",
+            "automatic",
+            "met",
+            "detail",
+            "met_by",
+            "met_at",
+            "due_date",
+        ]
+        read_only_fields = fields
+
+    def get_automatic(self, criterion: ExitCriterion) -> bool:
+        return not criterion.is_manual
+
+
+class CriterionCreateSerializer(serializers.Serializer):
+    phase = serializers.ChoiceField(choices=PhaseKind.choices)
+    description = serializers.CharField(max_length=200)
+    required = serializers.BooleanField(default=True)
+    due_date = serializers.DateField(required=False, allow_null=True)
+
+
+# Approvals --------------------------------------------------------------------------
+
+
+class RequirementSerializer(serializers.ModelSerializer):
+    user = UserSummarySerializer(read_only=True, allow_null=True)
+    group = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    approvals = serializers.IntegerField(read_only=True, help_text="In the current round.")
+    rejections = serializers.IntegerField(read_only=True, help_text="In the current round.")
+
+    class Meta:
+        model = ApprovalRequirement
+        fields = [
+            "id",
+            "gate",
+            "user",
+            "group",
+            "required_approvals",
+            "approver_label",
+            "approvals",
+            "rejections",
+        ]
+        read_only_fields = fields
+
+
+class RequirementCreateSerializer(serializers.Serializer):
+    gate = serializers.ChoiceField(choices=Gate.choices)
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=active_users(), required=False, allow_null=True
+    )
+    group = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Group.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="A group's name, e.g. executives.",
+    )
+    required_approvals = serializers.IntegerField(min_value=1, max_value=1000, default=1)
+
+    def validate(self, attrs: dict) -> dict:
+        if (attrs.get("user") is None) == (attrs.get("group") is None):
+            raise serializers.ValidationError("Give either a user or a group, not both.")
+        return attrs
+
+
+class DecisionCreateSerializer(serializers.Serializer):
+    requirement = serializers.IntegerField(help_text="An approval requirement of this train.")
+    approve = serializers.BooleanField()
+    comment = serializers.CharField(
+        max_length=TEXT_MAX,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Needed to reject.",
+    )
+
+
+class DecisionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    requirement = serializers.IntegerField(source="requirement_id")
+    gate = serializers.CharField(source="requirement.gate")
+    round = serializers.IntegerField()
+    user = UserSummarySerializer()
+    approve = serializers.BooleanField()
+    comment = serializers.CharField()
+    decided_at = serializers.DateTimeField()
+    train_state = serializers.ChoiceField(
+        choices=TrainState.choices,
+        source="requirement.train.state",
+        help_text="The train's state after this decision.",
+    )
+
+
+class TrainSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    state = serializers.ChoiceField(choices=TrainState.choices)
+
+
+class InboxItemSerializer(serializers.Serializer):
+    requirement = serializers.IntegerField(source="id")
+    gate = serializers.ChoiceField(choices=Gate.choices)
+    approver_label = serializers.CharField()
+    round = serializers.SerializerMethodField()
+    waiting_since = serializers.DateTimeField(source="train.gate_opened_at", allow_null=True)
+    train = TrainSummarySerializer()
+    decide_at = serializers.SerializerMethodField()
+
+    def get_round(self, requirement: ApprovalRequirement) -> int:
+        return requirement.train.round_for(requirement.gate)
+
+    def get_decide_at(self, requirement: ApprovalRequirement) -> str:
+        return f"/api/v1/trains/{requirement.train_id}/decisions/"
+
+
+# Applications, releases, turnovers -------------------------------------------------------
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    product_owner = UserSummarySerializer(read_only=True)
+
+    class Meta:
+        model = Application
+        fields = ["id", "name", "description", "product_owner", "created_at"]
+        read_only_fields = fields
+
+
+class ApplicationCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, default="")
+    product_owner = serializers.PrimaryKeyRelatedField(
+        queryset=active_users(), required=False, help_text="Default: you."
+    )
+
+
+class ApplicationSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ReleaseSerializer(serializers.ModelSerializer):
+    application = ApplicationSummarySerializer(read_only=True)
+    state = serializers.ChoiceField(choices=ReleaseState.choices, read_only=True)
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    train = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ApplicationRelease
+        fields = [
+            "id",
+            "application",
+            "version",
+            "state",
+            "state_label",
+            "train",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ReleaseCreateSerializer(serializers.Serializer):
+    application = serializers.PrimaryKeyRelatedField(queryset=Application.objects.all())
+    version = serializers.CharField(max_length=60)
+    notes = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, default="")
+    train = serializers.PrimaryKeyRelatedField(
+        queryset=ReleaseTrain.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="Put the release on this train at once (you must manage it).",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["train"].queryset = access.trains_visible_to(request.user)
+
+
+RELEASE_STEP_NAMES = list(RELEASE_TRANSITIONS)
+
+
+class TurnoverSerializer(serializers.ModelSerializer):
+    release = serializers.PrimaryKeyRelatedField(read_only=True)
+    release_label = serializers.CharField(source="release.__str__", read_only=True)
+    state = serializers.ChoiceField(choices=TurnoverState.choices, read_only=True)
+    submitted_by = UserSummarySerializer(read_only=True)
+    decided_by = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Turnover
+        fields = [
+            "id",
+            "release",
+            "release_label",
+            "description",
+            "state",
+            "submitted_by",
+            "submitted_at",
+            "decided_by",
+            "decided_at",
+            "rejection_reason",
+        ]
+        read_only_fields = fields
+
+
+class TurnoverCreateSerializer(serializers.Serializer):
+    release = serializers.PrimaryKeyRelatedField(queryset=ApplicationRelease.objects.none())
+    description = serializers.CharField(max_length=TEXT_MAX)
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["release"].queryset = ApplicationRelease.objects.filter(
+                train__in=access.trains_visible_to(request.user)
+            ).select_related("application")
+
+
+class TurnoverRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, default="")
+
+
+# Deployments ------------------------------------------------------------------------
+
+
+class DeploymentCreateSerializer(serializers.Serializer):
+    succeeded = serializers.BooleanField()
+    log = serializers.CharField(max_length=100_000, allow_blank=True, default="")
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    attempted_by = UserSummarySerializer(read_only=True)
+    train_state = serializers.ChoiceField(
+        choices=TrainState.choices,
+        source="train.state",
+        read_only=True,
+        help_text="closed when the deployment succeeded.",
+    )
+
+    class Meta:
+        model = Deployment
+        fields = ["id", "train", "train_state", "succeeded", "log", "attempted_by", "attempted_at"]
+        read_only_fields = fields

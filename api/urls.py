@@ -1,0 +1,81 @@
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from api import pages, views
+
+app_name = "api"
+
+v1 = "api/v1/"
+urlpatterns = [
+    # REST API, v1 (stable paths: see the README)
+    path(f"{v1}trains/", views.TrainListView.as_view(), name="trains"),
+    path(f"{v1}trains/<int:pk>/", views.TrainDetailView.as_view(), name="train"),
+    path(f"{v1}trains/<int:pk>/events/", views.TrainEventsView.as_view(), name="train_events"),
+    path(
+        f"{v1}trains/<int:pk>/transitions/<str:name>/",
+        views.TrainTransitionView.as_view(),
+        name="train_transition",
+    ),
+    path(f"{v1}trains/<int:pk>/criteria/", views.CriteriaView.as_view(), name="criteria"),
+    path(
+        f"{v1}criteria/<int:pk>/check/",
+        views.CriterionCheckView.as_view(met=True),
+        name="criterion_check",
+    ),
+    path(
+        f"{v1}criteria/<int:pk>/uncheck/",
+        views.CriterionCheckView.as_view(met=False),
+        name="criterion_uncheck",
+    ),
+    path(
+        f"{v1}trains/<int:pk>/approval-requirements/",
+        views.RequirementsView.as_view(),
+        name="requirements",
+    ),
+    path(f"{v1}trains/<int:pk>/decisions/", views.DecisionsView.as_view(), name="decisions"),
+    path(f"{v1}trains/<int:pk>/deployments/", views.DeploymentsView.as_view(), name="deployments"),
+    path(f"{v1}inbox/", views.InboxView.as_view(), name="inbox"),
+    path(f"{v1}applications/", views.ApplicationsView.as_view(), name="applications"),
+    path(f"{v1}application-releases/", views.ReleasesView.as_view(), name="releases"),
+    path(
+        f"{v1}application-releases/<int:pk>/transitions/<str:name>/",
+        views.ReleaseTransitionView.as_view(),
+        name="release_transition",
+    ),
+    path(f"{v1}turnovers/", views.TurnoversView.as_view(), name="turnovers"),
+    path(
+        f"{v1}turnovers/<int:pk>/accept/",
+        views.TurnoverDecideView.as_view(accept=True),
+        name="turnover_accept",
+    ),
+    path(
+        f"{v1}turnovers/<int:pk>/reject/",
+        views.TurnoverDecideView.as_view(accept=False),
+        name="turnover_reject",
+    ),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    re_path(r"^api/", views.not_found),  # anything else under /api/: a JSON 404
+    # Feeds and exports
+    re_path(
+        r"^calendar/feed/(?P<token>[A-Za-z0-9_-]{1,100})\.ics$",
+        pages.calendar_feed,
+        name="calendar_feed",
+    ),
+    path("trains/export.csv", pages.trains_export, name="trains_export"),
+    path("trains/<int:pk>/releases.csv", pages.releases_export, name="releases_export"),
+    # Pages
+    path("profile/", pages.profile, name="profile"),
+    path("profile/tokens/", pages.token_create, name="token_create"),
+    path("profile/tokens/<int:pk>/revoke/", pages.token_revoke, name="token_revoke"),
+    path("profile/feed/regenerate/", pages.feed_regenerate, name="feed_regenerate"),
+    path("webhooks/", pages.webhook_list, name="webhook_list"),
+    path("webhooks/<int:pk>/", pages.webhook_detail, name="webhook_detail"),
+    path("webhooks/<int:pk>/active/", pages.webhook_set_active, name="webhook_set_active"),
+    path("webhooks/<int:pk>/delete/", pages.webhook_delete, name="webhook_delete"),
+    path(
+        "webhooks/deliveries/<int:pk>/redeliver/",
+        pages.delivery_redeliver,
+        name="delivery_redeliver",
+    ),
+]

@@ -1,0 +1,479 @@
+"""The REST API, v1. Every endpoint finds objects through trains.access (404 for what
+the caller may not see) and changes them only through the services, so a token can do
+exactly what its person can do in the browser. Errors: api/exceptions.py."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api import serializers as s
+from api.filters import ApiTrainFilter, ReleaseFilter
+from applications import services as application_services
+from applications.models import RELEASE_TRANSITIONS, ApplicationRelease, Turnover
+from approvals.models import ApprovalRequirement
+from approvals.selectors import gate_status
+from releasemgr.exceptions import ConcurrentChange
+from trains import services, workflow
+from trains.access import get_train_for_user, trains_visible_to
+from trains.choices import TrainState
+from trains.models import ExitCriterion, ReleaseTrain
+from trains.selectors import applications_for, pending_requirements
+
+_ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="Bad input: errors per field."),
+    401: OpenApiResponse(s.ErrorSerializer, description="No valid token or session."),
+    403: OpenApiResponse(s.ErrorSerializer, description="You may see it but not do this."),
+    404: OpenApiResponse(s.ErrorSerializer, description="No such object, or not yours to see."),
+    409: OpenApiResponse(s.ErrorSerializer, description="Wrong state, or someone moved first."),
+    422: OpenApiResponse(s.UnmetSerializer, description="Conditions not met yet."),
+}
+
+
+def answers(ok: dict, *codes: int) -> dict:
+    """The schema's responses: the successful ones and the listed errors (401 always)."""
+    return {**ok, **{code: _ERRORS[code] for code in sorted({401, *codes})}}
+
+
+def _train_queryset(user) -> QuerySet[ReleaseTrain]:  # noqa: ANN001
+    return (
+        trains_visible_to(user)
+        .select_related("primary_manager")
+        .prefetch_related("phases", "release_engineers")
+    )
+
+
+def _train_detail(request, pk: int) -> dict:  # noqa: ANN001
+    train = get_train_for_user(request.user, pk)
+    train = _train_queryset(request.user).get(pk=train.pk)
+    return s.TrainDetailSerializer(train, context={"request": request}).data
+
+
+@csrf_exempt  # it changes nothing; a POST must get this JSON, not a CSRF page
+def not_found(request: HttpRequest) -> JsonResponse:
+    """Unknown paths under /api/ answer JSON, like every other API error."""
+    return JsonResponse(
+        {"detail": "No such API endpoint (or an id that is not a whole number). See /api/docs/."},
+        status=404,
+    )
+
+
+# Trains ---------------------------------------------------------------------------
+
+
+class TrainListView(generics.ListCreateAPIView):
+    serializer_class = s.TrainSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ApiTrainFilter
+
+    def get_queryset(self) -> QuerySet[ReleaseTrain]:
+        return _train_queryset(self.request.user).order_by("start_date", "id")
+
+    @extend_schema(
+        summary="Trains you may see",
+        responses=answers({200: s.TrainSerializer(many=True)}, 400, 404),
+    )
+    def get(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Submit a train (release managers)",
+        request=s.TrainWriteSerializer,
+        responses=answers({201: s.TrainDetailSerializer}, 400, 403),
+    )
+    def post(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        data = s.TrainWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        arguments = data.service_arguments()
+        arguments.setdefault("primary_manager", request.user)
+        train = services.train_create(by=request.user, **arguments)
+        return Response(_train_detail(request, train.pk), status=status.HTTP_201_CREATED)
+
+
+class TrainDetailView(APIView):
+    @extend_schema(
+        summary="One train, with the steps you can take next",
+        responses=answers({200: s.TrainDetailSerializer}, 404),
+    )
+    def get(self, request, pk: int) -> Response:  # noqa: ANN001
+        return Response(_train_detail(request, pk))
+
+    @extend_schema(
+        summary="Change a train's details or schedule (its release managers)",
+        request=s.TrainWriteSerializer(partial=True),
+        responses=answers({200: s.TrainDetailSerializer}, 400, 403, 404, 409),
+    )
+    def patch(self, request, pk: int) -> Response:  # noqa: ANN001
+        train = get_train_for_user(request.user, pk)
+        data = s.TrainWriteSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.train_update(train=train, by=request.user, **data.service_arguments())
+        return Response(_train_detail(request, pk))
+
+
+class TrainEventsView(generics.ListAPIView):
+    serializer_class = s.EventSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        train = get_train_for_user(self.request.user, self.kwargs["pk"])
+        return train.events.select_related("actor").order_by("-created_at", "-id")
+
+    @extend_schema(
+        summary="The train's history, newest first",
+        responses=answers({200: s.EventSerializer(many=True)}, 404),
+    )
+    def get(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        return super().get(request, *args, **kwargs)
+
+
+class TrainTransitionView(APIView):
+    @extend_schema(
+        summary="Take a step: start_construction, request_development_approval, "
+        "request_executive_approval or cancel",
+        parameters=[
+            OpenApiParameter("name", str, OpenApiParameter.PATH, enum=list(workflow.MANUAL_STEPS))
+        ],
+        request=s.TransitionSerializer,
+        responses=answers({200: s.TrainDetailSerializer}, 400, 403, 404, 409, 422),
+    )
+    def post(self, request, pk: int, name: str) -> Response:  # noqa: ANN001
+        train = get_train_for_user(request.user, pk)
+        if name not in workflow.MANUAL_STEPS:
+            hint = {
+                "deploy": f"record deployments at /api/v1/trains/{pk}/deployments/",
+            }.get(name, f"approvals and rejections are decisions: /api/v1/trains/{pk}/decisions/")
+            if name not in workflow.STEPS:
+                hint = "the steps taken here are " + ", ".join(workflow.MANUAL_STEPS)
+            raise Http404(f"No step '{name}' here; {hint}.")
+        data = s.TransitionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        expected = data.validated_data.get("expected_state")
+        if expected and expected != train.state:
+            raise ConcurrentChange(
+                f"The train is in {train.get_state_display().lower()}, not "
+                f"{TrainState(expected).label.lower()}: someone moved it first."
+            )
+        services.train_transition(
+            train=train, name=name, by=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(_train_detail(request, pk))
+
+
+class DeploymentsView(APIView):
+    @extend_schema(
+        summary="Record a deployment attempt (success closes the train)",
+        request=s.DeploymentCreateSerializer,
+        responses=answers({201: s.DeploymentSerializer}, 400, 403, 404, 409, 422),
+    )
+    def post(self, request, pk: int) -> Response:  # noqa: ANN001
+        train = get_train_for_user(request.user, pk)
+        data = s.DeploymentCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        deployment = services.train_deploy(train=train, by=request.user, **data.validated_data)
+        deployment.train.refresh_from_db(fields=["state"])
+        return Response(s.DeploymentSerializer(deployment).data, status=status.HTTP_201_CREATED)
+
+
+# Exit criteria ------------------------------------------------------------------------
+
+
+def _with_status(train: ReleaseTrain, criteria: list[ExitCriterion]) -> list[ExitCriterion]:
+    facts = workflow.train_facts(train)
+    for criterion in criteria:
+        met, detail = workflow.criterion_status(criterion, facts)
+        criterion.status_met, criterion.status_detail = met, "" if met else detail
+    return criteria
+
+
+class CriteriaView(APIView):
+    @extend_schema(
+        summary="The train's exit criteria, met or not",
+        responses=answers({200: s.CriterionSerializer(many=True)}, 404),
+    )
+    def get(self, request, pk: int) -> Response:  # noqa: ANN001
+        train = get_train_for_user(request.user, pk)
+        criteria = _with_status(train, list(train.criteria.select_related("met_by")))
+        return Response(s.CriterionSerializer(criteria, many=True).data)
+
+    @extend_schema(
+        summary="Add an exit criterion (its release managers)",
+        request=s.CriterionCreateSerializer,
+        responses=answers({201: s.CriterionSerializer}, 400, 403, 404, 409),
+    )
+    def post(self, request, pk: int) -> Response:  # noqa: ANN001
+        train = get_train_for_user(request.user, pk)
+        data = s.CriterionCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        criterion = services.criterion_add(train=train, by=request.user, **data.validated_data)
+        (criterion,) = _with_status(train, [criterion])
+        return Response(s.CriterionSerializer(criterion).data, status=status.HTTP_201_CREATED)
+
+
+class CriterionCheckView(APIView):
+    met = True
+
+    @extend_schema(
+        summary="Tick (check) or untick (uncheck) a manual exit criterion",
+        request=None,
+        responses=answers({200: s.CriterionSerializer}, 403, 404, 409),
+    )
+    def post(self, request, pk: int) -> Response:  # noqa: ANN001
+        criterion = (
+            ExitCriterion.objects.filter(train__in=trains_visible_to(request.user))
+            .select_related("train")
+            .filter(pk=pk)
+            .first()
+        )
+        if criterion is None:
+            raise Http404("No such exit criterion.")
+        criterion = services.criterion_set_met(criterion=criterion, by=request.user, met=self.met)
+        (criterion,) = _with_status(criterion.train, [criterion])
+        return Response(s.CriterionSerializer(criterion).data)
+
+
+# Approvals --------------------------------------------------------------------------
+
+
+def _requirements_with_counts(train: ReleaseTrain) -> list[ApprovalRequirement]:
+    requirements = []
+    for gate in ("development", "executive"):
+        for status_ in gate_status(train=train, gate=gate, round=train.round_for(gate)):
+            requirement = status_.requirement
+            requirement.approvals, requirement.rejections = status_.approvals, status_.rejections
+            requirements.append(requirement)
+    return requirements
+
+
+class RequirementsView(APIView):
+    @extend_schema(
+        summary="Who must approve at each gate, and the current round's count",
+        responses=answers({200: s.RequirementSerializer(many=True)}, 404),
+    )
+    def get(self, request, pk: int) -> Response:  # noqa: ANN001
+        train = get_train_for_user(request.user, pk)
+        data = s.RequirementSerializer(_requirements_with_counts(train), many=True).data
+        return Response(data)
+
+    @extend_schema(
+        summary="Add an approval requirement (in scoping, its release managers)",
+        request=s.RequirementCreateSerializer,
+        responses=answers({201: s.RequirementSerializer}, 400, 403, 404, 409),
+    )
+    def post(self, request, pk: int) -> Response:  # noqa: ANN001
+        train = get_train_for_user(request.user, pk)
+        data = s.RequirementCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        requirement = services.requirement_add(train=train, by=request.user, **data.validated_data)
+        requirement.approvals = requirement.rejections = 0
+        return Response(s.RequirementSerializer(requirement).data, status=status.HTTP_201_CREATED)
+
+
+class DecisionsView(APIView):
+    @extend_schema(
+        summary="Approve or reject at the gate the train is waiting at",
+        request=s.DecisionCreateSerializer,
+        responses=answers({201: s.DecisionSerializer}, 400, 403, 404, 409),
+    )
+    def post(self, request, pk: int) -> Response:  # noqa: ANN001
+        train = get_train_for_user(request.user, pk)
+        data = s.DecisionCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        requirement = (
+            ApprovalRequirement.objects.filter(train=train, pk=fields["requirement"])
+            .select_related("train", "user", "group")
+            .first()
+        )
+        if requirement is None:
+            return Response(
+                {"requirement": ["No such approval requirement on this train."]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        decision = services.decision_record(
+            requirement=requirement,
+            by=request.user,
+            approve=fields["approve"],
+            comment=fields["comment"],
+        )
+        decision.requirement.train.refresh_from_db(fields=["state"])
+        return Response(s.DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
+
+
+class InboxView(generics.ListAPIView):
+    serializer_class = s.InboxItemSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        return pending_requirements(user=self.request.user).select_related("train", "user", "group")
+
+    @extend_schema(
+        summary="Approval requirements waiting for your decision",
+        responses=answers({200: s.InboxItemSerializer(many=True)}, 404),
+    )
+    def get(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        return super().get(request, *args, **kwargs)
+
+
+# Applications, releases, turnovers -------------------------------------------------------
+
+
+class ApplicationsView(generics.ListCreateAPIView):
+    serializer_class = s.ApplicationSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        # The same rule as the applications page: managers and engineers see every
+        # application, product owners their own, everyone else none.
+        return applications_for(user=self.request.user)
+
+    @extend_schema(
+        summary="Applications", responses=answers({200: s.ApplicationSerializer(many=True)}, 404)
+    )
+    def get(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Register an application (release managers, product owners)",
+        request=s.ApplicationCreateSerializer,
+        responses=answers({201: s.ApplicationSerializer}, 400, 403),
+    )
+    def post(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        data = s.ApplicationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        application = application_services.application_create(
+            by=request.user,
+            name=fields["name"],
+            description=fields["description"],
+            product_owner=fields.get("product_owner", request.user),
+        )
+        return Response(s.ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
+
+
+def visible_releases(user) -> QuerySet[ApplicationRelease]:  # noqa: ANN001
+    """Releases on trains the user may see, and releases on no train yet of the
+    applications the user may see (as on the applications page)."""
+    return ApplicationRelease.objects.filter(
+        Q(train__isnull=True, application__in=applications_for(user=user))
+        | Q(train__in=trains_visible_to(user))
+    ).select_related("application")
+
+
+class ReleasesView(generics.ListCreateAPIView):
+    serializer_class = s.ReleaseSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ReleaseFilter
+
+    def get_queryset(self):  # noqa: ANN201
+        return visible_releases(self.request.user).order_by("application__name", "version", "id")
+
+    @extend_schema(
+        summary="Application releases (filter by train, application, state)",
+        responses=answers({200: s.ReleaseSerializer(many=True)}, 400, 404),
+    )
+    def get(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Add a release of an application, optionally straight onto a train",
+        request=s.ReleaseCreateSerializer,
+        responses=answers({201: s.ReleaseSerializer}, 400, 403, 409),
+    )
+    def post(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        data = s.ReleaseCreateSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        with transaction.atomic():  # a release that cannot join its train is not kept
+            release = application_services.release_create(
+                by=request.user,
+                application=fields["application"],
+                version=fields["version"],
+                notes=fields["notes"],
+            )
+            if fields.get("train") is not None:
+                services.release_add(train=fields["train"], release=release, by=request.user)
+                release.refresh_from_db()
+        return Response(s.ReleaseSerializer(release).data, status=status.HTTP_201_CREATED)
+
+
+class ReleaseTransitionView(APIView):
+    @extend_schema(
+        summary="Move a release through development (its product owner)",
+        parameters=[
+            OpenApiParameter("name", str, OpenApiParameter.PATH, enum=s.RELEASE_STEP_NAMES)
+        ],
+        request=None,
+        responses=answers({200: s.ReleaseSerializer}, 403, 404, 409),
+    )
+    def post(self, request, pk: int, name: str) -> Response:  # noqa: ANN001
+        release = visible_releases(request.user).filter(pk=pk).first()
+        if release is None:
+            raise Http404("No such application release.")
+        if name not in RELEASE_TRANSITIONS:
+            raise Http404(
+                f"No step '{name}' for a release; the steps are "
+                + ", ".join(RELEASE_TRANSITIONS)
+                + "."
+            )
+        release = services.release_transition(release=release, name=name, by=request.user)
+        return Response(s.ReleaseSerializer(release).data)
+
+
+def visible_turnovers(user) -> QuerySet[Turnover]:  # noqa: ANN001
+    return Turnover.objects.filter(release__train__in=trains_visible_to(user)).select_related(
+        "release__application", "submitted_by", "decided_by"
+    )
+
+
+class TurnoversView(generics.ListCreateAPIView):
+    serializer_class = s.TurnoverSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        return visible_turnovers(self.request.user).order_by("-submitted_at", "-id")
+
+    @extend_schema(
+        summary="Turnovers of releases on trains you may see",
+        responses=answers({200: s.TurnoverSerializer(many=True)}, 404),
+    )
+    def get(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Hand a development-complete release over (its product owner)",
+        request=s.TurnoverCreateSerializer,
+        responses=answers({201: s.TurnoverSerializer}, 400, 403, 409),
+    )
+    def post(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        data = s.TurnoverCreateSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        turnover = services.turnover_submit(by=request.user, **data.validated_data)
+        return Response(s.TurnoverSerializer(turnover).data, status=status.HTTP_201_CREATED)
+
+
+class TurnoverDecideView(APIView):
+    accept = True
+
+    @extend_schema(
+        summary="Accept or reject a turnover (release engineers); rejecting needs a reason",
+        request=s.TurnoverRejectSerializer,
+        responses=answers({200: s.TurnoverSerializer}, 400, 403, 404, 409),
+    )
+    def post(self, request, pk: int) -> Response:  # noqa: ANN001
+        turnover = visible_turnovers(request.user).filter(pk=pk).first()
+        if turnover is None:
+            raise Http404("No such turnover.")
+        reason = ""
+        if not self.accept:
+            data = s.TurnoverRejectSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            reason = data.validated_data["reason"]
+        turnover = services.turnover_decide(
+            turnover=turnover, by=request.user, accept=self.accept, reason=reason
+        )
+        return Response(s.TurnoverSerializer(turnover).data)

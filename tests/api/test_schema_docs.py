@@ -1,0 +1,47 @@
+"""/api/schema/ is OpenAPI 3 with the stable paths; /api/docs/ loads nothing from a CDN."""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+STABLE_PATHS = {
+    "/api/v1/trains/",
+    "/api/v1/trains/{id}/",
+    "/api/v1/trains/{id}/events/",
+    "/api/v1/trains/{id}/transitions/{name}/",
+    "/api/v1/trains/{id}/criteria/",
+    "/api/v1/criteria/{id}/check/",
+    "/api/v1/criteria/{id}/uncheck/",
+    "/api/v1/trains/{id}/approval-requirements/",
+    "/api/v1/trains/{id}/decisions/",
+    "/api/v1/inbox/",
+    "/api/v1/applications/",
+    "/api/v1/application-releases/",
+    "/api/v1/application-releases/{id}/transitions/{name}/",
+    "/api/v1/turnovers/",
+    "/api/v1/turnovers/{id}/accept/",
+    "/api/v1/turnovers/{id}/reject/",
+    "/api/v1/trains/{id}/deployments/",
+}
+
+
+def test_schema_lists_every_stable_path(client):
+    schema = client.get("/api/schema/?format=json").json()
+    assert schema["openapi"].startswith("3.")
+    assert set(schema["paths"]) == STABLE_PATHS
+    assert "bearerAuth" in schema["components"]["securitySchemes"]
+
+
+def test_docs_are_served_from_our_own_static_files(client):
+    page = client.get("/api/docs/").content.decode()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources and all(s.startswith("/static/") or s.startswith("/api/") for s in sources)
+    assert "swagger-ui" in page
+
+
+def test_unknown_api_path_is_a_json_404(client):
+    response = client.post("/api/v1/nothing/here/")
+    assert response.status_code == 404
+    assert "detail" in response.json()
