@@ -8,15 +8,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
-# Dependencies in their own layer, rebuilt only when pyproject.toml changes: install the
-# project with empty packages, then drop the project itself (the code runs from /app).
+# Dependencies in their own layer, rebuilt only when pyproject.toml changes: installing
+# the project with no code installs just its dependencies (the code runs from /app).
 COPY pyproject.toml README.md ./
-RUN for package in releasemgr trains approvals applications; do \
-        mkdir "$package" && touch "$package/__init__.py"; \
-    done \
-    && pip install . \
+RUN pip install . \
     && pip uninstall --yes releasemgr \
-    && rm -rf releasemgr trains approvals applications build ./*.egg-info
+    && rm -rf build ./*.egg-info
 
 COPY . .
 # Hashed, compressed static files for WhiteNoise; var/ is the only place the app writes
