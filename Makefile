@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/releasemgr
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run serve smoke test lint bench bench-small
+.PHONY: install run serve smoke test lint bench bench-small bench-reminders
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,7 @@ bench: install
 
 bench-small: install
 	$(BIN)/python -m bench.run --scale small --requests 5 --load-seconds 1 --out var/bench
+# Not part of `make test`: builds BENCH_PHASES phases (default 100,000) in a database of
+# its own (BENCH_DATABASE_URL, default releasemgr_bench_reminders, dropped and created again).
+bench-reminders: install
+	$(BIN)/python bench/reminder_scan.py --phases $${BENCH_PHASES:-100000}

@@ -7,7 +7,7 @@ def navigation(request: HttpRequest) -> dict:
     """What the navigation bar offers this person, with the count of decisions waiting."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav": {"items": [], "roles": []}}
+        return {"nav": {"items": [], "user_items": [], "roles": []}}
     from trains.selectors import inbox_count
 
     path = request.path
@@ -26,12 +26,18 @@ def navigation(request: HttpRequest) -> dict:
     ):
         items.append({"label": "Applications", "url": "/applications/"})
     items.append({"label": "Calendar", "url": "/calendar/"})
-    items.append({"label": "Profile", "url": "/profile/"})
+    if user.is_staff or roles.has_role(user, roles.RELEASE_MANAGERS):
+        items.append({"label": "Sent mail", "url": "/notifications/sent/"})
     if user.is_staff:
         items.append({"label": "Admin", "url": "/admin/"})
-    for item in items:
-        item["active"] = path.startswith(item["url"]) and not (
-            item["url"] == "/trains/" and path.startswith("/trains/new/")
-        )
+    user_items = [
+        {"label": "Notifications", "url": "/notifications/"},
+        {"label": "Profile", "url": "/profile/"},
+    ]
+    # The longest matching address wins: /trains/new/ is "New train", not "Trains".
+    every = items + user_items
+    current = max((i["url"] for i in every if path.startswith(i["url"])), key=len, default=None)
+    for item in every:
+        item["active"] = item["url"] == current
     labels = [roles.ROLE_LABELS[r] for r in roles.ALL_ROLES if r in roles.user_roles(user)]
-    return {"nav": {"items": items, "roles": labels}}
+    return {"nav": {"items": items, "user_items": user_items, "roles": labels}}

@@ -7,6 +7,7 @@ Celery broker on the local filesystem, so `make run` needs no server.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from releasemgr.logs import logging_config
@@ -152,13 +153,18 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("in", "processed"):
+    for _sub in ("in", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "in"),
         "data_folder_out": str(_broker_dir / "in"),
         "processed_folder": str(_broker_dir / "processed"),
+        # remote control (the worker's mailbox); kombu's default is ./control
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # The worker looks for new messages this often (kombu's default is every second,
+        # which delivers a queue of outbox rows at one mail a second).
+        "polling_interval": 0.1,
     }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -213,6 +219,43 @@ WEBHOOK_RETRY_DELAYS = [
 ]
 WEBHOOK_ALLOWED_NETWORKS = [n for n in env.list("WEBHOOK_ALLOWED_NETWORKS", default=[]) if n]
 WEBHOOK_SCAN_WINDOW = env.int("WEBHOOK_SCAN_WINDOW", default=24 * 3600)
+
+# Reminders and notifications (trains/notifications/). Days are calendar days in TIME_ZONE.
+REMINDER_OFFSETS_DAYS = sorted(
+    set(env.list("REMINDER_OFFSETS_DAYS", cast=int, default=[7, 2, 1])), reverse=True
+)
+REMINDER_ESCALATE_AFTER_DAYS = env.int("REMINDER_ESCALATE_AFTER_DAYS", default=3)
+REMINDER_OVERDUE_MAX_DAYS = env.int("REMINDER_OVERDUE_MAX_DAYS", default=90)
+REMINDER_SCAN_SECONDS = env.int("REMINDER_SCAN_SECONDS", default=300)
+NOTIFICATION_DISPATCH_SECONDS = env.int("NOTIFICATION_DISPATCH_SECONDS", default=60)
+NOTIFICATION_DIGEST_HOUR = env.int("NOTIFICATION_DIGEST_HOUR", default=7)
+NOTIFICATION_MAX_RETRIES = env.int("NOTIFICATION_MAX_RETRIES", default=5)
+NOTIFICATION_RETRY_BACKOFF = env.int("NOTIFICATION_RETRY_BACKOFF", default=30)
+NOTIFICATION_RETRY_BACKOFF_MAX = env.int("NOTIFICATION_RETRY_BACKOFF_MAX", default=600)
+NOTIFICATION_REQUEUE_AFTER_SECONDS = env.int("NOTIFICATION_REQUEUE_AFTER_SECONDS", default=3600)
+if not REMINDER_OFFSETS_DAYS or min(REMINDER_OFFSETS_DAYS) < 1:
+    raise ImproperlyConfigured("REMINDER_OFFSETS_DAYS needs whole days of at least 1: 7,2,1.")
+if REMINDER_OVERDUE_MAX_DAYS < 1 or REMINDER_ESCALATE_AFTER_DAYS < 1:
+    raise ImproperlyConfigured(
+        "REMINDER_OVERDUE_MAX_DAYS and REMINDER_ESCALATE_AFTER_DAYS must be at least 1."
+    )
+if not 0 <= NOTIFICATION_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("NOTIFICATION_DIGEST_HOUR is an hour of the day, 0 to 23.")
+
+CELERY_BEAT_SCHEDULE = {
+    "scan-reminders": {
+        "task": "trains.tasks.scan_reminders",
+        "schedule": REMINDER_SCAN_SECONDS,
+    },
+    "dispatch-notifications": {
+        "task": "trains.tasks.dispatch_notifications",
+        "schedule": NOTIFICATION_DISPATCH_SECONDS,
+    },
+    "build-digests": {
+        "task": "trains.tasks.build_digests",
+        "schedule": crontab(hour=NOTIFICATION_DIGEST_HOUR, minute=0),
+    },
+}
 
 # Behind TLS by default. `make serve` and the CI smoke test speak plain HTTP on localhost
 # and turn SECURE_SSL_REDIRECT and the secure cookies off explicitly in the environment.

@@ -10,4 +10,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("api.urls")),  # /api/, /calendar/feed/, CSV exports, /profile/, /webhooks/
     path("", include("trains.urls")),
+    path("notifications/", include("trains.notifications.urls")),
 ]

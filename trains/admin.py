@@ -11,9 +11,12 @@ from trains.models import (
     Deployment,
     ExitCriterion,
     Milestone,
+    Notification,
     Phase,
     ReleaseTrain,
+    Reminder,
     TrainEvent,
+    UndeliverableAddress,
 )
 
 
@@ -136,3 +139,42 @@ class TrainEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyAdmin):
+    """Reminders are facts; the scan writes them, nobody edits them."""
+
+    list_display = ["day", "kind", "train", "target", "label", "due_date"]
+    list_filter = ["kind", "target", "day"]
+    list_select_related = ["train"]
+    search_fields = ["train__name", "label"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    """The outbox, as workers left it; delivery changes it, the admin does not."""
+
+    list_display = ["created_at", "train", "kind", "recipient", "status", "attempts", "sent_at"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["train", "recipient"]
+    search_fields = ["train__name", "recipient__username", "address", "subject"]
+
+
+@admin.register(UndeliverableAddress)
+class UndeliverableAddressAdmin(admin.ModelAdmin):
+    """Deleting a row tries the address again."""
+
+    list_display = ["email", "created_at", "reason"]
+    search_fields = ["email"]

@@ -85,3 +85,80 @@ class EventKind(models.TextChoices):
     DEPLOYMENT = "deployment", "Deployment"
     MILESTONE = "milestone", "Milestone"
     ACCESS = "access", "Access"
+
+
+# Notifications and reminders --------------------------------------------------------
+
+
+class NotificationKind(models.TextChoices):
+    """What a message is about; each person chooses how to hear of each kind."""
+
+    DEADLINE = "deadline", "Deadline coming up"
+    OVERDUE = "overdue", "Deadline passed"
+    ESCALATION = "escalation", "Overdue deadline escalated to approvers"
+    APPROVAL_REQUESTED = "approval_requested", "Approval requested from you"
+    REJECTED = "rejected", "Train rejected at a gate"
+    TURNOVER_SUBMITTED = "turnover_submitted", "Turnover submitted"
+    DEPLOYMENT_FAILED = "deployment_failed", "Deployment failed"
+    TRAIN_CLOSED = "train_closed", "Train closed or cancelled"
+    UPDATE = "update", "Other changes to your trains"
+
+
+NOTIFICATION_HELP = {
+    NotificationKind.DEADLINE: "A phase end, exit criterion or milestone is a few days away.",
+    NotificationKind.OVERDUE: "Every day a deadline stays passed.",
+    NotificationKind.ESCALATION: "A deadline passed long ago and you approve that train's gate.",
+    NotificationKind.APPROVAL_REQUESTED: "A gate waits for your decision.",
+    NotificationKind.REJECTED: "A train you work on was sent back, with the reason.",
+    NotificationKind.TURNOVER_SUBMITTED: "A release was handed over and waits for acceptance.",
+    NotificationKind.DEPLOYMENT_FAILED: "A deployment attempt of a train you see failed.",
+    NotificationKind.TRAIN_CLOSED: "A train you see was deployed or cancelled.",
+    NotificationKind.UPDATE: "Releases added or removed, turnovers decided, gates passed.",
+}
+
+
+class Delivery(models.TextChoices):
+    EMAIL = "email", "E-mail at once"
+    DIGEST = "digest", "Daily digest"
+    OFF = "off", "Off"
+
+
+DEFAULT_DELIVERY = {kind: Delivery.EMAIL for kind in NotificationKind} | {
+    NotificationKind.UPDATE: Delivery.DIGEST,
+}
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    DIGEST = "digest", "Waiting for the daily digest"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Not sent"
+
+
+NOTIFICATION_BADGES = {
+    NotificationStatus.PENDING: "secondary",
+    NotificationStatus.DIGEST: "info",
+    NotificationStatus.SENT: "success",
+    NotificationStatus.FAILED: "danger",
+    NotificationStatus.SKIPPED: "light",
+}
+
+
+class ReminderKind(models.TextChoices):
+    DUE_SOON = "due_soon", "Due soon"
+    OVERDUE = "overdue", "Overdue"
+    ESCALATION = "escalation", "Escalation"
+
+
+REMINDER_NOTIFICATION = {
+    ReminderKind.DUE_SOON: NotificationKind.DEADLINE,
+    ReminderKind.OVERDUE: NotificationKind.OVERDUE,
+    ReminderKind.ESCALATION: NotificationKind.ESCALATION,
+}
+
+
+class ReminderTarget(models.TextChoices):
+    PHASE = "phase", "Phase end"
+    CRITERION = "criterion", "Exit criterion"
+    MILESTONE = "milestone", "Milestone"

@@ -11,11 +11,17 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from trains import workflow
 from trains.choices import (
     FINAL_STATES,
+    NOTIFICATION_BADGES,
     OPEN_STATES,
     STATE_BADGES,
     CriterionCheck,
+    Delivery,
     EventKind,
+    NotificationKind,
+    NotificationStatus,
     PhaseKind,
+    ReminderKind,
+    ReminderTarget,
     TrainState,
     TrainType,
 )
@@ -208,7 +214,16 @@ class Milestone(models.Model):
 
     class Meta:
         ordering = ["due_date", "id"]
-        indexes = [models.Index(fields=["due_date"], name="milestone_due_date")]
+        indexes = [
+            # The calendar reads a month of milestones across all trains.
+            models.Index(fields=["due_date"], name="milestone_due_date"),
+            # The reminder scan looks for unreached milestones by due date.
+            models.Index(
+                fields=["due_date"],
+                condition=Q(reached_at__isnull=True),
+                name="milestone_open_by_due_date",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -243,6 +258,14 @@ class ExitCriterion(models.Model):
             models.CheckConstraint(
                 condition=Q(rule="manual") | Q(met_at__isnull=True),
                 name="automatic_criterion_not_ticked",
+            ),
+        ]
+        indexes = [
+            # The reminder scan looks for unticked criteria with a due date.
+            models.Index(
+                fields=["due_date"],
+                condition=Q(met_at__isnull=True, due_date__isnull=False, rule="manual"),
+                name="criterion_open_by_due_date",
             ),
         ]
 
@@ -319,26 +342,194 @@ class TrainEvent(models.Model):
         raise TypeError("History rows are facts: they are never deleted.")
 
 
-class Notification(models.Model):
-    """Outbox: a person to tell about an event. The reminders issue delivers these."""
+class Reminder(models.Model):
+    """A deadline reminder that was due: one per (object, kind, day), written once.
 
-    event = models.ForeignKey(TrainEvent, on_delete=models.PROTECT, related_name="notifications")
+    The unique constraint is what makes a reminder go out exactly once: the scan writes
+    this row in the same transaction as the outbox rows, so a second scan, a second
+    beat or a retried task fails to insert it and queues nothing.
+    """
+
+    train = models.ForeignKey(ReleaseTrain, on_delete=models.PROTECT, related_name="reminders")
+    target = models.CharField(max_length=20, choices=ReminderTarget.choices)
+    # Not a foreign key: exit criteria can be removed, and the reminder stays a fact.
+    target_id = models.PositiveBigIntegerField()
+    label = models.CharField(max_length=200, help_text="What was due, as it read that day.")
+    phase = models.CharField(max_length=20, choices=PhaseKind.choices)
+    kind = models.CharField(max_length=20, choices=ReminderKind.choices)
+    due_date = models.DateField()
+    day = models.DateField(help_text="The day this reminder is for.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-day", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "target_id", "day", "kind"], name="one_reminder_per_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.label} ({self.due_date})"
+
+    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        if not self._state.adding:
+            raise TypeError("Reminders are facts: they are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        raise TypeError("Reminders are facts: they are never deleted.")
+
+    @property
+    def days_left(self) -> int:
+        """Days from the reminder's day to the deadline; negative when overdue."""
+        return (self.due_date - self.day).days
+
+
+class MailDelivery(models.Model):
+    """How far one e-mail got: the outbox's delivery fields."""
+
+    status = models.CharField(
+        max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker was last asked to send it."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    address = models.EmailField(blank=True, help_text="Where it was sent.")
+    subject = models.CharField(max_length=250, blank=True)
+    body = models.TextField(blank=True, help_text="The plain-text part, as sent.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def badge(self) -> str:
+        return NOTIFICATION_BADGES[self.status]
+
+
+class Digest(MailDelivery):
+    """One person's daily digest: the notifications they chose to read once a day."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests"
+    )
+    day = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-day", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "day"], name="one_digest_per_day"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(status="pending"), name="digest_pending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest for {self.recipient} on {self.day}"
+
+
+class Notification(MailDelivery):
+    """Outbox: one person to tell about one event or reminder, and how that went.
+
+    Rows are written in the transaction that made the event or the reminder; workers
+    deliver them (at once, in the daily digest, or not at all, as the person chose).
+    """
+
+    train = models.ForeignKey(ReleaseTrain, on_delete=models.PROTECT, related_name="notifications")
+    event = models.ForeignKey(
+        TrainEvent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    reminder = models.ForeignKey(
+        Reminder, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
+    )
+    kind = models.CharField(
+        max_length=30, choices=NotificationKind.choices, default=NotificationKind.UPDATE
+    )
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
+    digest = models.ForeignKey(
+        Digest, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["event", "recipient"], name="one_notification_each"),
+            models.UniqueConstraint(
+                fields=["reminder", "recipient"], name="one_reminder_notification_each"
+            ),
+            models.CheckConstraint(
+                condition=Q(event__isnull=False, reminder__isnull=True)
+                | Q(event__isnull=True, reminder__isnull=False),
+                name="notification_about_event_or_reminder",
+                violation_error_message="A notification is about an event or a reminder.",
+            ),
         ]
         indexes = [
             models.Index(
-                fields=["created_at"], condition=Q(sent_at__isnull=True), name="notification_unsent"
+                fields=["created_at"],
+                condition=Q(status="pending"),
+                name="notification_pending",
             ),
+            models.Index(
+                fields=["recipient"],
+                condition=Q(status="digest", digest__isnull=True),
+                name="notification_for_digest",
+            ),
+            models.Index(fields=["train", "-created_at"], name="notification_train_recent"),
         ]
 
     def __str__(self) -> str:
-        return f"To {self.recipient}: {self.event}"
+        return f"To {self.recipient}: {self.event or self.reminder}"
+
+
+class NotificationPreference(models.Model):
+    """How one person wants to hear of one kind of notification (no row: the default)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    delivery = models.CharField(max_length=10, choices=Delivery.choices)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="one_preference_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_kind_display()} by {self.get_delivery_display()}"
+
+
+class UndeliverableAddress(models.Model):
+    """An address the mail server refused for good; nothing more is sent to it.
+
+    Removing the row (the person's notification page, or the admin) tries it again.
+    """
+
+    email = models.EmailField(unique=True, help_text="Stored in lower case.")
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "undeliverable addresses"
+
+    def __str__(self) -> str:
+        return self.email

@@ -53,6 +53,7 @@ from trains.models import (
     ReleaseTrain,
     TrainEvent,
 )
+from trains.notifications.rules import event_notification_kind
 
 User = AbstractBaseUser
 EDITABLE_RELEASE_STATES = (TrainState.SCOPING, TrainState.CONSTRUCTION)
@@ -113,8 +114,14 @@ def _record(
     recipients = {u.pk for u in notify if u is not None and u.is_active}
     if by is not None:
         recipients.discard(by.pk)  # people do not need to hear about what they just did
+    notification_kind = event_notification_kind(
+        kind=kind, transition=transition, to_state=to_state, data=event.data
+    )
     Notification.objects.bulk_create(
-        [Notification(event=event, recipient_id=pk) for pk in sorted(recipients)],
+        [
+            Notification(event=event, train=train, kind=notification_kind, recipient_id=pk)
+            for pk in sorted(recipients)
+        ],
         ignore_conflicts=True,
     )
     transaction.on_commit(
@@ -136,14 +143,8 @@ def _product_owners(train: ReleaseTrain) -> list[User]:
 
 
 def _everyone(train: ReleaseTrain) -> list[User]:
-    """Everyone with a personal stake: manager, engineers, owners, granted users."""
-    UserModel = get_user_model()
-    granted = train.releasetrainuserobjectpermission_set.values("user_id")
-    people = set(UserModel.objects.filter(pk__in=granted))
-    people.update(train.release_engineers.all())
-    people.update(_product_owners(train))
-    people.add(train.primary_manager)
-    return list(people)
+    """Everyone with view rights on the train (as trains.access decides them)."""
+    return list(access.users_who_can_view(train))
 
 
 def _recipients(train: ReleaseTrain, name: str) -> list[User]:

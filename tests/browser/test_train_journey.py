@@ -313,7 +313,7 @@ def test_one_train_from_submission_to_closed(
     # The stakeholder reads the closed train: everything shown, nothing to press.
     page = visitor.sign_in("stakeholder")
     expect(nav(page).get_by_role("link")).to_have_text(
-        ["releasemgr", "Trains", "Calendar", "Profile"]
+        ["releasemgr", "Trains", "Calendar", "Notifications", "Profile"]
     )
     open_train(page)
     expect(state_badge(page)).to_have_text("Closed")

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trains', '0002_roles'),
+        ('trains', '0003_reminders_notifications'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,18 @@
+"""The benchmark script still runs, at a size fit for CI (the real one: make bench-reminders)."""
+
+import pytest
+from django.utils import timezone
+
+from bench import reminder_scan
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_benchmark_builds_and_measures_a_small_history(role_groups):
+    today = timezone.localdate()
+    made = reminder_scan.build(phases=400, open_trains=40, today=today)
+    assert made["phases"] == 400 and made["trains"] == 100
+    result = reminder_scan.measure(today=today, repeat=1, explain=False)
+    assert result["query_count"] == 1
+    assert result["scan_reminders"] >= result["due_items"] > 0
+    assert (result["rescan_queries"], result["rescan_reminders"]) == (1, 0)

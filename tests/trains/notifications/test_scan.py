@@ -1,0 +1,209 @@
+"""The reminder scan, day by day with frozen time: offsets, overdue, escalation, once only."""
+
+from datetime import timedelta
+
+import pytest
+
+from tests.factories import drive, make_train, schedule
+from trains import services
+from trains.models import Notification, Reminder
+from trains.notifications import selectors
+from trains.notifications import services as notifications
+
+from .conftest import START
+
+pytestmark = pytest.mark.django_db
+
+DAY = timedelta(days=1)
+SCOPING_END = START + 7 * DAY  # schedule(START): phases end 7, 14, 21 and 28 days in
+VERIFICATION_END = START + 21 * DAY
+
+
+def scan(clock, day):
+    clock.on(day)
+    return notifications.reminders_scan()
+
+
+def reminded(**filters):
+    return list(
+        Reminder.objects.filter(**filters).order_by("day", "kind").values_list("day", "kind")
+    )
+
+
+def recipients(reminder):
+    return set(reminder.notifications.values_list("recipient__username", flat=True))
+
+
+def test_phase_end_is_reminded_7_2_and_1_days_before_and_on_no_other_day(clock, manager):
+    train = make_train(manager, **schedule(START))
+    for offset in range(7):
+        scan(clock, START + offset * DAY)
+    assert reminded(train=train) == [
+        (START, "due_soon"),
+        (SCOPING_END - 2 * DAY, "due_soon"),
+        (SCOPING_END - DAY, "due_soon"),
+    ]
+    first = Reminder.objects.filter(train=train).order_by("day").first()
+    assert (first.target, first.label, first.due_date) == ("phase", "End of scoping", SCOPING_END)
+    assert recipients(first) == {"manager"}
+    assert first.notifications.get().kind == "deadline"
+
+
+def test_offsets_come_from_settings(clock, manager, settings):
+    settings.REMINDER_OFFSETS_DAYS = [3]
+    train = make_train(manager, **schedule(START))
+    assert scan(clock, START).reminders == []
+    assert len(scan(clock, SCOPING_END - 3 * DAY).reminders) == 1
+    assert reminded(train=train) == [(SCOPING_END - 3 * DAY, "due_soon")]
+
+
+def test_scanning_again_the_same_day_writes_and_sends_nothing_new(clock, manager):
+    make_train(manager, **schedule(START))
+    first = scan(clock, START)
+    clock.shift(timedelta(hours=5))
+    second = notifications.reminders_scan()
+    assert (len(first.reminders), first.notifications) == (1, 1)
+    assert (second.due, second.reminders, second.notifications) == (0, [], 0)
+    assert Reminder.objects.count() == Notification.objects.filter(reminder__isnull=False).count()
+
+
+def test_overdue_is_reminded_every_day_and_escalates_to_the_gate_approvers(clock, crew):
+    train, *_ = drive(make_train(crew["manager"], **schedule(START)), "verification", **crew)
+    for offset in range(1, 5):
+        scan(clock, VERIFICATION_END + offset * DAY)
+    assert reminded(train=train, target="phase") == [
+        (VERIFICATION_END + DAY, "overdue"),
+        (VERIFICATION_END + 2 * DAY, "overdue"),
+        (VERIFICATION_END + 3 * DAY, "escalation"),
+        (VERIFICATION_END + 3 * DAY, "overdue"),
+        (VERIFICATION_END + 4 * DAY, "escalation"),
+        (VERIFICATION_END + 4 * DAY, "overdue"),
+    ]
+    overdue = Reminder.objects.filter(train=train, kind="overdue").first()
+    escalation = Reminder.objects.filter(train=train, kind="escalation").first()
+    # verification waits for the managers and QA; it closes at the executive gate
+    assert recipients(overdue) == {"manager", "qa"}
+    assert recipients(escalation) == {"executive"}
+    assert escalation.notifications.get().kind == "escalation"
+
+
+def test_escalation_threshold_comes_from_settings(clock, manager, settings):
+    settings.REMINDER_ESCALATE_AFTER_DAYS = 1
+    train = make_train(manager, **schedule(START))
+    scan(clock, SCOPING_END + DAY)
+    assert reminded(train=train) == [
+        (SCOPING_END + DAY, "escalation"),
+        (SCOPING_END + DAY, "overdue"),
+    ]
+
+
+def test_overdue_reminders_stop_after_the_configured_limit(clock, manager, settings):
+    settings.REMINDER_OVERDUE_MAX_DAYS = 5
+    train = make_train(manager, **schedule(START))
+    scan(clock, SCOPING_END + 5 * DAY)
+    scan(clock, SCOPING_END + 6 * DAY)
+    assert [day for day, kind in reminded(train=train, kind="overdue")] == [SCOPING_END + 5 * DAY]
+
+
+def test_only_the_phase_the_train_is_in_is_reminded(clock, crew):
+    train, *_ = drive(make_train(crew["manager"], **schedule(START)), "construction", **crew)
+    # scoping is over (ended 7 days ago); construction ends in 7 days; verification in 14
+    scan(clock, START + 7 * DAY)
+    # verification ends in 7 days, but the train is still in construction (ending today)
+    scan(clock, START + 14 * DAY)
+    assert reminded(train=train, target="phase") == [(START + 7 * DAY, "due_soon")]
+    reminder = Reminder.objects.get(train=train, target="phase")
+    assert reminder.phase == "construction"
+    # construction waits for the product owners of the train's releases too
+    assert recipients(reminder) == {"manager", "owner"}
+
+
+def test_an_exit_criterion_is_reminded_while_unticked_and_its_phase_not_over(clock, crew):
+    manager, qa = crew["manager"], crew["qa"]
+    train = make_train(manager, **schedule(START))
+    past_phase = services.criterion_add(
+        train=train,
+        by=manager,
+        phase="construction",
+        description="Threat model",
+        required=False,
+        due_date=START + 16 * DAY,
+    )
+    drive(train, "verification", **crew)
+    load_test = services.criterion_add(
+        train=train,
+        by=manager,
+        phase="verification",
+        description="Load test",
+        due_date=START + 2 * DAY,
+    )
+    scan(clock, START)
+    assert reminded(target="criterion") == [(START, "due_soon")]
+    reminder = Reminder.objects.get(target="criterion")
+    assert (reminder.target_id, reminder.label, reminder.phase) == (
+        load_test.pk,
+        "Load test",
+        "verification",
+    )
+    assert recipients(reminder) == {"manager", "qa"}  # QA ticks verification criteria
+    services.criterion_set_met(criterion=load_test, by=qa, met=True)
+    # the load test is ticked; the threat model is due tomorrow but construction is over
+    scan(clock, START + 15 * DAY)
+    assert reminded(target="criterion") == [(START, "due_soon")]
+    assert past_phase.pk not in Reminder.objects.values_list("target_id", flat=True)
+
+
+def test_a_milestone_is_reminded_until_it_is_reached(clock, manager):
+    train = make_train(manager, **schedule(START))
+    milestone = services.milestone_add(
+        train=train, by=manager, name="Code freeze", due_date=START + 3 * DAY
+    )
+    scan(clock, START + DAY)
+    services.milestone_reach(milestone=milestone, by=manager)
+    scan(clock, START + 2 * DAY)
+    scan(clock, START + 4 * DAY)
+    assert reminded(target="milestone") == [(START + DAY, "due_soon")]
+    reminder = Reminder.objects.get(target="milestone")
+    assert (reminder.label, reminder.phase, recipients(reminder)) == (
+        "Code freeze",
+        "scoping",
+        {"manager"},
+    )
+
+
+def test_cancelled_and_closed_trains_are_not_reminded(clock, crew):
+    manager = crew["manager"]
+    cancelled = make_train(manager, **schedule(START))
+    services.milestone_add(train=cancelled, by=manager, name="Kick-off", due_date=START + DAY * 9)
+    services.train_transition(train=cancelled, name="cancel", by=manager, reason="No budget")
+    closed = make_train(manager, **schedule(START))
+    services.milestone_add(train=closed, by=manager, name="Go-live", due_date=START + DAY * 20)
+    drive(closed, "closed", **crew)
+    for offset in (0, 7, 8, 20, 29, 40):
+        scan(clock, START + offset * DAY)
+    assert not Reminder.objects.exists()
+
+
+def test_the_scan_is_one_query_whatever_the_number_of_trains(
+    clock, manager, django_assert_num_queries
+):
+    for _ in range(6):
+        make_train(manager, **schedule(START + 30 * DAY))  # nothing due for a while
+    make_train(manager, **schedule(START))
+    with django_assert_num_queries(1):
+        items = selectors.due_items(today=START, offsets=[7, 2, 1], overdue_max_days=90)
+    assert [(i.target, i.label, i.days_left(START)) for i in items] == [
+        ("phase", "End of scoping", 7)
+    ]
+
+
+def test_reminders_are_facts(clock, manager):
+    make_train(manager, **schedule(START))
+    scan(clock, START)
+    reminder = Reminder.objects.get()
+    with pytest.raises(TypeError):
+        reminder.save()
+    with pytest.raises(TypeError):
+        reminder.delete()
+    with pytest.raises(TypeError):
+        Reminder.objects.all().delete()
