@@ -1,7 +1,7 @@
 """The HTTP half of the smoke test: drive a running releasemgr as a browser would.
 
     python scripts/smoke_client.py wait  http://127.0.0.1:PORT [--pid PID]  # until /healthz is 200
-    python scripts/smoke_client.py drive http://127.0.0.1:PORT --log FILE  # the walk-through
+    python scripts/smoke_client.py drive http://127.0.0.1:PORT --log FILE --mail-dir DIR
 
 Standard library only (urllib, http.cookiejar), so it tests the server and nothing else.
 Prints one line per check; exits non-zero at the first one that fails.
@@ -10,6 +10,8 @@ Prints one line per check; exits non-zero at the first one that fails.
 from __future__ import annotations
 
 import argparse
+import email
+import email.policy
 import gzip
 import http.cookiejar
 import json
@@ -27,6 +29,13 @@ from pathlib import Path
 USERNAME, PASSWORD = "manager", "demo"
 TRAIN = "2027.01 Winter feature train"  # seeded in scoping, ready to start construction
 TIMEOUT = 15  # seconds per request
+REMINDER_WAIT = 60  # seconds for beat's scan and the worker's delivery (smoke: every 2 s)
+REMINDER_KINDS = (
+    "Deadline coming up",
+    "Deadline passed",
+    "Overdue deadline escalated to approvers",
+)
+MAIL_SEPARATOR = b"\n" + b"-" * 79 + b"\n"  # between messages in the file mail backend
 
 
 class SmokeFailure(Exception):
@@ -120,7 +129,7 @@ def wait(base: str, seconds: float, pid: int | None) -> None:
         time.sleep(0.5)
 
 
-def drive(base: str, log: Path | None) -> None:
+def drive(base: str, log: Path | None, mail_dir: Path | None) -> None:
     browser = Browser(base)
 
     page = health(browser)
@@ -201,8 +210,70 @@ def drive(base: str, log: Path | None) -> None:
             wanted,
         )
 
+    if mail_dir is not None:
+        reminder_sent(browser, log, mail_dir)
+
     page = health(browser)
     check(page.status == 200, "/healthz still answers 200", page.text)
+
+
+def reminder_sent(browser: Browser, log: Path | None, mail_dir: Path) -> None:
+    """Beat's scan found a demo deadline and the worker mailed the reminder.
+
+    Three views of the same fact: the sent-mail page (the outbox row, marked sent by the
+    worker), the mail backend's output (the message itself), the worker's task log.
+    """
+    deadline = time.monotonic() + REMINDER_WAIT
+    while True:
+        listed = sent_reminders(browser)
+        mailed = listed & mails(mail_dir)
+        if mailed or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    check(listed, "the sent-mail page lists a reminder marked sent", f"none in {REMINDER_WAIT}s")
+    check(
+        mailed,
+        "the mail backend holds that reminder, to that address",
+        f"listed {sorted(listed)[:3]}, mailed {sorted(mails(mail_dir))[:3]}",
+    )
+    subject, address = sorted(mailed)[0]
+    print(f"     {address}: {subject}", flush=True)
+    if log is not None:
+        delivered = re.search(
+            r"Task trains\.tasks\.deliver_notification\[[^\]]+\] succeeded in \S+: 'sent'",
+            log.read_text(errors="replace"),
+        )
+        check(delivered, "the worker's log shows a notification delivered")
+
+
+def sent_reminders(browser: Browser) -> set[tuple[str, str]]:
+    """(subject, address) of each reminder that /notifications/sent/ shows as sent."""
+    overview = browser.get("/notifications/sent/")
+    if overview.status != 200:
+        raise SmokeFailure(f"/notifications/sent/ answered {overview.status}")
+    found = set()
+    for pk in dict.fromkeys(re.findall(r'href="/notifications/sent/(\d+)/"', overview.text)):
+        page = browser.get(f"/notifications/sent/{pk}/?status=sent")
+        for item in re.findall(r'<li class="list-group-item">(.*?)</li>', page.text, re.S):
+            if not any(f"· {kind} ·" in item for kind in REMINDER_KINDS) or ">Sent<" not in item:
+                continue
+            subject = re.search(r'<summary class="text-break">(.*?)</summary>', item, re.S)
+            address = re.search(r"&lt;([^&]+)&gt;", item)
+            if subject and address:
+                found.add((unescape(subject.group(1)).strip(), unescape(address.group(1))))
+    return found
+
+
+def mails(mail_dir: Path) -> set[tuple[str, str]]:
+    """(subject, address) of each message Django's file mail backend wrote."""
+    found = set()
+    for path in sorted(mail_dir.glob("*.log")):
+        for raw in path.read_bytes().split(MAIL_SEPARATOR):
+            if raw.strip():
+                message = email.message_from_bytes(raw, policy=email.policy.default)
+                for address in message.get_all("To", []):
+                    found.add((str(message["Subject"]).strip(), str(address).strip()))
+    return found
 
 
 def _alive(pid: int) -> bool:
@@ -227,6 +298,7 @@ def main() -> int:
     parser.add_argument("action", choices=["wait", "drive"])
     parser.add_argument("base", help="e.g. http://127.0.0.1:8091")
     parser.add_argument("--log", type=Path, help="the stack's log, to find the request lines")
+    parser.add_argument("--mail-dir", type=Path, help="the file mail backend's directory")
     parser.add_argument("--timeout", type=float, default=60, help="wait: seconds to wait")
     parser.add_argument("--pid", type=int, help="wait: give up when this process ends")
     args = parser.parse_args()
@@ -234,7 +306,7 @@ def main() -> int:
         if args.action == "wait":
             wait(args.base, args.timeout, args.pid)
         else:
-            drive(args.base, args.log)
+            drive(args.base, args.log, args.mail_dir)
     except SmokeFailure as failure:
         print(f"not ok - {failure}", file=sys.stderr, flush=True)
         return 1
