@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/releasemgr
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint bench bench-small bench-reminders
+.PHONY: install run serve smoke test lint bench bench-small bench-reminders
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,15 @@ install: $(VENV)/.installed
 
 run: install
 	./scripts/run-dev.sh
+
+# The production-like stack without Docker: gunicorn, Celery worker and beat, on the
+# local PostgreSQL and Redis, DEBUG off (see README, "Running in production").
+serve: install
+	./scripts/serve.sh
+
+# Starts that stack on a free port against throwaway databases and drives it over HTTP.
+smoke: install
+	./scripts/smoke.sh
 
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \

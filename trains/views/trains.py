@@ -145,6 +145,18 @@ def _back(request: HttpRequest, train, panel: str) -> HttpResponse:
     return redirect(reverse("train_detail", args=[train.pk]) + f"#{panel}")
 
 
+def _add(request: HttpRequest, train, form_class, service, panel: str, success: str):
+    """Validate a small form from a dashboard panel and pass its data to a service."""
+    form = form_class(request.POST)
+    if form.is_valid():
+        attempt(
+            request, lambda: service(train=train, by=request.user, **form.cleaned_data), success
+        )
+    else:
+        messages.error(request, form_errors(form))
+    return _back(request, train, panel)
+
+
 @login_required
 @require_POST
 def train_step_view(request: HttpRequest, pk: int, transition: str) -> HttpResponse:
@@ -205,16 +217,9 @@ def _criterion(train, criterion_pk: int) -> ExitCriterion:
 @require_POST
 def criterion_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     train = get_train_for_user(request.user, pk, need="manage")
-    form = CriterionForm(request.POST)
-    if form.is_valid():
-        attempt(
-            request,
-            lambda: services.criterion_add(train=train, by=request.user, **form.cleaned_data),
-            "Exit criterion added.",
-        )
-    else:
-        messages.error(request, form_errors(form))
-    return _back(request, train, "criteria")
+    return _add(
+        request, train, CriterionForm, services.criterion_add, "criteria", "Exit criterion added."
+    )
 
 
 @login_required
@@ -365,16 +370,9 @@ def release_remove_view(request: HttpRequest, pk: int, release_pk: int) -> HttpR
 @require_POST
 def milestone_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     train = get_train_for_user(request.user, pk, need="manage")
-    form = MilestoneForm(request.POST)
-    if form.is_valid():
-        attempt(
-            request,
-            lambda: services.milestone_add(train=train, by=request.user, **form.cleaned_data),
-            "Milestone added.",
-        )
-    else:
-        messages.error(request, form_errors(form))
-    return _back(request, train, "milestones")
+    return _add(
+        request, train, MilestoneForm, services.milestone_add, "milestones", "Milestone added."
+    )
 
 
 @login_required
