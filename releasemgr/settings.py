@@ -313,6 +313,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_USERNAME_CALLABLE = "releasemgr.signin.axes_username"
 AXES_VERBOSE = False
 
 # Everything to stdout, one line per record: `text` is key=value, `json` one object.

@@ -46,6 +46,14 @@ def test_pages_and_htmx_work_without_csp_violations(
     page.set_viewport_size({"width": 390, "height": 844})
     page.get_by_role("button", name="Toggle navigation").click()
     expect(page.get_by_role("link", name="Calendar")).to_be_visible()
+    # A secret to copy selects itself on a click (static/js/app.js, no onclick=).
+    page.goto("/profile/")
+    page.get_by_label("Feed URL").click()
+    selected = page.evaluate(
+        "() => { const f = document.getElementById('feed-url');"
+        " return f.selectionEnd - f.selectionStart === f.value.length && f.value.length > 0; }"
+    )
+    assert selected is True
     # The API docs: Swagger UI starts from a script file, not an inline one.
     page.goto("/api/docs/")
     expect(page.get_by_role("heading", name="releasemgr API")).to_be_visible()

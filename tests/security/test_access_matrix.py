@@ -21,7 +21,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests import numbers
-from tests.security.world import OWN_NAME, PERSONAS, SECRETS, World, build_world
+from tests.security.world import OWN_NAME, PERSONAS, SECRETS, World
 
 ANON = "anonymous"
 WHO = (*PERSONAS, ANON)
@@ -412,35 +412,6 @@ def _url(pattern: Pattern, rule: Rule, world: World, persona: str, scope: str) -
         return reverse(pattern.name, kwargs=kwargs) + rule.query
     assert pattern.key == "^api/" or pattern.key == "", pattern
     return "/api/no/such/endpoint/" if pattern.key == "^api/" else "/"
-
-
-# The world, built once for the module ------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            yield build_world()
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
-
-
-@pytest.fixture
-def clients(world, db, monkeypatch):
-    from api import tasks
-
-    monkeypatch.setattr(tasks.webhook_deliver, "delay", lambda *a, **k: None)
-    sessions = {}
-    for persona in WHO:
-        client = Client(raise_request_exception=False)
-        if persona != ANON:
-            client.force_login(world.users[persona])
-        sessions[persona] = client
-    return sessions
 
 
 def _request(client, rule: Rule, url: str, method: str, token: str | None, **headers):

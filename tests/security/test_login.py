@@ -70,6 +70,15 @@ def test_lockout_ends_after_the_cool_off(manager):
     assert _attempt(Client(), "manager", "pw").status_code == 302
 
 
+def test_an_absurdly_long_user_name_is_refused_not_a_server_error(role_groups):
+    # Found by the fuzz tests: django-axes could not store a 300-character user name.
+    client = Client(raise_request_exception=False)
+    for attempt in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = _attempt(client, "<" * 300, "guess")
+        assert response.status_code == 200, attempt
+    assert _attempt(client, "<" * 300, "guess").status_code == 429
+
+
 def test_unknown_user_names_are_throttled_too(role_groups):
     for _ in range(settings.AXES_FAILURE_LIMIT):
         _attempt(Client(), "nobody", "guess")
