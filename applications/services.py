@@ -31,6 +31,14 @@ def application_create(
 ) -> Application:
     if not (roles.has_role(by, roles.RELEASE_MANAGERS) or roles.has_role(by, roles.PRODUCT_OWNERS)):
         raise NotAllowed("Only release managers and product owners can register applications.")
+    if product_owner != by and not roles.has_role(by, roles.RELEASE_MANAGERS):
+        # A product owner registering someone else's application could not even open it.
+        raise ValidationError(
+            {
+                "product_owner": "You can register only applications you own; "
+                "a release manager can name another product owner."
+            }
+        )
     application = Application(
         name=name.strip(), product_owner=product_owner, description=description
     )

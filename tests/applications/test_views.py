@@ -92,3 +92,16 @@ def test_owner_cannot_decide_turnovers(client, people):
     response = client.post(f"/applications/turnovers/{turnover.pk}/accept/", follow=True)
     assert "Only release engineers" in response.content.decode()
     assert fresh(turnover).state == "submitted"
+
+
+def test_a_product_owner_registers_only_their_own_applications(client, owner, role_groups):
+    # Found by the fuzz tests: registering one for another owner led to a 404 on it.
+    from applications.models import Application
+    from tests.factories import UserFactory
+
+    other = UserFactory(username="other_owner", roles=["product_owners"])
+    client.force_login(owner)
+    response = client.post("/applications/", {"name": "Payroll", "product_owner": other.pk})
+    assert response.status_code == 200
+    assert "You can register only applications you own" in response.content.decode()
+    assert not Application.objects.exists()
