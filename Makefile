@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/releasemgr
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run serve smoke test lint bench bench-small bench-reminders
+.PHONY: install run serve smoke test lint audit bench bench-small bench-reminders
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Supply chain: bandit on our code, pip-audit on the installed packages (scripts/audit.sh).
+audit: install
+	BIN=$(BIN) ./scripts/audit.sh
 
 # Benchmarks (bench/RESULTS.md): a separate PostgreSQL database, dropped and rebuilt.
 bench: install

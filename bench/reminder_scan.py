@@ -70,7 +70,8 @@ def build(*, phases: int, open_trains: int, today: date, seed: int = 42) -> dict
     from trains.choices import PHASE_ORDER, PhaseKind, TrainState, TrainType
     from trains.models import ExitCriterion, Milestone, Phase, ReleaseTrain
 
-    rng = random.Random(seed)
+    # B311: repeatable benchmark data, not security
+    rng = random.Random(seed)  # nosec B311
     User = get_user_model()
     managers = []
     for i in range(20):

@@ -25,7 +25,8 @@ DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 PRODUCTION = DJANGO_ENV == "production"
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 
-_DEV_SECRET = "dev-only-insecure-secret-key-do-not-use-in-production"
+# The development default; production refuses it below (hence the nosec).
+_DEV_SECRET = "dev-only-insecure-secret-key-do-not-use-in-production"  # nosec B105
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

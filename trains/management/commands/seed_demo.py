@@ -20,7 +20,8 @@ from trains import services
 from trains.choices import PhaseKind, TrainState, TrainType
 from trains.models import ReleaseTrain
 
-PASSWORD = "demo"
+# B105: the demo users' documented password; refused with DEBUG off
+PASSWORD = "demo"  # nosec B105
 USERS = [
     # username, first, last, role group
     ("manager", "Maria", "Manager", roles.RELEASE_MANAGERS),
