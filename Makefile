@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/releasemgr
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run serve smoke test lint audit bench bench-small bench-reminders
+.PHONY: install run serve smoke test lint audit backup restore bench bench-small bench-reminders
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Backups of the database named by DATABASE_URL (README, "Backups"):
+#   make backup [FILE=path]   pg_dump (PostgreSQL) or a copy (SQLite), var/backups/ by default
+#   make restore FILE=path    replaces the data (asks first); stop web and worker before
+backup: install
+	$(BIN)/python manage.py backup $(if $(FILE),--output "$(FILE)",)
+
+restore: install
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/releasemgr-....dump"; exit 2; }
+	$(BIN)/python manage.py restore "$(FILE)"
 
 # Supply chain: bandit on our code, pip-audit on the installed packages (scripts/audit.sh).
 audit: install
