@@ -17,6 +17,7 @@ from django.http import Http404
 from applications.models import ApplicationRelease
 from approvals.models import ApprovalRequirement
 from releasemgr import roles
+from releasemgr.db import id_list
 from trains.choices import PhaseKind
 from trains.models import (
     ReleaseTrain,
@@ -142,6 +143,48 @@ def users_who_can_view(train: ReleaseTrain) -> QuerySet:
         | Q(pk__in=engineers.values("user_id")),
         is_active=True,
     )
+
+
+def viewer_pairs(train_ids, *, among) -> QuerySet:
+    """(train id, user id) of the active people among `among` (user ids) who may see
+    each of these trains, by the rules of `users_who_can_view`, for many trains in one
+    query (pairs may repeat)."""
+    perms = [VIEW, MANAGE]
+    trains, among = id_list(train_ids), id_list(among)
+    requirements = ApprovalRequirement.objects.filter(train_id__in=trains)
+    parts = [
+        ReleaseTrain.objects.filter(
+            pk__in=trains, primary_manager__in=among, primary_manager__is_active=True
+        ).values_list("pk", "primary_manager_id"),
+        ReleaseTrainUserObjectPermission.objects.filter(
+            content_object_id__in=trains,
+            permission__codename__in=perms,
+            user__in=among,
+            user__is_active=True,
+        ).values_list("content_object_id", "user_id"),
+        ReleaseTrainGroupObjectPermission.objects.filter(
+            content_object_id__in=trains,
+            permission__codename__in=perms,
+            group__user__in=among,
+            group__user__is_active=True,
+        ).values_list("content_object_id", "group__user"),
+        ApplicationRelease.objects.filter(
+            train_id__in=trains,
+            application__product_owner__in=among,
+            application__product_owner__is_active=True,
+        ).values_list("train_id", "application__product_owner_id"),
+        requirements.filter(user__in=among, user__is_active=True).values_list(
+            "train_id", "user_id"
+        ),
+        requirements.filter(group__user__in=among, group__user__is_active=True).values_list(
+            "train_id", "group__user"
+        ),
+        ReleaseTrain.release_engineers.through.objects.filter(
+            releasetrain_id__in=trains, user__in=among, user__is_active=True
+        ).values_list("releasetrain_id", "user_id"),
+    ]
+    first, *rest = (part.order_by() for part in parts)
+    return first.union(*rest, all=True)
 
 
 def trains_managed_by(user: User) -> QuerySet[ReleaseTrain]:

@@ -98,7 +98,12 @@ class ReleaseTrain(FSMModelMixin, models.Model):
                 name="train_gate_opened_at_iff_at_gate",
             ),
         ]
-        indexes = [models.Index(fields=["state", "start_date"])]
+        indexes = [
+            models.Index(fields=["state", "start_date"]),
+            # The open trains' states, from the index alone: what the reminder scan joins
+            # its due deadlines to.
+            models.Index(fields=["state"], include=["id"], name="train_state_id"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -214,9 +219,11 @@ class Phase(models.Model):
         indexes = [
             # The calendar reads a month of deadlines across all trains.
             models.Index(fields=["planned_end"], name="phase_planned_end"),
-            # The reminder scan looks for open phases by planned end date.
+            # The reminder scan looks for open phases by planned end date, reading only
+            # the index (an index-only scan: what it returns is in the index).
             models.Index(
                 fields=["planned_end"],
+                include=["id", "train", "kind"],
                 condition=Q(actual_end__isnull=True),
                 name="phase_open_by_planned_end",
             ),
@@ -240,9 +247,10 @@ class Milestone(models.Model):
         indexes = [
             # The calendar reads a month of milestones across all trains.
             models.Index(fields=["due_date"], name="milestone_due_date"),
-            # The reminder scan looks for unreached milestones by due date.
+            # The reminder scan looks for unreached milestones by due date (index only).
             models.Index(
                 fields=["due_date"],
+                include=["id", "train", "name"],
                 condition=Q(reached_at__isnull=True),
                 name="milestone_open_by_due_date",
             ),
@@ -304,9 +312,10 @@ class ExitCriterion(models.Model):
             ),
         ]
         indexes = [
-            # The reminder scan looks for unticked criteria with a due date.
+            # The reminder scan looks for unticked criteria with a due date (index only).
             models.Index(
                 fields=["due_date"],
+                include=["id", "train", "phase", "description"],
                 condition=Q(met_at__isnull=True, due_date__isnull=False, rule="manual"),
                 name="criterion_open_by_due_date",
             ),
@@ -425,8 +434,9 @@ class Reminder(models.Model):
     class Meta:
         ordering = ["-day", "-id"]
         constraints = [
+            # Day first: the scan reads today's reminders, not all there ever were.
             models.UniqueConstraint(
-                fields=["target", "target_id", "day", "kind"], name="one_reminder_per_day"
+                fields=["day", "target", "target_id", "kind"], name="one_reminder_per_day"
             ),
         ]
 
@@ -502,16 +512,27 @@ class Notification(MailDelivery):
     deliver them (at once, in the daily digest, or not at all, as the person chose).
     """
 
-    train = models.ForeignKey(ReleaseTrain, on_delete=models.PROTECT, related_name="notifications")
+    # No index of their own for train, event and reminder: the indexes below start with
+    # them (train and created_at; event or reminder and recipient), and every index
+    # less makes the reminder scan's bulk insert cheaper.
+    train = models.ForeignKey(
+        ReleaseTrain, on_delete=models.PROTECT, related_name="notifications", db_index=False
+    )
     event = models.ForeignKey(
         TrainEvent,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="notifications",
+        db_index=False,
     )
     reminder = models.ForeignKey(
-        Reminder, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
+        Reminder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        db_index=False,
     )
     kind = models.CharField(
         max_length=30, choices=NotificationKind.choices, default=NotificationKind.UPDATE

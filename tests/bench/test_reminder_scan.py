@@ -10,9 +10,10 @@ pytestmark = pytest.mark.django_db
 
 def test_the_benchmark_builds_and_measures_a_small_history(role_groups):
     today = timezone.localdate()
-    made = reminder_scan.build(phases=400, open_trains=40, today=today)
+    made = reminder_scan.build(phases=400, due_share=0.1, today=today)
     assert made["phases"] == 400 and made["trains"] == 100
-    result = reminder_scan.measure(today=today, repeat=1, explain=False)
-    assert result["query_count"] == 1
-    assert result["scan_reminders"] >= result["due_items"] > 0
+    result = reminder_scan.measure(today=today, repeat=1, scans=2)
+    assert (result["find_queries"], result["due_items"]) == (1, 40)
+    assert result["reminders"] >= result["due_items"]
+    assert result["notifications"] >= result["reminders"]
     assert (result["rescan_queries"], result["rescan_reminders"]) == (1, 0)

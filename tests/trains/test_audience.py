@@ -47,3 +47,26 @@ def test_trains_managed_by_agrees_with_can_manage(manager, other_manager, owner)
         access.can_manage(manager, t) == (t in {mine, shared}) for t in (mine, shared, theirs)
     )
     assert not access.trains_managed_by(owner).exists()
+
+
+def test_viewer_pairs_for_many_trains_agree_with_users_who_can_view(
+    manager, other_manager, owner, qa, executive, engineer, stakeholder
+):
+    crew = {"owner": owner, "qa": qa, "executive": executive, "engineer": engineer}
+    first, *_ = drive(make_train(manager), "verification", manager=manager, **crew)
+    second, *_ = drive(make_train(other_manager), "construction", manager=other_manager, **crew)
+    services.train_grant(train=first, by=manager, user=stakeholder)
+    services.train_update(
+        train=second, by=other_manager, phase_ends={}, release_engineers=[engineer]
+    )
+    UserFactory(username="gone", is_active=False, roles=["qa"])
+    everyone = get_user_model().objects.values_list("pk", flat=True)
+    pairs = set(access.viewer_pairs([first.pk, second.pk], among=everyone))
+    for train in (first, second):
+        expected = set(access.users_who_can_view(train).values_list("pk", flat=True))
+        assert {u for t, u in pairs if t == train.pk} == expected
+    # `among` keeps only those people
+    assert set(access.viewer_pairs([first.pk], among=[qa.pk, stakeholder.pk])) == {
+        (first.pk, qa.pk),
+        (first.pk, stakeholder.pk),
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -19,8 +20,10 @@ from django.db.models import (
     Value,
 )
 
+from applications.models import ApplicationRelease
 from approvals.models import ApprovalRequirement
 from releasemgr import roles
+from releasemgr.db import id_list
 from trains import access
 from trains.choices import (
     DEFAULT_DELIVERY,
@@ -41,6 +44,7 @@ from trains.models import (
     NotificationPreference,
     Phase,
     ReleaseTrain,
+    ReleaseTrainUserObjectPermission,
     Reminder,
     UndeliverableAddress,
 )
@@ -109,21 +113,27 @@ def due_items(*, today: date, offsets: list[int], overdue_max_days: int) -> list
 def due_items_query(*, today: date, offsets: list[int], overdue_max_days: int) -> QuerySet:
     """The scan's query: rows of r_target, r_id, r_train, r_state, r_label, r_phase, r_due.
 
-    A UNION ALL of three range scans on partial indexes (open phases by planned end,
-    unticked manual criteria by due date, unreached milestones by due date), each
-    restricted to the dates that call for a reminder — exactly `offsets` days ahead, or
-    passed within `overdue_max_days` — and joined to the train by primary key. Its cost
-    follows the number of deadlines on those dates, not the number of trains.
+    A UNION ALL of three range scans on partial covering indexes (open phases by planned
+    end, unticked manual criteria by due date, unreached milestones by due date; index-only
+    scans), each over the window from `overdue_max_days` ago to the furthest offset and
+    kept to the dates that call for a reminder — exactly `offsets` days ahead, or passed
+    within `overdue_max_days` — and joined to the open trains' states (an index-only scan
+    too). Today's reminders are left out by the unique index, which starts with the day.
+    Its cost follows the number of deadlines on those dates and of open trains, not the
+    size of the history.
     """
     dates = [today + timedelta(days=d) for d in offsets]
-    overdue = (today - timedelta(days=overdue_max_days), today - timedelta(days=1))
+    window = (today - timedelta(days=overdue_max_days), max(dates))
 
     def when(field: str) -> Q:
-        return Q(**{f"{field}__in": dates}) | Q(**{f"{field}__range": overdue})
+        # one range for the index, then exactly the reminder days inside it
+        return Q(**{f"{field}__range": window}) & (
+            Q(**{f"{field}__in": dates}) | Q(**{f"{field}__lt": today})
+        )
 
     def not_reminded(target: str) -> Exists:
-        # (target, target_id, day) is the leading part of the unique index.
-        return Exists(Reminder.objects.filter(target=target, target_id=OuterRef("pk"), day=today))
+        # (day, target, target_id) is the leading part of the unique index.
+        return Exists(Reminder.objects.filter(day=today, target=target, target_id=OuterRef("pk")))
 
     def row(target: str, label: str, phase, due: str) -> dict:
         # Every column an expression, so that the three SELECTs line up for the UNION.
@@ -138,7 +148,12 @@ def due_items_query(*, today: date, offsets: list[int], overdue_max_days: int) -
         }
 
     phases = (
-        Phase.objects.filter(when("planned_end"), _current_phase(), actual_end__isnull=True)
+        Phase.objects.filter(
+            when("planned_end"),
+            _current_phase(),
+            actual_end__isnull=True,
+            train__state__in=OPEN_STATES,
+        )
         .exclude(not_reminded(ReminderTarget.PHASE))
         .order_by()
         .values(**row(ReminderTarget.PHASE, "kind", F("kind"), "planned_end"))
@@ -147,6 +162,7 @@ def due_items_query(*, today: date, offsets: list[int], overdue_max_days: int) -
         ExitCriterion.objects.filter(
             when("due_date"),
             _phase_not_over(),
+            train__state__in=OPEN_STATES,
             met_at__isnull=True,
             due_date__isnull=False,
             rule="manual",
@@ -187,62 +203,134 @@ def reminder_kinds(*, item: DueItem, today: date, escalate_after: int) -> list[s
 
 # Who hears of a reminder --------------------------------------------------------------
 
-
-def _managers(train: ReleaseTrain) -> QuerySet:
-    """The train's release managers: its primary manager and those granted manage."""
-    UserModel = get_user_model()
-    granted = train.releasetrainuserobjectpermission_set.filter(
-        permission__codename=access.MANAGE
-    ).values("user_id")
-    in_role = UserModel.groups.through.objects.filter(group__name=roles.RELEASE_MANAGERS)
-    return UserModel.objects.filter(
-        Q(pk=train.primary_manager_id) | Q(pk__in=granted) & Q(pk__in=in_role.values("user_id")),
-        is_active=True,
-    )
+# What decides who hears of a reminder: (train id, target, phase, reminder kind).
+RecipientKey = tuple[int, str, str, str]
 
 
-def _viewers_in_role(train: ReleaseTrain, role: str) -> QuerySet:
-    return access.users_who_can_view(train).filter(
-        pk__in=get_user_model().groups.through.objects.filter(group__name=role).values("user_id")
-    )
+def _pairs(queryset: QuerySet, train: str, user: str) -> QuerySet:
+    return queryset.order_by().values_list(train, user)
 
 
-def gate_approvers(train: ReleaseTrain, gate: str) -> QuerySet:
-    """The people who approve one of the train's gates, named or through a group."""
-    UserModel = get_user_model()
-    requirements = ApprovalRequirement.objects.filter(train=train, gate=gate)
-    in_group = UserModel.groups.through.objects.filter(
-        group_id__in=requirements.filter(group__isnull=False).values("group_id")
-    ).values("user_id")
-    return UserModel.objects.filter(
-        Q(pk__in=requirements.filter(user__isnull=False).values("user_id")) | Q(pk__in=in_group),
-        is_active=True,
-    )
+def reminder_recipients(*, keys: Iterable[RecipientKey]) -> dict[RecipientKey, set[int]]:
+    """Who is reminded, for many reminders at once, in at most six queries.
 
-
-def reminder_recipients(*, train: ReleaseTrain, target: str, phase: str, kind: str) -> set[int]:
-    """Who is reminded: the people whose work the deadline waits for.
-
-    The train's release managers always; for a construction deadline the product owners
-    of its releases; for verification the QA people who see the train; for deployment its
-    engineers. An escalation goes to the approvers of the gate that closes the phase.
+    The people whose work the deadline waits for: the train's release managers always
+    (its primary manager, and those granted manage who are release managers); for a
+    construction deadline the product owners of its releases; for verification the QA
+    people who see the train; for deployment its engineers, or the release engineers who
+    see it when none is assigned. An escalation goes to the approvers of the gate that
+    closes the phase. Inactive people hear of nothing.
     """
-    if kind == ReminderKind.ESCALATION:
-        return set(gate_approvers(train, ESCALATION_GATE[phase]).values_list("pk", flat=True))
-    people = set(_managers(train).values_list("pk", flat=True))
-    if target == ReminderTarget.MILESTONE:
-        return people
-    if phase == PhaseKind.CONSTRUCTION and target == ReminderTarget.PHASE:
-        owners = train.application_releases.filter(application__product_owner__is_active=True)
-        people.update(owners.values_list("application__product_owner", flat=True))
-    elif phase == PhaseKind.VERIFICATION:
-        people.update(_viewers_in_role(train, roles.QA).values_list("pk", flat=True))
-    elif phase == PhaseKind.DEPLOYMENT and target == ReminderTarget.PHASE:
-        engineers = train.release_engineers.filter(is_active=True)
-        if not engineers.exists():
-            engineers = _viewers_in_role(train, roles.RELEASE_ENGINEERS)
-        people.update(engineers.values_list("pk", flat=True))
-    return people
+    keys = set(keys)
+    escalations = {(t, ESCALATION_GATE[p]) for t, _, p, k in keys if k == ReminderKind.ESCALATION}
+    others = [key for key in keys if key[3] != ReminderKind.ESCALATION]
+    phase_end, milestone = ReminderTarget.PHASE, ReminderTarget.MILESTONE
+    managed = {t for t, _, _, _ in others}
+    owned = {t for t, target, p, _ in others if target == phase_end and p == "construction"}
+    tested = {t for t, target, p, _ in others if target != milestone and p == "verification"}
+    deployed = {t for t, target, p, _ in others if target == phase_end and p == "deployment"}
+    UserModel = get_user_model()
+    active = {"user__is_active": True}
+
+    by_role: dict[str, set[int]] = {}
+    if managed or tested or deployed:
+        for user_id, role in UserModel.groups.through.objects.filter(
+            group__name__in=[roles.RELEASE_MANAGERS, roles.QA, roles.RELEASE_ENGINEERS], **active
+        ).values_list("user_id", "group__name"):
+            by_role.setdefault(role, set()).add(user_id)
+
+    managers: dict[int, set[int]] = {}
+    if managed:
+        primary = _pairs(
+            ReleaseTrain.objects.filter(pk__in=id_list(managed), primary_manager__is_active=True),
+            "pk",
+            "primary_manager_id",
+        )
+        granted = _pairs(
+            ReleaseTrainUserObjectPermission.objects.filter(
+                content_object_id__in=id_list(managed),
+                permission__codename=access.MANAGE,
+                user_id__in=id_list(by_role.get(roles.RELEASE_MANAGERS, ())),
+                **active,
+            ),
+            "content_object_id",
+            "user_id",
+        )
+        for train_id, user_id in primary.union(granted, all=True):
+            managers.setdefault(train_id, set()).add(user_id)
+
+    owners: dict[int, set[int]] = {}
+    if owned:
+        for train_id, user_id in _pairs(
+            ApplicationRelease.objects.filter(
+                train_id__in=id_list(owned), application__product_owner__is_active=True
+            ),
+            "train_id",
+            "application__product_owner_id",
+        ):
+            owners.setdefault(train_id, set()).add(user_id)
+
+    engineers: dict[int, set[int]] = {}
+    if deployed:
+        for train_id, user_id in _pairs(
+            ReleaseTrain.release_engineers.through.objects.filter(
+                releasetrain_id__in=id_list(deployed), **active
+            ),
+            "releasetrain_id",
+            "user_id",
+        ):
+            engineers.setdefault(train_id, set()).add(user_id)
+
+    viewers: dict[int, set[int]] = {}
+    seen = tested | (deployed - set(engineers))
+    if seen:
+        among = by_role.get(roles.QA, set()) | by_role.get(roles.RELEASE_ENGINEERS, set())
+        for train_id, user_id in access.viewer_pairs(seen, among=among):
+            viewers.setdefault(train_id, set()).add(user_id)
+
+    approvers: dict[tuple[int, str], set[int]] = {}
+    if escalations:
+        for pair, user_id in _gate_approver_rows(escalations):
+            approvers.setdefault(pair, set()).add(user_id)
+
+    recipients = {}
+    for key in keys:
+        train_id, target, phase, kind = key
+        if kind == ReminderKind.ESCALATION:
+            recipients[key] = set(approvers.get((train_id, ESCALATION_GATE[phase]), ()))
+            continue
+        people = set(managers.get(train_id, ()))
+        if target == ReminderTarget.MILESTONE:
+            pass
+        elif phase == PhaseKind.CONSTRUCTION and target == ReminderTarget.PHASE:
+            people |= owners.get(train_id, set())
+        elif phase == PhaseKind.VERIFICATION:
+            people |= viewers.get(train_id, set()) & by_role.get(roles.QA, set())
+        elif phase == PhaseKind.DEPLOYMENT and target == ReminderTarget.PHASE:
+            if train_id in engineers:
+                people |= engineers[train_id]
+            else:
+                people |= viewers.get(train_id, set()) & by_role.get(roles.RELEASE_ENGINEERS, set())
+        recipients[key] = people
+    return recipients
+
+
+def _gate_approver_rows(pairs: set[tuple[int, str]]) -> list[tuple[tuple[int, str], int]]:
+    """((train id, gate), user id) of the active approvers, named or through a group."""
+    requirements = ApprovalRequirement.objects.filter(
+        train_id__in=id_list(t for t, _ in pairs), gate__in={g for _, g in pairs}
+    ).order_by()
+    named = requirements.filter(user__isnull=False, user__is_active=True).values_list(
+        "train_id", "gate", "user_id"
+    )
+    grouped = requirements.filter(group__isnull=False, group__user__is_active=True).values_list(
+        "train_id", "gate", "group__user"
+    )
+    return [
+        ((train_id, gate), user_id)
+        for train_id, gate, user_id in named.union(grouped, all=True)
+        if (train_id, gate) in pairs
+    ]
 
 
 # Preferences ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from releasemgr.db import bulk_insert
 from releasemgr.exceptions import NotAllowed
 from trains.choices import (
     REMINDER_NOTIFICATION,
@@ -29,7 +30,6 @@ from trains.models import (
     Digest,
     Notification,
     NotificationPreference,
-    ReleaseTrain,
     Reminder,
     UndeliverableAddress,
 )
@@ -41,6 +41,10 @@ S = NotificationStatus
 
 # The reminder scan ----------------------------------------------------------------------
 
+# Reminders written per transaction: bounds the transaction and the parameters of the
+# recipients' queries, whatever the number due.
+SCAN_BATCH = 10_000
+
 
 @dataclass
 class ScanResult:
@@ -51,7 +55,15 @@ class ScanResult:
 
 
 def reminders_scan(*, now: datetime | None = None) -> ScanResult:
-    """Write today's reminders for every deadline that is near or passed, each once."""
+    """Write today's reminders for every deadline that is near or passed, each once.
+
+    Set-based: one query finds what is due; then, per batch of SCAN_BATCH, one insert
+    writes the reminders nobody wrote yet (INSERT ... ON CONFLICT DO NOTHING RETURNING),
+    a few queries find who hears of them, and one insert queues their outbox rows, all in
+    one transaction. Batches go in the order of the unique key, so two scans at once
+    wait for each other and never deadlock; whoever inserts a reminder second gets
+    nothing back for it and queues nothing.
+    """
     today = timezone.localdate(now or timezone.now())
     items = selectors.due_items(
         today=today,
@@ -59,52 +71,55 @@ def reminders_scan(*, now: datetime | None = None) -> ScanResult:
         overdue_max_days=settings.REMINDER_OVERDUE_MAX_DAYS,
     )
     result = ScanResult(day=today, due=len(items))
-    trains = ReleaseTrain.objects.in_bulk({item.train_id for item in items})
-    for item in items:
-        kinds = selectors.reminder_kinds(
-            item=item, today=today, escalate_after=settings.REMINDER_ESCALATE_AFTER_DAYS
-        )
-        for kind in kinds:
-            written = _remind(item=item, train=trains[item.train_id], kind=kind, today=today)
-            if written is not None:
-                reminder, notified = written
-                result.reminders.append(reminder.pk)
-                result.notifications += notified
+    wanted = sorted(
+        (
+            (item.target, item.target_id, str(kind), item)
+            for item in items
+            for kind in selectors.reminder_kinds(
+                item=item, today=today, escalate_after=settings.REMINDER_ESCALATE_AFTER_DAYS
+            )
+        ),
+        key=lambda row: row[:3],
+    )
+    for first in range(0, len(wanted), SCAN_BATCH):
+        with transaction.atomic():
+            written, notified = _remind(wanted[first : first + SCAN_BATCH], today=today)
+        result.reminders += written
+        result.notifications += notified
     return result
 
 
-def _remind(
-    *, item: selectors.DueItem, train: ReleaseTrain, kind: str, today: date
-) -> tuple[Reminder, int] | None:
-    """One reminder and its outbox rows in one transaction; None if already written."""
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                reminder = Reminder.objects.create(
-                    train_id=item.train_id,
-                    target=item.target,
-                    target_id=item.target_id,
-                    label=item.label[:200],
-                    phase=item.phase,
-                    kind=kind,
-                    due_date=item.due,
-                    day=today,
-                )
-        except IntegrityError:
-            return None  # someone else wrote today's reminder first; they notify
-        recipients = selectors.reminder_recipients(
-            train=train, target=item.target, phase=item.phase, kind=kind
-        )
-        Notification.objects.bulk_create(
-            Notification(
-                train_id=item.train_id,
-                reminder=reminder,
-                kind=REMINDER_NOTIFICATION[kind],
-                recipient_id=pk,
-            )
-            for pk in sorted(recipients)
-        )
-    return reminder, len(recipients)
+def _remind(wanted: list[tuple], *, today: date) -> tuple[list[int], int]:
+    """Insert the reminders not yet written and their outbox rows; (their ids, rows)."""
+    inserted = bulk_insert(
+        Reminder,
+        ["train_id", "target", "target_id", "label", "phase", "kind", "due_date", "day"],
+        [
+            (item.train_id, target, target_id, item.label[:200], item.phase, kind, item.due, today)
+            for target, target_id, kind, item in wanted
+        ],
+        on_conflict=["day", "target", "target_id", "kind"],
+        returning=["id", "target", "target_id", "kind"],
+    )
+    if not inserted:
+        return [], 0
+    ids = {(target, target_id, kind): pk for pk, target, target_id, kind in inserted}
+    written = [
+        (ids[target, target_id, kind], kind, item)
+        for target, target_id, kind, item in wanted
+        if (target, target_id, kind) in ids
+    ]
+    recipients = selectors.reminder_recipients(
+        keys=((item.train_id, item.target, item.phase, kind) for _, kind, item in written)
+    )
+    outbox = [
+        (item.train_id, pk, notice, user_id)
+        for pk, kind, item in written
+        for notice in [str(REMINDER_NOTIFICATION[kind])]
+        for user_id in sorted(recipients[item.train_id, item.target, item.phase, kind])
+    ]
+    bulk_insert(Notification, ["train_id", "reminder_id", "kind", "recipient_id"], outbox)
+    return [pk for pk, _, _ in written], len(outbox)
 
 
 # Dispatch: hand pending rows to workers ---------------------------------------------------

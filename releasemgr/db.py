@@ -1,0 +1,86 @@
+"""Set-based reads and writes the ORM has no word for, on PostgreSQL and SQLite alike."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from django.db import connection
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+
+def id_list(ids: Iterable[int]) -> RawSQL:
+    """Many ids as one parameter, for `field__in=id_list(ids)`: a SELECT of an array
+    (PostgreSQL) or of a JSON list (SQLite), where `__in=[...]` would send one parameter
+    an id and make the statement as long as the list."""
+    ids = sorted(set(ids))
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])
+
+
+def bulk_insert(
+    model,
+    columns: list[str],
+    rows: list[tuple],
+    *,
+    on_conflict: list[str] | None = None,
+    returning: list[str] = (),
+) -> list[tuple]:
+    """Insert many rows in one statement, without building model instances.
+
+    `rows` are tuples of the `columns` (attnames); every other column gets its default,
+    as a new instance would. The rows travel as one JSON parameter, read back by the
+    database (json_array_elements, json_each): no parameter per value. With
+    `on_conflict`, rows that hit that unique key are skipped; returns the `returning`
+    columns of the rows inserted.
+    """
+    if not rows:
+        return []
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    given = [meta.get_field(name) for name in columns]
+    now = timezone.now()
+    pg = connection.vendor == "postgresql"
+    quote = connection.ops.quote_name
+    select, params = [], []
+    for f in fields:
+        if f in given:
+            i = given.index(f)
+            select.append(f"(e->>{i})::{f.db_type(connection)}" if pg else f"e.value ->> {i}")
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            value = now
+        else:
+            value = f.get_default()  # as a new instance would have it
+        select.append(f"%s::{f.db_type(connection)}" if pg else "%s")
+        params.append(f.get_db_prep_save(value, connection))
+    source = "jsonb_array_elements(%s::jsonb) AS e" if pg else "json_each(%s) AS e"
+    params.append(json.dumps(rows, default=_json_value))
+
+    def names(attnames) -> str:
+        return ", ".join(quote(meta.get_field(name).column) for name in attnames)
+
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"SELECT {', '.join(select)} FROM {source}"
+    )
+    if on_conflict:
+        # SQLite needs a WHERE to tell INSERT ... SELECT's ON CONFLICT from a join's ON
+        sql += f"{'' if pg else ' WHERE true'} ON CONFLICT ({names(on_conflict)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {names(returning)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if returning else []
+
+
+def _json_value(value) -> str:
+    if isinstance(value, datetime):
+        value = connection.ops.adapt_datetimefield_value(value)  # str on SQLite
+        return value if isinstance(value, str) else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{value!r} does not go into JSON")
