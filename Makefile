@@ -52,13 +52,17 @@ restore: install
 audit: install
 	BIN=$(BIN) ./scripts/audit.sh
 
-# Benchmarks (bench/RESULTS.md): a separate PostgreSQL database, dropped and rebuilt.
+# Benchmarks (bench/RESULTS.md): pages on releasemgr_bench_pages, the reminder scan on
+# releasemgr_bench_reminders (both dropped and rebuilt; BENCH_DATABASE_URL and
+# BENCH_REMINDERS_DATABASE_URL name others). `bench-small` is CI's quick run: a tiny
+# dataset, written to var/bench; it never asserts a time.
 bench: install
 	$(BIN)/python -m bench.run --scale full
 
 bench-small: install
 	$(BIN)/python -m bench.run --scale small --requests 5 --load-seconds 1 --out var/bench
-# Not part of `make test`: builds BENCH_PHASES phases (default 100,000) in a database of
-# its own (BENCH_DATABASE_URL, default releasemgr_bench_reminders, dropped and created again).
+
+# The reminder scan alone: the 100k/1M x 1 %/10 % matrix, or BENCH_PHASES phases with
+# BENCH_DUE due (e.g. BENCH_PHASES=1000000 BENCH_DUE=0.01 make bench-reminders).
 bench-reminders: install
-	$(BIN)/python bench/reminder_scan.py --phases $${BENCH_PHASES:-100000}
+	$(BIN)/python bench/reminder_scan.py $${BENCH_PHASES:+--phases $$BENCH_PHASES --due $${BENCH_DUE:-0.01}}

@@ -1,7 +1,9 @@
 """`make bench`: build the dataset on a separate PostgreSQL database and measure, in one
-run, the pages against the Django admin on the same rows and against a hello-world floor.
+run, the pages against the Django admin on the same rows and against a hello-world floor,
+then the reminder scan over 100,000 and 1,000,000 phases (bench/reminder_scan.py, on a
+database of its own).
 
-Usage: python -m bench.run [--scale full|small] [--requests N] [--no-load]
+Usage: python -m bench.run [--scale full|small] [--requests N] [--no-load] [--no-scan]
 Writes bench/RESULTS.md and bench/results.json (or --out DIR). Never asserts a time.
 """
 
@@ -16,13 +18,18 @@ import shutil
 import signal
 import socket
 import statistics
-import subprocess  # nosec B404
+import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 BENCH_DB = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/releasemgr_bench_pages"
+)
+# The scan's database: the same server, a name of its own (dropped and created again).
+SCAN_DB = os.environ.get(
+    "BENCH_REMINDERS_DATABASE_URL", BENCH_DB.rsplit("/", 1)[0] + "/releasemgr_bench_reminders"
 )
 os.environ["DATABASE_URL"] = BENCH_DB
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
@@ -74,7 +81,7 @@ def measure_in_process(ds, requests: int) -> dict:
     for label, (user, url) in pages.items():
         with CaptureQueriesContext(connection) as ctx:
             response = clients[user].get(url)
-        assert response.status_code == 200, (label, response.status_code)  # nosec B101
+        assert response.status_code == 200, (label, response.status_code)
         results[label] = {
             "url": url,
             "user": user,
@@ -127,9 +134,8 @@ def measure_under_load(ds, seconds: int) -> dict:
     if wrk is None:
         return {"skipped": "wrk is not installed (apt-get install wrk)"}
     port = _free_port()
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings")
-    # B603: our interpreter, fixed argv
-    server = subprocess.Popen(  # nosec B603
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings", LOG_LEVEL="WARNING")
+    server = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -143,6 +149,9 @@ def measure_under_load(ds, seconds: int) -> dict:
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            # gunicorn.conf.py recycles workers every ~1,000 requests: not mid-measure
+            "--max-requests",
+            "0",
         ],
         cwd=ROOT,
         env=env,
@@ -156,10 +165,21 @@ def measure_under_load(ds, seconds: int) -> dict:
             except OSError:
                 time.sleep(0.1)
         cookies = {u: _session_cookie(u) for u in ("manager", "executive", "admin")}
+        # Warm-up: the workers are ready, and each has compiled its templates and queries.
+        for user, url in _pages(ds).values():
+            for _ in range(6):
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}{url}", headers={"Cookie": cookies[user]}
+                )
+                for _ in range(50):
+                    try:
+                        urllib.request.urlopen(request, timeout=30).read()
+                        break
+                    except OSError:
+                        time.sleep(0.2)
         results = {}
         for label, (user, url) in _pages(ds).items():
-            # B603: wrk from PATH, fixed argv
-            out = subprocess.run(  # nosec B603
+            out = subprocess.run(
                 [
                     wrk,
                     "-t2",
@@ -190,75 +210,185 @@ def measure_under_load(ds, seconds: int) -> dict:
         server.wait(timeout=20)
 
 
-def measure_scan() -> dict:
-    """The reminder scan over this dataset's phases (bench/reminder_scan.py measures it
-    alone at 100,000 phases and more)."""
-    from django.utils import timezone
-
-    from bench import reminder_scan
-
-    result = reminder_scan.measure(today=timezone.localdate(), repeat=5, explain=False)
-    result.pop("plan", None)
-    return {k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}
-
-
-def write_results(out: Path, scale: str, ds, in_process: dict, load: dict, scan: dict) -> None:
+def measure_scan(scale: str, out: Path) -> dict:
+    """The reminder scan matrix (bench/reminder_scan.py), run as its own process on its
+    own database: 100,000 and 1,000,000 phases, 1 % and 10 % due (small: 2,000 and
+    20,000)."""
     out.mkdir(parents=True, exist_ok=True)
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    path = out / "scan.json"
+    command = [sys.executable, str(ROOT / "bench" / "reminder_scan.py"), "--json", str(path)]
+    command += ["--database-url", SCAN_DB]
+    if scale == "small":
+        command += ["--small", "--scans", "1"]
+    subprocess.run(command, cwd=ROOT, check=True)
+    result = json.loads(path.read_text())
+    path.unlink()
+    return result
+
+
+GOALS = {
+    "d/b": ("dashboard vs admin, the same 200 rows", "d_dashboard", "b_admin_releases", 0.25),
+    "e/c": ("trains list vs admin trains", "e_trains_list", "c_admin_trains", 0.5),
+    "f/b": ("inbox vs admin 200 rows", "f_inbox", "b_admin_releases", 0.5),
+    "g/b": ("calendar vs admin 200 rows", "g_calendar", "b_admin_releases", 0.5),
+    "d/a": ("dashboard vs hello (the floor)", "d_dashboard", "a_hello", None),
+}
+SCAN_GOALS = {"find_sql_ms": 20.0, "scan_ms": 500.0, "ratio": 2.0, "max_queries": 10}
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kb / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}"
+    )
+
+
+def _postgres() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return f"PostgreSQL {cursor.fetchone()[0]}"
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def write_results(
+    out: Path, scale: str, ds, in_process: dict, load: dict, scan: dict, meta: dict
+) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     data = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "scale": scale,
-        "machine": machine,
+        **meta,
         "seed_seconds": round(ds.seconds, 1),
         "in_process": in_process,
         "load": load,
         "scan": scan,
     }
     med = {k: v["median_ms"] for k, v in in_process.items()}
-    ratios = {
-        "d/b dashboard vs admin 200 rows": med["d_dashboard"] / med["b_admin_releases"],
-        "e/c trains list vs admin trains": med["e_trains_list"] / med["c_admin_trains"],
-        "f/b inbox vs admin 200 rows": med["f_inbox"] / med["b_admin_releases"],
-        "g/b calendar vs admin 200 rows": med["g_calendar"] / med["b_admin_releases"],
-        "d/a dashboard vs hello": med["d_dashboard"] / med["a_hello"],
+    data["ratios"] = {
+        key: {
+            "what": what,
+            "ratio": round(med[top] / med[bottom], 3),
+            "goal": goal,
+            "met": None if goal is None else med[top] / med[bottom] <= goal,
+        }
+        for key, (what, top, bottom, goal) in GOALS.items()
     }
-    data["ratios"] = {k: round(v, 3) for k, v in ratios.items()}
-    (out / "results.json").write_text(json.dumps(data, indent=2) + "\n")
+    (out / "results.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+    def mark(met) -> str:
+        return "—" if met is None else ("met" if met else "**missed**")
+
     lines = [
         "# Benchmark results",
         "",
-        f"- date: {data['date']}",
-        f"- machine: {machine}",
-        f"- scale: {scale}",
-        f"- dataset built in {data['seed_seconds']} s (bulk inserts)",
+        f"Written by `make bench{'-small' if scale == 'small' else ''}` (bench/run.py): "
+        "never edited by hand.",
         "",
-        "## In process (Django test client, after warm-up, interleaved)",
+        "| | |",
+        "| --- | --- |",
+        f"| date | {data['date']} |",
+        f"| machine | {data['machine']} |",
+        f"| database | {data['database']} |",
+        f"| load average (1, 5, 15 min) | at start {data['load_start']}; "
+        f"at the end {data['load_end']} |",
+        f"| scale | {scale}; pages dataset built in {data['seed_seconds']} s (bulk inserts) |",
         "",
-        "| page | queries | median ms | p90 ms | requests | bytes |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "## Pages",
+        "",
+        "In process: Django test client, after 5 warm-up requests, every page in turn "
+        "(interleaved) so that drift hits all alike. Under load: gunicorn, 2 sync workers, "
+        "`wrk -t2 -c4` on 127.0.0.1, the pages one after the other.",
+        "",
+        "| page | queries | median ms | p90 ms | requests | bytes "
+        "| req/s (load) | p50 | p90 | p99 | non-2xx |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for label, row in in_process.items():
+        w = load.get(label, {})
         lines.append(
             f"| {label} | {row['queries']} | {row['median_ms']} | {row['p90_ms']} | "
-            f"{row['requests']} | {row['bytes']} |"
+            f"{row['requests']} | {row['bytes']} | {w.get('rps', '—')} | {w.get('p50', '—')} "
+            f"| {w.get('p90', '—')} | {w.get('p99', '—')} | {w.get('non_2xx', '—')} |"
         )
-    lines += ["", "## Ratios of medians (goal: d/b ≤ 0.25, e/c ≤ 0.5, f/b and g/b ≤ 0.5)", ""]
-    lines += [f"- {k}: {v}" for k, v in data["ratios"].items()]
-    lines += ["", "## Under load (gunicorn, 2 sync workers; wrk -t2 -c4 on 127.0.0.1)", ""]
     if "skipped" in load:
-        lines.append(f"Skipped: {load['skipped']}")
+        lines += ["", f"Under load: skipped ({load['skipped']})."]
+    lines += [
+        "",
+        "## Ratios of in-process medians",
+        "",
+        "| ratio | what | value | goal | |",
+        "| --- | --- | ---: | ---: | --- |",
+    ]
+    for key, r in data["ratios"].items():
+        goal = "—" if r["goal"] is None else f"≤ {r['goal']}"
+        lines.append(f"| {key} | {r['what']} | {r['ratio']} | {goal} | {mark(r['met'])} |")
+    lines += ["", "## Reminder scan", ""]
+    if "skipped" in scan:
+        lines.append(f"Skipped: {scan['skipped']}.")
     else:
         lines += [
-            "| page | req/s | p50 | p90 | p99 | non-2xx |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            "bench/reminder_scan.py on a database of its own: N phases (N/4 trains, most of "
+            "them history), a share of them due today. Find: the scan's query alone (SQL "
+            "time by EXPLAIN ANALYZE, TIMING OFF; and from Python, building the items; "
+            "medians of 5, warm). Whole scan: finding and writing every reminder and its "
+            "outbox rows, median of "
+            f"{scan['runs'][0].get('scans', 3)} from nothing written. Again: a second scan "
+            "the same day (after ANALYZE, as autovacuum would have run by the next beat).",
+            "",
+            "| phases | due | due items | find SQL ms | find ms | find queries "
+            "| whole scan ms | queries | reminders | outbox rows | again ms | again queries |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
-        for label, row in load.items():
+        for run in scan["runs"]:
             lines.append(
-                f"| {label} | {row['rps']} | {row['p50']} | {row['p90']} | "
-                f"{row['p99']} | {row['non_2xx']} |"
+                f"| {run['phases']:,} | {run['due_share']:.0%} | {run['due_items']:,} | "
+                f"{run['find_sql_ms']:.1f} | {run['find_ms']:.1f} | {run['find_queries']} | "
+                f"{run['scan_ms']:.0f} | {run['scan_queries']} | {run['reminders']:,} | "
+                f"{run['notifications']:,} | {run['rescan_ms']:.1f} | {run['rescan_queries']} |"
             )
-    lines += ["", "## Reminder scan", ""]
-    lines += [f"- {k}: {v}" for k, v in scan.items()]
+        lines += [
+            "",
+            "10 times the phases, the same number due:",
+            "",
+            "| from | to | find SQL | whole scan | goal |",
+            "| --- | --- | ---: | ---: | --- |",
+        ]
+        for ratio in scan["ratios"]:
+            met = ratio["find_sql"] < SCAN_GOALS["ratio"] and ratio["scan"] < SCAN_GOALS["ratio"]
+            lines.append(
+                f"| {ratio['from']} | {ratio['to']} | ×{ratio['find_sql']:.2f} | "
+                f"×{ratio['scan']:.2f} | < ×{SCAN_GOALS['ratio']:.0f}: {mark(met)} |"
+            )
+        goal_runs = [r for r in scan["runs"] if r["phases"] >= 1_000_000 and r["due_share"] <= 0.01]
+        for run in goal_runs:
+            lines += [
+                "",
+                f"Goal at {run['phases']:,} phases, {run['due_share']:.0%} due: find under "
+                f"{SCAN_GOALS['find_sql_ms']:.0f} ms in SQL ({run['find_sql_ms']:.1f} ms: "
+                f"{mark(run['find_sql_ms'] < SCAN_GOALS['find_sql_ms'])}), one query "
+                f"({run['find_queries']}: {mark(run['find_queries'] == 1)}), whole task under "
+                f"{SCAN_GOALS['scan_ms']:.0f} ms ({run['scan_ms']:.0f} ms: "
+                f"{mark(run['scan_ms'] < SCAN_GOALS['scan_ms'])}).",
+            ]
     (out / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 
@@ -268,9 +398,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--load-seconds", type=int, default=5)
     parser.add_argument("--no-load", action="store_true")
+    parser.add_argument("--no-scan", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "bench"))
     args = parser.parse_args()
 
+    load_start = _load()
     _recreate_database()
     import django
 
@@ -290,9 +422,14 @@ def main() -> None:
             flush=True,
         )
     load = {"skipped": "--no-load"} if args.no_load else measure_under_load(ds, args.load_seconds)
-    scan = measure_scan()
-    write_results(Path(args.out), args.scale, ds, in_process, load, scan)
-    print(f"wrote {args.out}/RESULTS.md", flush=True)
+    meta = {"machine": _machine(), "database": _postgres(), "load_start": load_start}
+    from django.db import connections
+
+    connections.close_all()
+    scan = {"skipped": "--no-scan"} if args.no_scan else measure_scan(args.scale, Path(args.out))
+    meta["load_end"] = _load()
+    write_results(Path(args.out), args.scale, ds, in_process, load, scan, meta)
+    print(f"wrote {args.out}/RESULTS.md (load average {meta['load_end']})", flush=True)
 
 
 if __name__ == "__main__":
