@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trains', '0004_calendar_indexes'),
+        ('trains', '0006_integrity_constraints'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
