@@ -231,19 +231,39 @@ def build(*, phases: int, due_share: float, today: date, seed: int = 42) -> dict
         else:
             milestone_due = ends[1]
             reached = None if rng.random() < 0.33 else at(ends[1])
-        milestones.append((pk, "Code freeze", milestone_due, reached))
+        milestones.append((pk, "Code freeze", milestone_due, reached, manager if reached else None))
         if what == "criterion":
-            criteria.append((pk, PHASE_ORDER[current], "Sign-off", True, "manual", due_day(), None))
+            criteria.append(
+                (pk, PHASE_ORDER[current], "Sign-off", True, "manual", due_day(), None, None)
+            )
         elif rng.random() < 0.25:
             met = None if state == TrainState.CANCELLED else at(ends[2])
             if number in open_ids:
                 met = None if current < 2 else at(ends[2])
                 criteria.append(
-                    (pk, "verification", "Load test", True, "manual", ends[2] + timedelta(40), met)
+                    (
+                        pk,
+                        "verification",
+                        "Load test",
+                        True,
+                        "manual",
+                        ends[2] + timedelta(40),
+                        met,
+                        manager if met else None,
+                    )
                 )
             else:
                 criteria.append(
-                    (pk, "verification", "Load test", True, "manual", ends[2] - timedelta(2), met)
+                    (
+                        pk,
+                        "verification",
+                        "Load test",
+                        True,
+                        "manual",
+                        ends[2] - timedelta(2),
+                        met,
+                        manager if met else None,
+                    )
                 )
         user_perms += [(manager, manage, pk), (manager, view, pk)]
         group_perms += [
@@ -287,11 +307,20 @@ def build(*, phases: int, due_share: float, today: date, seed: int = 42) -> dict
             phase_rows,
         )
         made["milestones"] = _copy(
-            Milestone, ["train_id", "name", "due_date", "reached_at"], milestones
+            Milestone, ["train_id", "name", "due_date", "reached_at", "reached_by_id"], milestones
         )
         made["criteria"] = _copy(
             ExitCriterion,
-            ["train_id", "phase", "description", "required", "rule", "due_date", "met_at"],
+            [
+                "train_id",
+                "phase",
+                "description",
+                "required",
+                "rule",
+                "due_date",
+                "met_at",
+                "met_by_id",
+            ],
             criteria,
         )
         _copy(
