@@ -315,6 +315,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_CALLABLE = "releasemgr.signin.axes_username"
+# Behind a reverse proxy every request comes from the proxy's address: say how many
+# proxies there are, and the client's own address is read from X-Forwarded-For.
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+AXES_CLIENT_IP_CALLABLE = "releasemgr.signin.client_ip"
 AXES_VERBOSE = False
 
 # Everything to stdout, one line per record: `text` is key=value, `json` one object.

@@ -49,6 +49,26 @@ def test_lockout_is_per_user_and_address(manager, owner):
     assert _attempt(Client(), "owner", "pw", ip="10.0.0.1").status_code == 302
 
 
+def test_behind_a_proxy_the_forwarded_address_counts_and_cannot_be_spoofed(manager, settings):
+    settings.TRUSTED_PROXIES = 1
+    proxy = "10.9.9.9"
+
+    def attempt(forwarded, password="wrong"):
+        return Client().post(
+            LOGIN,
+            {"username": "manager", "password": password},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        # a guesser varying the part of the header it controls is still one address
+        attempt(f"198.51.100.{i}, 203.0.113.7")
+    assert attempt("203.0.113.7", "pw").status_code == 429
+    # the same user from another client behind the same proxy is not locked out
+    assert attempt("203.0.113.8", "pw").status_code == 302
+
+
 def test_a_successful_sign_in_resets_the_count(manager):
     client = Client()
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
