@@ -81,7 +81,7 @@ def _copy(model, columns: list[str], rows) -> int:
                 n += 1
         if "id" in columns:
             cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "  # nosec B608 - table names come from our own models, not input
                 f'COALESCE((SELECT MAX(id) FROM "{table}"), 1))'
             )
     return n
@@ -119,7 +119,7 @@ def build(*, phases: int, due_share: float, today: date, seed: int = 42) -> dict
         ReleaseTrainUserObjectPermission,
     )
 
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311 - benchmark data, not security
     User = get_user_model()
     groups = {name: Group.objects.get_or_create(name=name)[0] for name in roles.ALL_ROLES}
 

@@ -64,7 +64,7 @@ def bulk_insert(
         return ", ".join(quote(meta.get_field(name).column) for name in attnames)
 
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # nosec B608 - identifiers quoted from model metadata; values are parameters
         f"SELECT {', '.join(select)} FROM {source}"
     )
     if on_conflict:
