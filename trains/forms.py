@@ -129,7 +129,7 @@ class RequirementForm(forms.Form):
             data["user"] = get_user_model().objects.filter(pk=pk).first()
         elif kind == "group":
             data["group"] = Group.objects.filter(pk=pk).first()
-        if data.get("approver") and not (data["user"] or data["group"]):
+        if data.pop("approver", None) and not (data["user"] or data["group"]):
             self.add_error("approver", "Choose a person or a group.")
         return data
 

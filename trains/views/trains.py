@@ -30,7 +30,6 @@ from trains.forms import (
     RequirementForm,
     TrainForm,
 )
-from trains.models import ExitCriterion, Milestone
 from trains.selectors import history_page, train_dashboard, train_list
 from trains.views.common import attempt, form_errors, is_htmx
 
@@ -206,11 +205,12 @@ def train_deploy_view(request: HttpRequest, pk: int) -> HttpResponse:
 # Criteria ---------------------------------------------------------------------------
 
 
-def _criterion(train, criterion_pk: int) -> ExitCriterion:
-    try:
-        return train.criteria.get(pk=criterion_pk)
-    except ExitCriterion.DoesNotExist:
-        raise Http404("No such criterion on this train.") from None
+def _on_train(related, pk: int, what: str):
+    """One row of a train's related list (criteria, releases, …), or 404."""
+    obj = related.filter(pk=pk).first()
+    if obj is None:
+        raise Http404(f"No such {what} on this train.")
+    return obj
 
 
 @login_required
@@ -226,7 +226,7 @@ def criterion_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def criterion_check_view(request: HttpRequest, pk: int, criterion_pk: int) -> HttpResponse:
     train = get_train_for_user(request.user, pk)
-    criterion = _criterion(train, criterion_pk)
+    criterion = _on_train(train.criteria, criterion_pk, "criterion")
     met = request.POST.get("met") == "1"
     attempt(
         request, lambda: services.criterion_set_met(criterion=criterion, by=request.user, met=met)
@@ -238,7 +238,7 @@ def criterion_check_view(request: HttpRequest, pk: int, criterion_pk: int) -> Ht
 @require_POST
 def criterion_remove_view(request: HttpRequest, pk: int, criterion_pk: int) -> HttpResponse:
     train = get_train_for_user(request.user, pk, need="manage")
-    criterion = _criterion(train, criterion_pk)
+    criterion = _on_train(train.criteria, criterion_pk, "criterion")
     attempt(
         request,
         lambda: services.criterion_remove(criterion=criterion, by=request.user),
@@ -254,33 +254,21 @@ def criterion_remove_view(request: HttpRequest, pk: int, criterion_pk: int) -> H
 @require_POST
 def requirement_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     train = get_train_for_user(request.user, pk, need="manage")
-    form = RequirementForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        attempt(
-            request,
-            lambda: services.requirement_add(
-                train=train,
-                by=request.user,
-                gate=data["gate"],
-                user=data["user"],
-                group=data["group"],
-                required_approvals=data["required_approvals"],
-            ),
-            "Approval requirement added.",
-        )
-    else:
-        messages.error(request, form_errors(form))
-    return _back(request, train, "approvals")
+    return _add(
+        request,
+        train,
+        RequirementForm,
+        services.requirement_add,
+        "approvals",
+        "Approval requirement added.",
+    )
 
 
 @login_required
 @require_POST
 def requirement_remove_view(request: HttpRequest, pk: int, requirement_pk: int) -> HttpResponse:
     train = get_train_for_user(request.user, pk, need="manage")
-    requirement = ApprovalRequirement.objects.filter(train=train, pk=requirement_pk).first()
-    if requirement is None:
-        raise Http404("No such approval requirement on this train.")
+    requirement = _on_train(train.approval_requirements, requirement_pk, "approval requirement")
     attempt(
         request,
         lambda: services.requirement_remove(requirement=requirement, by=request.user),
@@ -346,9 +334,7 @@ def release_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def release_remove_view(request: HttpRequest, pk: int, release_pk: int) -> HttpResponse:
     train = get_train_for_user(request.user, pk, need="manage")
-    release = train.application_releases.filter(pk=release_pk).first()
-    if release is None:
-        raise Http404("No such application release on this train.")
+    release = _on_train(train.application_releases, release_pk, "application release")
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give a reason to remove the release.")
@@ -379,9 +365,7 @@ def milestone_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def milestone_reach_view(request: HttpRequest, pk: int, milestone_pk: int) -> HttpResponse:
     train = get_train_for_user(request.user, pk, need="manage")
-    milestone = Milestone.objects.filter(train=train, pk=milestone_pk).first()
-    if milestone is None:
-        raise Http404("No such milestone on this train.")
+    milestone = _on_train(train.milestones, milestone_pk, "milestone")
     attempt(
         request,
         lambda: services.milestone_reach(milestone=milestone, by=request.user),
