@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# CI: system packages the test suite needs and pip cannot provide. The browser tests drive
-# Debian's Chromium at /usr/bin/chromium (Playwright cannot download its own browser here);
-# install it only when it is missing, so a prepared machine needs no network.
+# CI: system packages that pip cannot provide. The browser tests drive Debian's Chromium at
+# /usr/bin/chromium (Playwright cannot download its own browser here); the benchmark's
+# load test drives gunicorn with wrk. Install only what is missing, so a prepared machine
+# needs no network.
 set -euo pipefail
 
-if [ -x /usr/bin/chromium ]; then
-    echo "chromium: already installed at /usr/bin/chromium"
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "system packages: chromium and wrk already installed"
     exit 0
 fi
 
@@ -15,5 +19,6 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update
-"${as_root[@]}" apt-get install -y chromium
+"${as_root[@]}" apt-get install -y "${missing[@]}"
 test -x /usr/bin/chromium
+command -v wrk
