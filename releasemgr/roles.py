@@ -19,15 +19,28 @@ ROLE_LABELS = {
 }
 
 
+def _groups(user: AbstractBaseUser) -> dict[int, str]:
+    """Every group of the user, id -> name: read once per user object (one query per
+    request serves the roles, the inbox and the approvals a group may decide)."""
+    cached = getattr(user, "_releasemgr_groups", None)
+    if cached is None:
+        cached = dict(user.groups.values_list("id", "name"))
+        user._releasemgr_groups = cached
+    return cached
+
+
 def user_roles(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
-    """The role groups of a user, read once per user object and cached on it."""
+    """The role groups of a user."""
     if not user.is_authenticated:
         return frozenset()
-    cached = getattr(user, "_releasemgr_roles", None)
-    if cached is None:
-        cached = frozenset(user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True))
-        user._releasemgr_roles = cached
-    return cached
+    return frozenset(name for name in _groups(user).values() if name in ALL_ROLES)
+
+
+def group_ids(user: AbstractBaseUser | AnonymousUser) -> frozenset[int]:
+    """The ids of every group the user is in, role groups or not."""
+    if not user.is_authenticated:
+        return frozenset()
+    return frozenset(_groups(user))
 
 
 def has_role(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:

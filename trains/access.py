@@ -8,10 +8,13 @@ A train someone may not see is a 404 to them, never a 403.
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from applications.models import ApplicationRelease
@@ -37,16 +40,19 @@ def trains_visible_to(user: User) -> QuerySet[ReleaseTrain]:
         return ReleaseTrain.objects.none()
     if user.is_superuser:
         return ReleaseTrain.objects.all()
+    # The user's groups as a list of ids (read once a request), not a join: a shorter
+    # statement to plan, and index lookups on group_id.
+    groups = sorted(roles.group_ids(user))
     granted_user = ReleaseTrainUserObjectPermission.objects.filter(
         user=user, permission__codename__in=[VIEW, MANAGE]
     ).values("content_object_id")
     granted_group = ReleaseTrainGroupObjectPermission.objects.filter(
-        group__user=user, permission__codename__in=[VIEW, MANAGE]
+        group_id__in=groups, permission__codename__in=[VIEW, MANAGE]
     ).values("content_object_id")
     owned = ApplicationRelease.objects.filter(
         application__product_owner=user, train__isnull=False
     ).values("train_id")
-    approving = ApprovalRequirement.objects.filter(Q(user=user) | Q(group__user=user)).values(
+    approving = ApprovalRequirement.objects.filter(Q(user=user) | Q(group_id__in=groups)).values(
         "train_id"
     )
     engineering = ReleaseTrain.release_engineers.through.objects.filter(user=user).values(
@@ -62,8 +68,31 @@ def trains_visible_to(user: User) -> QuerySet[ReleaseTrain]:
     )
 
 
+def _sees_this_train(user: AbstractBaseUser) -> Q:
+    """The rules of `trains_visible_to` as a condition on one train row, each an EXISTS
+    of index lookups on that train: for reading one train, where the set-wide form
+    costs more to plan than to run. The primary manager's rule comes first."""
+    groups = sorted(roles.group_ids(user))
+    train = OuterRef("pk")
+    granted = Q(permission__codename__in=[VIEW, MANAGE], content_object_id=train)
+    rules = [
+        ReleaseTrainUserObjectPermission.objects.filter(granted, user=user),
+        ReleaseTrainGroupObjectPermission.objects.filter(granted, group_id__in=groups),
+        ApplicationRelease.objects.filter(train_id=train, application__product_owner=user),
+        ApprovalRequirement.objects.filter(Q(user=user) | Q(group_id__in=groups), train_id=train),
+        ReleaseTrain.release_engineers.through.objects.filter(releasetrain_id=train, user=user),
+    ]
+    return reduce(operator.or_, (Q(Exists(rule)) for rule in rules), Q(primary_manager=user))
+
+
 def can_view(user: User, train: ReleaseTrain) -> bool:
-    return trains_visible_to(user).filter(pk=train.pk).exists()
+    """Whether `trains_visible_to(user)` holds this train; no query for its primary
+    manager or a superuser."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or train.primary_manager_id == user.pk:
+        return True
+    return ReleaseTrain.objects.filter(_sees_this_train(user), pk=train.pk).exists()
 
 
 def can_manage(user: User, train: ReleaseTrain) -> bool:
@@ -102,10 +131,15 @@ def get_train_for_user(user: User, pk: int, *, need: str = "view") -> ReleaseTra
 
     need: "view", "manage" or "deploy".
     """
+    # The train by its key, then the rules: its primary manager (who opens it most) pays
+    # no second query, where the rules inside the first cost more to compile than a
+    # lookup by key.
     try:
-        train = trains_visible_to(user).select_related("primary_manager").get(pk=pk)
+        train = ReleaseTrain.objects.select_related("primary_manager").get(pk=pk)
     except (ReleaseTrain.DoesNotExist, ValueError, TypeError):
         raise Http404("No such train.") from None
+    if not can_view(user, train):
+        raise Http404("No such train.")
     if need == "manage" and not can_manage(user, train):
         raise PermissionDenied("Only the train's release managers can do this.")
     if need == "deploy" and not can_deploy(user, train):

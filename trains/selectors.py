@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
+    BigIntegerField,
     Case,
     CharField,
     Count,
+    DateTimeField,
     Exists,
     F,
     Func,
@@ -22,7 +24,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from applications.models import Application, ApplicationRelease, Turnover
@@ -61,7 +63,9 @@ def pending_requirements(*, user: AbstractBaseUser) -> QuerySet[ApprovalRequirem
     decided_exe = ApprovalDecision.objects.filter(
         requirement=OuterRef("pk"), user=user, round=OuterRef("train__executive_round")
     )
-    mine = Q(user=user) | Q(group__in=user.groups.all())
+    # The group ids as a list, not a join: `user_id = … OR group_id IN (…)` uses both
+    # indexes where a subquery made it scan every requirement.
+    mine = Q(user=user) | Q(group_id__in=sorted(roles.group_ids(user)))
     return (
         ApprovalRequirement.objects.filter(mine)
         .filter(
@@ -77,7 +81,9 @@ def pending_requirements(*, user: AbstractBaseUser) -> QuerySet[ApprovalRequirem
 
 
 def inbox_count(*, user: AbstractBaseUser) -> int:
-    return pending_requirements(user=user).values("train_id").distinct().count()
+    """How many trains wait for this user's decision (not requirements: a train asking
+    two of the user's groups counts once)."""
+    return pending_requirements(user=user).order_by().values("train_id").distinct().count()
 
 
 def visible_trains(*, user: AbstractBaseUser) -> QuerySet[ReleaseTrain]:
@@ -87,10 +93,17 @@ def visible_trains(*, user: AbstractBaseUser) -> QuerySet[ReleaseTrain]:
 # The dashboard -------------------------------------------------------------------------
 
 HISTORY_PAGE = 50
+# Deployments are recorded in the deployment phase only, and no step leads back from it
+# (tests/trains/test_workflow.py holds the state machine to that): earlier states skip
+# the query.
+DEPLOYED_STATES = (TrainState.DEPLOYMENT, TrainState.CLOSED, TrainState.CANCELLED)
 
 
 @dataclass
 class CriterionRow:
+    """An exit criterion as the dashboard shows it: display values computed once, so
+    that a hundred rows cost the template one lookup a value."""
+
     criterion: ExitCriterion
     met: bool
     detail: str
@@ -100,6 +113,12 @@ class CriterionRow:
     check_url: str = ""
     remove_url: str = ""
     met_line: str = ""
+
+    def __post_init__(self) -> None:
+        self.pk = self.criterion.pk
+        self.description = self.criterion.description
+        self.required = self.criterion.required
+        self.is_manual = self.criterion.is_manual
 
 
 @dataclass
@@ -148,20 +167,33 @@ class PhaseRow:
 
     @property
     def unmet_required(self) -> int:
-        return sum(1 for c in self.criteria if c.criterion.required and not c.met)
+        return sum(1 for c in self.criteria if c.required and not c.met)
+
+
+@dataclass
+class DecisionRow:
+    requirement_id: int
+    round: int
+    user_id: int
+    username: str
+    approve: bool
+    comment: str
+    when: str
+    decided_at: datetime
 
 
 @dataclass
 class RequirementRow:
-    requirement: ApprovalRequirement
-    approvals: int
-    decisions: list[ApprovalDecision]
-    can_decide: bool
-    decide_note: str
-
-    @property
-    def needed(self) -> int:
-        return self.requirement.required_approvals
+    pk: int
+    gate: str
+    label: str  # who is asked: a person's name, or "N of group G"
+    user_id: int | None
+    group_id: int | None
+    needed: int
+    approvals: int = 0
+    decisions: list[DecisionRow] = field(default_factory=list)
+    can_decide: bool = False
+    decide_note: str = ""
 
     @property
     def satisfied(self) -> bool:
@@ -175,7 +207,7 @@ class GateRow:
     round: int
     is_open: bool
     requirements: list[RequirementRow]
-    past_decisions: list[ApprovalDecision]
+    past_decisions: list[DecisionRow]
 
 
 @dataclass
@@ -222,6 +254,10 @@ class Dashboard:
         return self.can_manage and self.train.state in (TrainState.SCOPING, TrainState.CONSTRUCTION)
 
     @property
+    def state(self) -> str:
+        return self.train.state
+
+    @property
     def releases_complete(self) -> int:
         return sum(r.state == "development_complete" for r in self.releases)
 
@@ -236,21 +272,14 @@ def train_dashboard(*, train: ReleaseTrain, user) -> Dashboard:
     """Everything the train's page shows, in a fixed number of queries."""
     today = timezone.localdate()
     manage = can_manage(user, train)
-    group_ids = set(user.groups.values_list("id", flat=True))
+    group_ids = roles.group_ids(user)
     user_roles = roles.user_roles(user)
 
-    phases = list(train.phases.all())
+    phases, milestones = _dated_items(train)
     criteria = list(train.criteria.select_related("met_by").order_by("id"))
-    requirements = list(
-        ApprovalRequirement.objects.filter(train=train).select_related("user", "group")
-    )
-    decisions = list(
-        ApprovalDecision.objects.filter(requirement__train=train)
-        .select_related("user")
-        .order_by("decided_at", "id")
-    )
+    requirements, decisions = _approval_rows(train)
     releases = _release_rows(train)
-    engineers = list(train.release_engineers.all())
+    engineers, viewers = _people(train, with_viewers=manage)
     facts = workflow.facts_from(
         phases=phases,
         requirements=requirements,
@@ -330,37 +359,25 @@ def train_dashboard(*, train: ReleaseTrain, user) -> Dashboard:
     for gate in Gate:
         rnd = train.round_for(gate)
         is_open = train.state == GATE_STATES[gate]
-        req_rows = []
-        for requirement in (r for r in requirements if r.gate == gate):
-            this_round = [
-                d for d in decisions if d.requirement_id == requirement.pk and d.round == rnd
-            ]
-            eligible = (
-                requirement.user_id == user.pk
-                if requirement.user_id
-                else requirement.group_id in group_ids
-            )
+        gate_rows = [r for r in requirements if r.gate == gate]
+        for row in gate_rows:
+            this_round = [d for d in decisions if d.requirement_id == row.pk and d.round == rnd]
+            eligible = row.user_id == user.pk if row.user_id else row.group_id in group_ids
             decided = any(d.user_id == user.pk for d in this_round)
-            can_decide, note = False, ""
             if is_open and eligible and not decided:
                 if gate == Gate.EXECUTIVE and train.primary_manager_id == user.pk:
-                    note = "As the train's primary release manager you may not approve it."
+                    row.decide_note = (
+                        "As the train's primary release manager you may not approve it."
+                    )
                 else:
-                    can_decide = True
+                    row.can_decide = True
             elif is_open and eligible and decided:
-                note = "You have decided in this round."
-            req_rows.append(
-                RequirementRow(
-                    requirement=requirement,
-                    approvals=len({d.user_id for d in this_round if d.approve}),
-                    decisions=this_round,
-                    can_decide=can_decide,
-                    decide_note=note,
-                )
-            )
-        gate_reqs = {r.pk for r in requirements if r.gate == gate}
+                row.decide_note = "You have decided in this round."
+            row.decisions = this_round
+            row.approvals = len({d.user_id for d in this_round if d.approve})
+        gate_reqs = {r.pk for r in gate_rows}
         past = [d for d in decisions if d.requirement_id in gate_reqs and d.round != rnd]
-        gates.append(GateRow(gate, Gate(gate).label, rnd, is_open, req_rows, past))
+        gates.append(GateRow(gate, Gate(gate).label, rnd, is_open, gate_rows, past))
 
     # What this person may do, and why not yet.
     deploy_allowed = manage or (
@@ -395,19 +412,6 @@ def train_dashboard(*, train: ReleaseTrain, user) -> Dashboard:
         )
 
     events = _event_rows(train.events.all()[: HISTORY_PAGE + 1])
-    viewers = (
-        list(
-            get_user_model()
-            .objects.filter(
-                pk__in=ReleaseTrainUserObjectPermission.objects.filter(
-                    content_object=train, permission__codename="view_releasetrain"
-                ).values("user_id")
-            )
-            .order_by("username")
-        )
-        if manage
-        else []
-    )
     candidates = []
     if manage and train.state in (TrainState.SCOPING, TrainState.CONSTRUCTION):
         candidates = list(
@@ -427,8 +431,12 @@ def train_dashboard(*, train: ReleaseTrain, user) -> Dashboard:
         current_phase=current,
         releases=releases,
         gates=gates,
-        deployments=list(train.deployments.select_related("attempted_by")),
-        milestones=list(train.milestones.all()),
+        deployments=(
+            list(train.deployments.select_related("attempted_by"))
+            if train.state in DEPLOYED_STATES
+            else []
+        ),
+        milestones=milestones,
         events=events[:HISTORY_PAGE],
         more_events=len(events) > HISTORY_PAGE,
         engineers=engineers,
@@ -437,6 +445,27 @@ def train_dashboard(*, train: ReleaseTrain, user) -> Dashboard:
         can_manage=manage,
         can_deploy=deploy_allowed,
         release_candidates=candidates,
+    )
+
+
+def _people(train: ReleaseTrain, *, with_viewers: bool) -> tuple[list, list]:
+    """The train's release engineers and, for its managers, who was granted view on it:
+    one query, each person flagged by the lists they belong to."""
+    engineering = ReleaseTrain.release_engineers.through.objects.filter(
+        releasetrain=train, user=OuterRef("pk")
+    )
+    rules = Q(Exists(engineering))
+    people = get_user_model().objects.annotate(is_engineer=Exists(engineering))
+    if with_viewers:
+        granted = ReleaseTrainUserObjectPermission.objects.filter(
+            content_object=train, permission__codename="view_releasetrain", user=OuterRef("pk")
+        )
+        rules |= Q(Exists(granted))
+        people = people.annotate(is_viewer=Exists(granted))
+    people = list(people.filter(rules).order_by("username"))
+    return (
+        [p for p in people if p.is_engineer],
+        [p for p in people if getattr(p, "is_viewer", False)],
     )
 
 
@@ -455,22 +484,124 @@ def _person(first: str, last: str, username: str) -> str:
     return full or username
 
 
+def _dated_items(train: ReleaseTrain) -> tuple[list[Phase], list[Milestone]]:
+    """The train's phases and milestones, the dated things on its timeline: one query
+    (UNION ALL of the two tables), made into model instances as the ORM would."""
+    no_moment = Cast(Value(None), DateTimeField())
+    phase_fields = ["id", "kind", "position", "planned_end", "actual_start", "actual_end"]
+    milestone_fields = ["id", "name", "due_date", "reached_at", "reached_by_id"]
+    phases = (
+        Phase.objects.filter(train=train)
+        .order_by()
+        .annotate(what=Value("phase"), by=Cast(Value(None), BigIntegerField()))
+        .values_list("what", *phase_fields, "by")
+    )
+    milestones = (
+        Milestone.objects.filter(train=train)
+        .order_by()
+        .annotate(what=Value("milestone"), pos=Value(0), started=no_moment)
+        .values_list(
+            "what", "id", "name", "pos", "due_date", "started", "reached_at", "reached_by_id"
+        )
+    )
+    phase_rows, milestone_rows = [], []
+    for what, pk, label, position, day, started, ended, by in phases.union(milestones, all=True):
+        if what == "phase":
+            values = dict(
+                zip(phase_fields, (pk, label, position, day, started, ended), strict=True)
+            )
+            phase_rows.append(_instance(Phase, train_id=train.pk, **values))
+        else:
+            values = dict(zip(milestone_fields, (pk, label, day, ended, by), strict=True))
+            milestone_rows.append(_instance(Milestone, train_id=train.pk, **values))
+    phase_rows.sort(key=lambda p: p.position)
+    milestone_rows.sort(key=lambda m: (m.due_date, m.pk))
+    return phase_rows, milestone_rows
+
+
+def _instance(model, **values):
+    """A model instance from a row read some other way, as the ORM makes one
+    (`from_db` takes the values in the model's field order)."""
+    fields = [f.attname for f in model._meta.concrete_fields]
+    return model.from_db(None, fields, [values[name] for name in fields])
+
+
+def _approval_rows(train: ReleaseTrain) -> tuple[list[RequirementRow], list[DecisionRow]]:
+    """The train's approval requirements and every decision on them, earliest first: one
+    query (a left join, a row per decision), no model objects."""
+    requirements: dict[int, RequirementRow] = {}
+    decisions = []
+    for (
+        pk,
+        gate,
+        user_id,
+        group_id,
+        needed,
+        username,
+        first,
+        last,
+        group,
+        decision_id,
+        rnd,
+        decider_id,
+        decider,
+        approve,
+        comment,
+        decided_at,
+    ) in (
+        ApprovalRequirement.objects.filter(train=train)
+        .order_by("id")
+        .values_list(
+            "id",
+            "gate",
+            "user_id",
+            "group_id",
+            "required_approvals",
+            "user__username",
+            "user__first_name",
+            "user__last_name",
+            "group__name",
+            "decisions__id",
+            "decisions__round",
+            "decisions__user_id",
+            "decisions__user__username",
+            "decisions__approve",
+            "decisions__comment",
+            "decisions__decided_at",
+        )
+    ):
+        if pk not in requirements:
+            label = _person(first, last, username) if user_id else f"{needed} of group {group}"
+            requirements[pk] = RequirementRow(pk, gate, label, user_id, group_id, needed)
+        if decision_id is not None:
+            decisions.append(
+                DecisionRow(
+                    pk, rnd, decider_id, decider, approve, comment, _when(decided_at), decided_at
+                )
+            )
+    decisions.sort(key=lambda d: d.decided_at)
+    return list(requirements.values()), decisions
+
+
 def _release_rows(train: ReleaseTrain) -> list[ReleaseRow]:
-    """The train's releases and turnovers as plain rows (2 queries, no model objects)."""
+    """The train's releases with their turnovers as plain rows: one query (a left join,
+    a row per turnover), no model objects."""
     from applications.models import RELEASE_BADGES, TURNOVER_BADGES, ReleaseState, TurnoverState
 
-    turnovers: dict[int, list[TurnoverRow]] = {}
-    for t in (
-        Turnover.objects.filter(release__train=train)
-        .order_by("submitted_at", "id")
-        .values_list("release_id", "state", "description", "rejection_reason")
-    ):
-        turnovers.setdefault(t[0], []).append(
-            TurnoverRow(TurnoverState(t[1]).label, TURNOVER_BADGES[t[1]], t[2], t[3])
-        )
-    rows = []
-    for pk, version, state, app, first, last, username in train.application_releases.order_by(
-        "application__name", "version"
+    rows: dict[int, ReleaseRow] = {}
+    for (
+        pk,
+        version,
+        state,
+        app,
+        first,
+        last,
+        username,
+        turnover_state,
+        description,
+        reason,
+    ) in train.application_releases.order_by(
+        "application__name", "version", "id", "turnovers__submitted_at", "turnovers__id"
     ).values_list(
         "id",
         "version",
@@ -479,9 +610,13 @@ def _release_rows(train: ReleaseTrain) -> list[ReleaseRow]:
         "application__product_owner__first_name",
         "application__product_owner__last_name",
         "application__product_owner__username",
+        "turnovers__state",
+        "turnovers__description",
+        "turnovers__rejection_reason",
     ):
-        rows.append(
-            ReleaseRow(
+        row = rows.get(pk)
+        if row is None:
+            row = rows[pk] = ReleaseRow(
                 pk=pk,
                 app_name=app,
                 version=version,
@@ -489,11 +624,19 @@ def _release_rows(train: ReleaseTrain) -> list[ReleaseRow]:
                 state=state,
                 state_label=ReleaseState(state).label,
                 badge=RELEASE_BADGES[state],
-                turnovers=turnovers.get(pk, []),
+                turnovers=[],
                 remove_url=f"/trains/{train.pk}/releases/{pk}/remove/",
             )
-        )
-    return rows
+        if turnover_state is not None:
+            row.turnovers.append(
+                TurnoverRow(
+                    TurnoverState(turnover_state).label,
+                    TURNOVER_BADGES[turnover_state],
+                    description,
+                    reason,
+                )
+            )
+    return list(rows.values())
 
 
 def _event_rows(events) -> list[EventRow]:

@@ -33,3 +33,18 @@ def test_primary_manager_is_not_asked_for_executive_approval(people):
     train, _, exe, _ = drive(make_train(people["manager"]), "executive_approval", **people)
     assert inbox_count(user=people["manager"]) == 0
     assert list(pending_requirements(user=people["executive"])) == [exe]
+
+
+def test_inbox_count_counts_trains_not_requirements(people):
+    """A train that asks the executive by name and through their group is one train
+    waiting, on the badge as in the inbox."""
+    executive = people["executive"]
+    first = make_train(people["manager"])
+    services.requirement_add(train=first, by=people["manager"], gate="executive", user=executive)
+    second = make_train(people["manager"])
+    drive(first, "executive_approval", **people)
+    assert pending_requirements(user=executive).count() == 2
+    assert inbox_count(user=executive) == 1
+    services.requirement_add(train=second, by=people["manager"], gate="executive", user=executive)
+    drive(second, "executive_approval", **people)
+    assert inbox_count(user=executive) == 2

@@ -342,3 +342,19 @@ def test_stale_train_object_gets_a_concurrency_message(people):
 
     with pytest.raises(ConcurrentChange, match="Someone else moved this train first"):
         services.train_transition(train=stale, name="cancel", by=people["manager"], reason="x")
+
+
+def test_no_step_leads_back_from_deployment():
+    """The dashboard reads deployments only in DEPLOYED_STATES: a train that reached
+    deployment never returns to an earlier state."""
+    from trains.models import ReleaseTrain
+    from trains.selectors import DEPLOYED_STATES
+
+    field = ReleaseTrain._meta.get_field("state")
+    targets: dict[str, set[str]] = {}
+    for t in field.get_all_transitions(ReleaseTrain):
+        possible = getattr(t.target, "allowed_states", None) or [t.target]
+        targets.setdefault(t.source, set()).update(possible)
+    for state in DEPLOYED_STATES:
+        assert targets.get(state, set()) <= set(DEPLOYED_STATES), state
+    assert "deployment" in targets["executive_approval"]
