@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.db import connection
+from django.db.models import Aggregate, JSONField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -84,3 +85,14 @@ def _json_value(value) -> str:
     if isinstance(value, date):
         return value.isoformat()
     raise TypeError(f"{value!r} does not go into JSON")
+
+
+class JSONList(Aggregate):
+    """The aggregated values as one JSON list: jsonb_agg on PostgreSQL, json_group_array
+    on SQLite. With `JSONObject(...)` inside, many rows come back as one value."""
+
+    function = "JSONB_AGG"
+    output_field = JSONField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):  # noqa: ANN001, ANN201
+        return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra_context)

@@ -29,6 +29,11 @@ def _groups(user: AbstractBaseUser) -> dict[int, str]:
     return cached
 
 
+def remember_groups(user: AbstractBaseUser, groups: dict[int, str]) -> None:
+    """Groups read some other way (the auth backend reads them with the user)."""
+    user._releasemgr_groups = groups
+
+
 def user_roles(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
     """The role groups of a user."""
     if not user.is_authenticated:

@@ -115,10 +115,21 @@ class CriterionRow:
     met_line: str = ""
 
     def __post_init__(self) -> None:
-        self.pk = self.criterion.pk
-        self.description = self.criterion.description
-        self.required = self.criterion.required
-        self.is_manual = self.criterion.is_manual
+        criterion = self.criterion
+        self.pk = criterion.pk
+        self.description = criterion.description
+        self.required = criterion.required
+        self.is_manual = criterion.is_manual
+        self.mark, self.mark_class, self.met_text = (
+            ("✓", "text-success", "met") if self.met else ("○", "text-body-secondary", "not met")
+        )
+        self.badges = [
+            label
+            for label, shown in (("optional", not self.required), ("automatic", not self.is_manual))
+            if shown
+        ]
+        unmet_detail = self.detail if not self.met and not self.is_manual else ""
+        self.notes = [n for n in (unmet_detail, self.met_line, self.toggle_note) if n]
 
 
 @dataclass
@@ -145,6 +156,13 @@ class ReleaseRow:
 
     def __str__(self) -> str:
         return f"{self.app_name} {self.version}"
+
+
+@dataclass
+class Person:
+    pk: int
+    username: str
+    name: str  # the full name, else the user name
 
 
 @dataclass
@@ -234,8 +252,8 @@ class Dashboard:
     milestones: list[Milestone]
     events: list[EventRow]
     more_events: bool
-    engineers: list
-    viewers: list
+    engineers: list[Person]
+    viewers: list[Person]
     actions: list[Action]
     can_manage: bool
     can_deploy: bool
@@ -450,23 +468,30 @@ def train_dashboard(*, train: ReleaseTrain, user) -> Dashboard:
 
 def _people(train: ReleaseTrain, *, with_viewers: bool) -> tuple[list, list]:
     """The train's release engineers and, for its managers, who was granted view on it:
-    one query, each person flagged by the lists they belong to."""
-    engineering = ReleaseTrain.release_engineers.through.objects.filter(
-        releasetrain=train, user=OuterRef("pk")
+    one query (UNION ALL of the two lists), as plain rows."""
+    columns = ("list", "id", "username", "first_name", "last_name")
+    people = (
+        get_user_model()
+        .objects.filter(engineered_trains=train)
+        .annotate(list=Value("engineer"))
+        .values_list(*columns)
     )
-    rules = Q(Exists(engineering))
-    people = get_user_model().objects.annotate(is_engineer=Exists(engineering))
     if with_viewers:
         granted = ReleaseTrainUserObjectPermission.objects.filter(
-            content_object=train, permission__codename="view_releasetrain", user=OuterRef("pk")
+            content_object=train, permission__codename="view_releasetrain"
         )
-        rules |= Q(Exists(granted))
-        people = people.annotate(is_viewer=Exists(granted))
-    people = list(people.filter(rules).order_by("username"))
-    return (
-        [p for p in people if p.is_engineer],
-        [p for p in people if getattr(p, "is_viewer", False)],
-    )
+        people = people.union(
+            get_user_model()
+            .objects.filter(pk__in=granted.values("user_id"))
+            .annotate(list=Value("viewer"))
+            .values_list(*columns),
+            all=True,
+        )
+    engineers, viewers = [], []
+    for which, pk, username, first, last in people.order_by("username"):
+        person = Person(pk, username, _person(first, last, username))
+        (engineers if which == "engineer" else viewers).append(person)
+    return engineers, viewers
 
 
 def history_page(*, train: ReleaseTrain, before_id: int) -> tuple[list[TrainEvent], bool]:

@@ -1,0 +1,42 @@
+"""The auth backend reads the user's groups with the user: one query a request."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from releasemgr import roles
+from releasemgr.auth import ModelBackend
+
+pytestmark = pytest.mark.django_db
+
+
+def test_get_user_reads_groups_in_the_same_query(manager, django_assert_num_queries, role_groups):
+    extra = Group.objects.create(name='release, "board" : nightly')
+    manager.groups.add(extra, Group.objects.get(name=roles.EXECUTIVES))
+    ModelBackend().get_user(manager.pk)  # SQLite checks its JSON support once a connection
+    with django_assert_num_queries(1):
+        user = ModelBackend().get_user(manager.pk)
+        assert roles.user_roles(user) == {roles.RELEASE_MANAGERS, roles.EXECUTIVES}
+        assert extra.pk in roles.group_ids(user)
+    assert user.pk == manager.pk
+
+
+def test_a_user_without_groups_has_no_roles(outsider, django_assert_num_queries):
+    ModelBackend().get_user(outsider.pk)
+    with django_assert_num_queries(1):
+        user = ModelBackend().get_user(outsider.pk)
+        assert roles.user_roles(user) == frozenset()
+        assert roles.group_ids(user) == frozenset()
+
+
+def test_inactive_or_missing_users_are_not_signed_in(manager):
+    manager.is_active = False
+    manager.save()
+    assert ModelBackend().get_user(manager.pk) is None
+    assert ModelBackend().get_user(manager.pk + 1000) is None
+
+
+def test_pages_see_the_roles_read_by_the_backend(client, manager):
+    client.force_login(manager)
+    response = client.get("/trains/")
+    assert response.status_code == 200
+    assert "New train" in response.content.decode()  # the release manager's menu item
