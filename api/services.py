@@ -26,6 +26,7 @@ from api.models import (
     WebhookSubscription,
 )
 from releasemgr import roles
+from releasemgr.auth import groups_of, remember_groups
 from releasemgr.exceptions import NotAllowed
 from trains.access import can_view, trains_visible_to
 from trains.models import ReleaseTrain, TrainEvent
@@ -68,11 +69,13 @@ def token_authenticate(raw: str) -> ApiToken | None:
         return None
     token = (
         ApiToken.objects.select_related("user")
+        .annotate(group_rows=groups_of("user_id"))  # the roles need no query of their own
         .filter(key_hash=token_hash(raw), revoked_at__isnull=True, user__is_active=True)
         .first()
     )
     if token is None:
         return None
+    remember_groups(token.user, token.group_rows)
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_EVERY:
         # written at most every few minutes, not on every request

@@ -8,6 +8,26 @@ from releasemgr import roles
 from releasemgr.db import JSONList
 
 
+def groups_of(user_id: OuterRef | str) -> Subquery:
+    """The groups of the user `user_id` refers to, as a JSON list of {id, name}: an
+    annotation for a query that reads the user anyway."""
+    User = get_user_model()
+    if isinstance(user_id, str):
+        user_id = OuterRef(user_id)
+    return Subquery(
+        User.groups.through.objects.filter(user_id=user_id)
+        .order_by()
+        .values("user_id")
+        .annotate(rows=JSONList(JSONObject(id="group_id", name="group__name")))
+        .values("rows")
+    )
+
+
+def remember_groups(user, rows) -> None:  # noqa: ANN001
+    """Keep the groups read by `groups_of` on the user, for releasemgr.roles."""
+    roles.remember_groups(user, {row["id"]: row["name"] for row in rows or []})
+
+
 class ModelBackend(backends.ModelBackend):
     """Django's ModelBackend whose `get_user`, run once a request for a signed-in user,
     also reads the user's groups in the same query (a JSON list), so that the roles in
@@ -15,17 +35,8 @@ class ModelBackend(backends.ModelBackend):
 
     def get_user(self, user_id):  # noqa: ANN001, ANN201
         User = get_user_model()
-        groups = (
-            User.groups.through.objects.filter(user_id=OuterRef("pk"))
-            .order_by()
-            .values("user_id")
-            .annotate(rows=JSONList(JSONObject(id="group_id", name="group__name")))
-            .values("rows")
-        )
-        user = (
-            User._default_manager.annotate(group_rows=Subquery(groups)).filter(pk=user_id).first()
-        )
+        user = User._default_manager.annotate(group_rows=groups_of("pk")).filter(pk=user_id).first()
         if user is None or not self.user_can_authenticate(user):
             return None
-        roles.remember_groups(user, {row["id"]: row["name"] for row in user.group_rows or []})
+        remember_groups(user, user.group_rows)
         return user

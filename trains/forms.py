@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.db.models import Value
 
 from approvals.models import Gate
 from releasemgr import roles
@@ -114,11 +115,25 @@ class RequirementForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        users = [
-            (f"user:{u.pk}", f"{u.get_full_name() or u.username} ({u.username})")
-            for u in get_user_model().objects.filter(is_active=True).order_by("username")
-        ]
-        groups = [(f"group:{g.pk}", f"Group: {g.name}") for g in Group.objects.order_by("name")]
+        # People and groups in one query (UNION ALL): the dashboard shows this form.
+        people = (
+            get_user_model()
+            .objects.filter(is_active=True)
+            .annotate(kind=Value("user"))
+            .values_list("kind", "pk", "username", "first_name", "last_name")
+        )
+        teams = Group.objects.annotate(
+            kind=Value("group"), no_first=Value(""), no_last=Value("")
+        ).values_list("kind", "pk", "name", "no_first", "no_last")
+        users, groups = [], []
+        for kind, pk, name, first, last in sorted(
+            people.union(teams, all=True), key=lambda row: (row[2].casefold(), row[2])
+        ):
+            if kind == "user":
+                full = f"{first} {last}".strip() or name
+                users.append((f"user:{pk}", f"{full} ({name})"))
+            else:
+                groups.append((f"group:{pk}", f"Group: {name}"))
         self.fields["approver"].choices = [("", "Choose…"), ("Groups", groups), ("People", users)]
 
     def clean(self):

@@ -90,8 +90,9 @@ def test_inbox_lists_what_waits_for_me(
     train, dev, *_ = at_dev_gate
     api = api_as(manager)
     api.get("/api/v1/inbox/")
-    # token, the user's groups, count, page of requirements with trains and approvers
-    with django_assert_max_num_queries(4):
+    # token with its user and the user's groups, count, page of requirements with their
+    # trains and approvers
+    with django_assert_max_num_queries(3):
         items = api.get("/api/v1/inbox/").json()["results"]
     assert [(i["requirement"], i["train"]["id"], i["round"]) for i in items] == [
         (dev.pk, train.pk, 1)

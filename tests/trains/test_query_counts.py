@@ -49,9 +49,10 @@ def test_trains_list_is_constant(client, manager, owner, django_assert_max_num_q
     small = _count(client, "/trains/")
     for i in range(50):
         _fill(make_train(manager), owner, 20, f"app{i}")
-    # session, user, role groups and inbox count (navigation), paginator count, the page
-    # of trains with its deadline and progress subqueries, the manager filter's choices.
-    with django_assert_max_num_queries(7):
+    # session, user with its groups (auth backend), inbox count (navigation), paginator
+    # count, the page of trains with its deadline and progress subqueries, the manager
+    # filter's choices.
+    with django_assert_max_num_queries(6):
         response = client.get("/trains/")
     assert response.status_code == 200
     assert _count(client, "/trains/") == small
@@ -81,14 +82,14 @@ def test_dashboard_is_constant(client, people, django_assert_max_num_queries):
     _fill(small, owner, 1, "small")  # an empty list skips its prefetch query
     big = _big_scoping_train(manager, owner, "big")
     assert big.events.count() > 60
-    # session, user, the user's groups (roles), inbox count (navigation); the train (its
-    # primary manager needs no visibility query); phases with milestones (one UNION),
-    # criteria, requirements with their decisions, releases with their turnovers,
-    # engineers with viewers, events; no deployments before the deployment phase; in
-    # scoping also the free releases to add and the people and groups offered as
-    # approvers.
+    # session, user with its groups (auth backend), inbox count (navigation); the train
+    # (its primary manager needs no visibility query); phases with milestones (one
+    # UNION), criteria, requirements with their decisions, releases with their
+    # turnovers, engineers with viewers, events; no deployments before the deployment
+    # phase; in scoping also the free releases to add and the people and groups offered
+    # as approvers (one UNION).
     assert _count(client, f"/trains/{small.pk}/") == _count(client, f"/trains/{big.pk}/")
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(12):
         assert client.get(f"/trains/{big.pk}/").status_code == 200
 
 
@@ -97,9 +98,9 @@ def test_dashboard_at_a_gate_is_constant(client, people, django_assert_max_num_q
     small, *_ = drive(make_train(people["manager"]), "executive_approval", **people)
     big, *_ = drive(make_train(people["manager"]), "executive_approval", releases=20, **people)
     assert _count(client, f"/trains/{small.pk}/") == _count(client, f"/trains/{big.pk}/")
-    # as above without the scoping forms, plus the visibility query for someone who is
-    # not the train's primary manager
-    with django_assert_max_num_queries(12):
+    # as above without the scoping forms; for someone who is not a release manager the
+    # visibility rules are part of the train's query
+    with django_assert_max_num_queries(10):
         assert client.get(f"/trains/{big.pk}/").status_code == 200
 
 
@@ -110,10 +111,10 @@ def test_inbox_is_constant(client, people, django_assert_max_num_queries):
     small = _count(client, "/approvals/")
     for _ in range(5):
         drive(make_train(people["manager"]), "executive_approval", **people)
-    # session, user, the user's groups; pending requirements, their trains with
-    # progress, criteria counts (the badge's count comes from the page's own list)
+    # session, user with its groups; pending requirements, their trains with progress,
+    # criteria counts (the badge's count comes from the page's own list)
     assert _count(client, "/approvals/") == small
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(5):
         assert client.get("/approvals/").status_code == 200
 
 
@@ -125,9 +126,10 @@ def test_calendar_is_constant(client, manager, django_assert_max_num_queries):
     for _ in range(20):
         t = make_train(manager)
         services.milestone_add(train=t, by=manager, name="Freeze", due_date=t.start_date)
-    # session, user, roles, inbox count; phases and milestones of the visible trains
+    # session, user with its groups, inbox count; phases and milestones of the visible
+    # trains
     assert _count(client, f"/calendar/?month={month}") == small
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(5):
         assert client.get(f"/calendar/?month={month}").status_code == 200
 
 
@@ -138,7 +140,7 @@ def test_applications_list_is_constant(client, people, django_assert_max_num_que
     small = _count(client, "/applications/")
     for i in range(10):
         Application.objects.create(name=f"Extra {i}", product_owner=people["owner"])
-    # session, user, roles; applications with owners, turnovers waiting
+    # session, user with its groups; applications with owners, turnovers waiting
     assert _count(client, "/applications/") == small
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(4):
         assert client.get("/applications/").status_code == 200
