@@ -26,7 +26,7 @@ from api.models import (
     WebhookSubscription,
 )
 from releasemgr import roles
-from releasemgr.auth import groups_of, remember_groups
+from releasemgr.auth import groups_of
 from releasemgr.exceptions import NotAllowed
 from trains.access import can_view, trains_visible_to
 from trains.models import ReleaseTrain, TrainEvent
@@ -75,7 +75,7 @@ def token_authenticate(raw: str) -> ApiToken | None:
     )
     if token is None:
         return None
-    remember_groups(token.user, token.group_rows)
+    roles.remember_groups(token.user, token.group_rows)
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_EVERY:
         # written at most every few minutes, not on every request

@@ -70,7 +70,12 @@ class ApprovalRequirement(models.Model):
     def approver_label(self) -> str:
         if self.user_id:
             return self.user.get_full_name() or self.user.get_username()
-        return f"{self.required_approvals} of group {self.group.name}"
+        return group_approver_label(self.group.name, self.required_approvals)
+
+
+def group_approver_label(group: str, needed: int) -> str:
+    """How a group requirement reads: "2 of group executives"."""
+    return f"{needed} of group {group}"
 
 
 class ApprovalDecision(AppendOnlyModel):

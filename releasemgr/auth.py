@@ -23,11 +23,6 @@ def groups_of(user_id: OuterRef | str) -> Subquery:
     )
 
 
-def remember_groups(user, rows) -> None:  # noqa: ANN001
-    """Keep the groups read by `groups_of` on the user, for releasemgr.roles."""
-    roles.remember_groups(user, {row["id"]: row["name"] for row in rows or []})
-
-
 class ModelBackend(backends.ModelBackend):
     """Django's ModelBackend whose `get_user`, run once a request for a signed-in user,
     also reads the user's groups in the same query (a JSON list), so that the roles in
@@ -38,5 +33,5 @@ class ModelBackend(backends.ModelBackend):
         user = User._default_manager.annotate(group_rows=groups_of("pk")).filter(pk=user_id).first()
         if user is None or not self.user_can_authenticate(user):
             return None
-        remember_groups(user, user.group_rows)
+        roles.remember_groups(user, user.group_rows)
         return user

@@ -29,9 +29,9 @@ def _groups(user: AbstractBaseUser) -> dict[int, str]:
     return cached
 
 
-def remember_groups(user: AbstractBaseUser, groups: dict[int, str]) -> None:
-    """Groups read some other way (the auth backend reads them with the user)."""
-    user._releasemgr_groups = groups
+def remember_groups(user: AbstractBaseUser, rows: list[dict] | None) -> None:
+    """Groups read with the user ({id, name} rows, `releasemgr.auth.groups_of`)."""
+    user._releasemgr_groups = {row["id"]: row["name"] for row in rows or []}
 
 
 def user_roles(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:

@@ -40,49 +40,42 @@ def trains_visible_to(user: User) -> QuerySet[ReleaseTrain]:
         return ReleaseTrain.objects.none()
     if user.is_superuser:
         return ReleaseTrain.objects.all()
-    # The user's groups as a list of ids (read once a request), not a join: a shorter
-    # statement to plan, and index lookups on group_id.
-    groups = sorted(roles.group_ids(user))
-    granted_user = ReleaseTrainUserObjectPermission.objects.filter(
-        user=user, permission__codename__in=[VIEW, MANAGE]
-    ).values("content_object_id")
-    granted_group = ReleaseTrainGroupObjectPermission.objects.filter(
-        group_id__in=groups, permission__codename__in=[VIEW, MANAGE]
-    ).values("content_object_id")
-    owned = ApplicationRelease.objects.filter(
-        application__product_owner=user, train__isnull=False
-    ).values("train_id")
-    approving = ApprovalRequirement.objects.filter(Q(user=user) | Q(group_id__in=groups)).values(
-        "train_id"
-    )
-    engineering = ReleaseTrain.release_engineers.through.objects.filter(user=user).values(
-        "releasetrain_id"
-    )
     return ReleaseTrain.objects.filter(
-        Q(primary_manager=user)
-        | Q(pk__in=granted_user)
-        | Q(pk__in=granted_group)
-        | Q(pk__in=owned)
-        | Q(pk__in=approving)
-        | Q(pk__in=engineering)
+        reduce(
+            operator.or_,
+            (Q(pk__in=rows.values(field)) for rows, field in _rules(user)),
+            Q(primary_manager=user),
+        )
     )
+
+
+def _rules(user: AbstractBaseUser) -> list[tuple[QuerySet, str]]:
+    """How a user may see a train other than by leading it: each a queryset of rows and
+    the field in them that names the train. The user's groups go in as a list of ids
+    (read with the user), not a join: a shorter statement to plan, and index lookups."""
+    groups = sorted(roles.group_ids(user))
+    granted = Q(permission__codename__in=[VIEW, MANAGE])
+    return [
+        (ReleaseTrainUserObjectPermission.objects.filter(granted, user=user), "content_object_id"),
+        (
+            ReleaseTrainGroupObjectPermission.objects.filter(granted, group_id__in=groups),
+            "content_object_id",
+        ),
+        (ApplicationRelease.objects.filter(application__product_owner=user), "train_id"),
+        (ApprovalRequirement.objects.filter(Q(user=user) | Q(group_id__in=groups)), "train_id"),
+        (ReleaseTrain.release_engineers.through.objects.filter(user=user), "releasetrain_id"),
+    ]
 
 
 def _sees_this_train(user: AbstractBaseUser) -> Q:
-    """The rules of `trains_visible_to` as a condition on one train row, each an EXISTS
-    of index lookups on that train: for reading one train, where the set-wide form
-    costs more to plan than to run. The primary manager's rule comes first."""
-    groups = sorted(roles.group_ids(user))
-    train = OuterRef("pk")
-    granted = Q(permission__codename__in=[VIEW, MANAGE], content_object_id=train)
-    rules = [
-        ReleaseTrainUserObjectPermission.objects.filter(granted, user=user),
-        ReleaseTrainGroupObjectPermission.objects.filter(granted, group_id__in=groups),
-        ApplicationRelease.objects.filter(train_id=train, application__product_owner=user),
-        ApprovalRequirement.objects.filter(Q(user=user) | Q(group_id__in=groups), train_id=train),
-        ReleaseTrain.release_engineers.through.objects.filter(releasetrain_id=train, user=user),
-    ]
-    return reduce(operator.or_, (Q(Exists(rule)) for rule in rules), Q(primary_manager=user))
+    """The same rules as a condition on one train row, each an EXISTS of index lookups
+    on that train: for reading one train, where the set-wide form of
+    `trains_visible_to` costs more to plan than to run."""
+    return reduce(
+        operator.or_,
+        (Q(Exists(rows.filter(**{field: OuterRef("pk")}))) for rows, field in _rules(user)),
+        Q(primary_manager=user),
+    )
 
 
 def can_view(user: User, train: ReleaseTrain) -> bool:

@@ -28,7 +28,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from applications.models import Application, ApplicationRelease, Turnover
-from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
+from approvals.models import ApprovalDecision, ApprovalRequirement, Gate, group_approver_label
 from releasemgr import roles
 from trains import workflow
 from trains.access import can_manage, trains_visible_to
@@ -94,7 +94,7 @@ def visible_trains(*, user: AbstractBaseUser) -> QuerySet[ReleaseTrain]:
 
 HISTORY_PAGE = 50
 # Deployments are recorded in the deployment phase only, and no step leads back from it
-# (tests/trains/test_workflow.py holds the state machine to that): earlier states skip
+# (tests/trains/test_transitions.py holds the state machine to that): earlier states skip
 # the query.
 DEPLOYED_STATES = (TrainState.DEPLOYMENT, TrainState.CLOSED, TrainState.CANCELLED)
 
@@ -190,6 +190,7 @@ class PhaseRow:
 
 @dataclass
 class DecisionRow:
+    pk: int
     requirement_id: int
     round: int
     user_id: int
@@ -489,7 +490,7 @@ def _people(train: ReleaseTrain, *, with_viewers: bool) -> tuple[list, list]:
         )
     engineers, viewers = [], []
     for which, pk, username, first, last in people.order_by("username"):
-        person = Person(pk, username, _person(first, last, username))
+        person = Person(pk, username, display_name(first, last, username))
         (engineers if which == "engineer" else viewers).append(person)
     return engineers, viewers
 
@@ -504,7 +505,9 @@ def _when(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
-def _person(first: str, last: str, username: str) -> str:
+def display_name(first: str, last: str, username: str) -> str:
+    """A person as pages name them: the full name, else the user name (what
+    `get_full_name() or username` gives, from plain columns)."""
     full = f"{first} {last}".strip()
     return full or username
 
@@ -596,15 +599,27 @@ def _approval_rows(train: ReleaseTrain) -> tuple[list[RequirementRow], list[Deci
         )
     ):
         if pk not in requirements:
-            label = _person(first, last, username) if user_id else f"{needed} of group {group}"
+            label = (
+                display_name(first, last, username)
+                if user_id
+                else group_approver_label(group, needed)
+            )
             requirements[pk] = RequirementRow(pk, gate, label, user_id, group_id, needed)
         if decision_id is not None:
             decisions.append(
                 DecisionRow(
-                    pk, rnd, decider_id, decider, approve, comment, _when(decided_at), decided_at
+                    decision_id,
+                    pk,
+                    rnd,
+                    decider_id,
+                    decider,
+                    approve,
+                    comment,
+                    _when(decided_at),
+                    decided_at,
                 )
             )
-    decisions.sort(key=lambda d: d.decided_at)
+    decisions.sort(key=lambda d: (d.decided_at, d.pk))
     return list(requirements.values()), decisions
 
 
@@ -645,7 +660,7 @@ def _release_rows(train: ReleaseTrain) -> list[ReleaseRow]:
                 pk=pk,
                 app_name=app,
                 version=version,
-                owner=_person(first, last, username),
+                owner=display_name(first, last, username),
                 state=state,
                 state_label=ReleaseState(state).label,
                 badge=RELEASE_BADGES[state],
