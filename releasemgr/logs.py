@@ -69,6 +69,16 @@ class JsonFormatter(logging.Formatter):
 FORMATTERS = {"text": KeyValueFormatter, "json": JsonFormatter}
 
 
+class ClientErrorsWithoutTraceback(logging.Filter):
+    """A 4xx is the client's doing: Django logs it with the PermissionDenied or Http404
+    behind it, and the line says all there is. Server errors keep their traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", 500) < 500:
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def logging_config(*, level: str = "INFO", fmt: str = "text") -> dict[str, Any]:
     """A dictConfig sending everything to stdout, shared by Django and gunicorn."""
     if fmt not in FORMATTERS:
@@ -77,13 +87,18 @@ def logging_config(*, level: str = "INFO", fmt: str = "text") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": {"()": f"{__name__}.{FORMATTERS[fmt].__name__}"}},
+        "filters": {"client_errors": {"()": f"{__name__}.ClientErrorsWithoutTraceback"}},
         "handlers": {
             "stdout": {
                 "class": "logging.StreamHandler",
                 "stream": "ext://sys.stdout",
                 "formatter": "default",
+                "filters": ["client_errors"],
             }
         },
+        # Django's own console handler (DEBUG only) would print each warning a second
+        # time, unformatted: its records go to the root's handler like everyone's.
+        "loggers": {"django": {"handlers": [], "propagate": True}},
         "root": {"handlers": ["stdout"], "level": level},
     }
 

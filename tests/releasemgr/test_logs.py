@@ -2,6 +2,7 @@
 
 import json
 import logging
+import sys
 
 import pytest
 from django.urls import path
@@ -86,3 +87,28 @@ def test_logging_goes_to_stdout_in_the_chosen_format():
     assert config["formatters"]["default"]["()"] == "releasemgr.logs.JsonFormatter"
     with pytest.raises(ValueError, match="LOG_FORMAT"):
         logging_config(fmt="xml")
+
+
+def test_client_errors_are_one_line_without_traceback(client, caplog, outsider):
+    """A 403 is logged as one line: its PermissionDenied is not a server fault."""
+    caplog.set_level(logging.INFO)
+    client.force_login(outsider)
+    assert client.get("/notifications/sent/").status_code == 403
+    (record,) = [r for r in caplog.records if r.name == "django.request"]
+    line = KeyValueFormatter().format(record)
+    assert "\n" not in line
+    assert "level=WARNING logger=django.request" in line
+    assert "Forbidden" in line
+
+
+@pytest.mark.parametrize(("status", "kept"), [(403, False), (404, False), (500, True)])
+def test_only_server_errors_keep_their_traceback(status, kept):
+    from releasemgr.logs import ClientErrorsWithoutTraceback
+
+    try:
+        raise ValueError("behind the response")
+    except ValueError:
+        record = logging.LogRecord("django.request", 30, __file__, 1, "m", (), sys.exc_info())
+    record.status_code = status
+    assert ClientErrorsWithoutTraceback().filter(record) is True
+    assert (record.exc_info is not None) is kept
