@@ -1,10 +1,34 @@
 import logging
+import os
+from datetime import UTC, date, datetime, time
 
 import pytest
+import time_machine
 
 from releasemgr import roles
 from tests import numbers
 from tests.factories import UserFactory
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """FREEZE_TODAY=YYYY-MM-DD runs the whole suite as if today were that day (the clock
+    starts at 09:00 UTC and ticks), to find tests that depend on today's date: run
+    it on a month's last day, on 31 December and on 29 February (README, "Tests")."""
+    day = os.environ.get("FREEZE_TODAY", "").strip()
+    if not day:
+        return
+    try:
+        today = date.fromisoformat(day)
+    except ValueError:
+        raise pytest.UsageError(f"FREEZE_TODAY must be a date, YYYY-MM-DD; got {day!r}") from None
+    traveller = time_machine.travel(datetime.combine(today, time(9), tzinfo=UTC), tick=True)
+    traveller.start()
+    config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    day = os.environ.get("FREEZE_TODAY", "").strip()
+    return f"clock frozen on {day} (FREEZE_TODAY)" if day else None
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001

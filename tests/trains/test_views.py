@@ -470,7 +470,8 @@ def test_history_pages_back(client, manager):
 def test_calendar_month_and_bad_month(client, manager):
     train = make_train(manager)
     login(client, manager)
-    month = train.start_date.strftime("%Y-%m")
+    # the month of the scoping deadline, whatever today is (it may be the next month)
+    month = train.phases.get(kind="scoping").planned_end.strftime("%Y-%m")
     html = client.get(f"/calendar/?month={month}").content.decode()
     assert "Scoping ends" in html and train.name in html
     assert client.get("/calendar/?month=2026-13").status_code == 400
