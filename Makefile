@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/releasemgr
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run serve smoke test lint audit backup restore bench bench-small bench-reminders
+.PHONY: install run serve smoke test test-fast lint audit backup restore bench bench-small bench-reminders
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The fast loop while working (README, "Tests"): everything but the slow tests (fuzzing,
+# the access matrix, the escaping crawl, schemathesis, races, a real worker, subprocesses)
+# and the browser tests, on SQLite in memory; well under a minute.
+test-fast: install
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test-fast.sqlite3 \
+	CELERY_BROKER_URL=memory:// \
+	$(BIN)/pytest -m "not slow and not browser" -p no:cacheprovider -q $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -13,7 +13,7 @@ from django.utils import timezone
 from icalendar import Calendar, Event
 
 from applications.models import ApplicationRelease
-from trains.choices import TrainState
+from trains.choices import PhaseKind, TrainState
 from trains.models import ReleaseTrain
 
 
@@ -120,10 +120,7 @@ def trains_csv(trains: Iterable[ReleaseTrain]) -> str:
             train.primary_manager.get_username(),
             train.start_date,
             train.end_date,
-            ends.get("scoping"),
-            ends.get("construction"),
-            ends.get("verification"),
-            ends.get("deployment"),
+            *(ends.get(kind) for kind in PhaseKind),
             train.closed_at.isoformat() if train.closed_at else "",
             f"{settings.SITE_URL}/trains/{train.pk}/",
         ]

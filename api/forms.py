@@ -31,6 +31,6 @@ class WebhookForm(forms.Form):
         empty_label="Every train I may see",
     )
 
-    def __init__(self, *args, user, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+    def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["train"].queryset = trains_visible_to(user).order_by("-start_date", "name")

@@ -28,7 +28,7 @@ from trains.filters import TrainFilter
 # Profile ------------------------------------------------------------------------------
 
 
-def _profile(request: HttpRequest, *, form: TokenForm | None = None, new_token: str = ""):  # noqa: ANN202
+def _profile(request: HttpRequest, *, form: TokenForm | None = None, new_token: str = ""):
     feed = services.feed_for(user=request.user)
     return render(
         request,

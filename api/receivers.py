@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 @receiver(train_event_recorded, dispatch_uid="api.webhooks_on_event")
-def queue_webhooks(sender, event_id: int, **kwargs) -> None:  # noqa: ANN001, ANN003
+def queue_webhooks(sender, event_id: int, **kwargs) -> None:
     if not WebhookSubscription.objects.filter(active=True).exists():
         return  # the common case: nothing to tell anyone, no message to the broker
     from api.tasks import webhooks_fan_out

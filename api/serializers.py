@@ -20,6 +20,7 @@ from approvals.models import ApprovalRequirement, Gate
 from trains import access, workflow
 from trains.choices import PhaseKind, TrainState, TrainType
 from trains.models import Deployment, ExitCriterion, Phase, ReleaseTrain, TrainEvent
+from trains.status import train_status
 
 User = get_user_model()
 TEXT_MAX = 10_000
@@ -50,7 +51,7 @@ class UserSummarySerializer(serializers.Serializer):
     username = serializers.CharField(read_only=True)
     name = serializers.SerializerMethodField()
 
-    def get_name(self, user) -> str:  # noqa: ANN001
+    def get_name(self, user) -> str:
         return user.get_full_name() or user.get_username()
 
 
@@ -112,47 +113,138 @@ class StepSerializer(serializers.Serializer):
     endpoint = serializers.CharField()
 
 
-API_STEPS = (*workflow.MANUAL_STEPS, "deploy")
-
-
-def train_steps(train: ReleaseTrain, user) -> list[dict]:  # noqa: ANN001
-    """The steps a person or a script can take on this train, and what blocks them."""
+def train_steps(train: ReleaseTrain, user) -> list[dict]:
+    """The steps offered on this train, whether this person may take them now, and what
+    blocks them: every offered step of the state table, with `available_steps`' answer."""
+    available = {o.name: o for o in workflow.available_steps(train, user)}
     steps = []
-    manages = access.can_manage(user, train)
-    for name in API_STEPS:
-        step = workflow.STEPS[name]
-        possible = getattr(train, name)._django_fsm.has_transition(train.state)
-        unmet = workflow.unmet_conditions(train, name) if possible else []
-        if name == "deploy":
-            allowed = access.can_deploy(user, train)
-            endpoint = f"/api/v1/trains/{train.pk}/deployments/"
-        else:
-            allowed = manages
-            endpoint = f"/api/v1/trains/{train.pk}/transitions/{name}/"
+    for step in workflow.STEPS.values():
+        if not step.offered:
+            continue
+        possible = workflow.possible(train, step.name)
+        option = available.get(step.name)  # possible now, and this person may take it
         steps.append(
             {
-                "name": name,
+                "name": step.name,
                 "label": step.label,
                 "needs_reason": step.needs_reason,
-                "allowed": allowed,
+                "allowed": option is not None or access.may(user, step.action, train),
                 "possible_now": possible,
-                "unmet": unmet,
-                "endpoint": endpoint,
+                "unmet": option.unmet
+                if option
+                else (workflow.unmet(train, step.name) if possible else []),
+                "endpoint": (
+                    f"/api/v1/trains/{train.pk}/deployments/"
+                    if step.via == workflow.Via.DEPLOYMENT
+                    else f"/api/v1/trains/{train.pk}/transitions/{step.name}/"
+                ),
             }
         )
     return steps
 
 
+class CriteriaCountSerializer(serializers.Serializer):
+    phase = serializers.ChoiceField(choices=PhaseKind.choices)
+    met = serializers.IntegerField(help_text="Required exit criteria met.")
+    total = serializers.IntegerField(help_text="Required exit criteria.")
+    unmet = serializers.ListField(child=serializers.CharField())
+
+
+class WaitingSerializer(serializers.Serializer):
+    what = serializers.CharField()
+    who = serializers.ListField(
+        child=serializers.CharField(), help_text="Names of the people or groups it waits on."
+    )
+
+
+class RequirementCountSerializer(serializers.Serializer):
+    requirement = serializers.IntegerField(source="pk")
+    approver = serializers.CharField(source="label")
+    approvals = serializers.IntegerField()
+    rejections = serializers.IntegerField()
+    needed = serializers.IntegerField()
+
+
+class GateCountSerializer(serializers.Serializer):
+    gate = serializers.ChoiceField(choices=Gate.choices)
+    round = serializers.IntegerField()
+    approvals = serializers.IntegerField(help_text="Approvals counted towards the quorum.")
+    needed = serializers.IntegerField()
+    requirements = RequirementCountSerializer(many=True)
+
+
+class RefusalSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="'cancelled' or the gate's rejection.")
+    transition = serializers.CharField()
+    reason = serializers.CharField()
+    by = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class StatusSerializer(serializers.Serializer):
+    """trains.status.TrainStatus: the same numbers as the train's page and the list."""
+
+    state = serializers.ChoiceField(choices=TrainState.choices)
+    phase = serializers.ChoiceField(choices=PhaseKind.choices, allow_null=True)
+    next_step = serializers.SerializerMethodField()
+    waiting = WaitingSerializer(many=True)
+    since = serializers.DateTimeField(allow_null=True)
+    deadline = serializers.DateField(allow_null=True)
+    overdue = serializers.BooleanField()
+    criteria = CriteriaCountSerializer(many=True, source="phases")
+    criteria_met = serializers.IntegerField(help_text="Up to the current phase.")
+    criteria_total = serializers.IntegerField(help_text="Up to the current phase.")
+    gates = GateCountSerializer(many=True)
+    releases_total = serializers.IntegerField()
+    releases_complete = serializers.IntegerField()
+    releases_without_turnover = serializers.IntegerField()
+    last_refusal = serializers.SerializerMethodField()
+    can_do = serializers.SerializerMethodField(help_text="Steps you may take now.")
+    can_decide = serializers.SerializerMethodField(
+        help_text="Approval requirements you may decide now."
+    )
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_next_step(self, status) -> str | None:
+        return status.next_step.name if status.next_step else None
+
+    @extend_schema_field(RefusalSerializer(allow_null=True))
+    def get_last_refusal(self, status) -> dict | None:
+        refusal = status.last_refusal
+        if refusal is None:
+            return None
+        return {
+            "kind": status.refusal_label,
+            "transition": refusal.transition,
+            "reason": refusal.reason,
+            "by": refusal.by,
+            "at": refusal.at,
+        }
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_can_do(self, status) -> list[str]:
+        return [o.name for o in status.options if o.enabled]
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_can_decide(self, status) -> list[int]:
+        return [r.pk for r in status.decidable]
+
+
 class TrainDetailSerializer(TrainSerializer):
     steps = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
 
     class Meta(TrainSerializer.Meta):
-        fields = [*TrainSerializer.Meta.fields, "steps"]
+        fields = [*TrainSerializer.Meta.fields, "steps", "status"]
         read_only_fields = fields
 
     @extend_schema_field(StepSerializer(many=True))
     def get_steps(self, train: ReleaseTrain) -> list[dict]:
         return train_steps(train, self.context["request"].user)
+
+    @extend_schema_field(StatusSerializer)
+    def get_status(self, train: ReleaseTrain) -> dict:
+        return StatusSerializer(train_status(train, self.context["request"].user)).data
 
 
 class PhaseEndsSerializer(serializers.Serializer):
@@ -415,7 +507,7 @@ class ReleaseCreateSerializer(serializers.Serializer):
         help_text="Put the release on this train at once (you must manage it).",
     )
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None:
@@ -453,7 +545,7 @@ class TurnoverCreateSerializer(serializers.Serializer):
     release = serializers.PrimaryKeyRelatedField(queryset=ApplicationRelease.objects.none())
     description = serializers.CharField(max_length=TEXT_MAX)
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None:

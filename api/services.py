@@ -29,6 +29,7 @@ from releasemgr import roles
 from releasemgr.auth import groups_of
 from releasemgr.exceptions import NotAllowed
 from trains.access import can_view, trains_visible_to
+from trains.choices import EventKind, TrainState
 from trains.models import ReleaseTrain, TrainEvent
 
 # B105: a public marker of API tokens, not a secret
@@ -168,10 +169,10 @@ def subscription_delete(*, subscription: WebhookSubscription, by: AbstractBaseUs
 
 # Which history rows make which webhook event.
 EVENT_FILTERS = {
-    WebhookEventKind.TRAIN_TRANSITIONED: Q(kind="transition"),
-    WebhookEventKind.APPROVAL_DECIDED: Q(kind="decision"),
-    WebhookEventKind.DEPLOYMENT_RECORDED: Q(kind="transition", transition="deploy"),
-    WebhookEventKind.RELEASE_TRANSITIONED: Q(kind="release", data__has_key="transition"),
+    WebhookEventKind.TRAIN_TRANSITIONED: Q(kind=EventKind.TRANSITION),
+    WebhookEventKind.APPROVAL_DECIDED: Q(kind=EventKind.DECISION),
+    WebhookEventKind.DEPLOYMENT_RECORDED: Q(kind=EventKind.TRANSITION, transition="deploy"),
+    WebhookEventKind.RELEASE_TRANSITIONED: Q(kind=EventKind.RELEASE, data__has_key="transition"),
 }
 
 
@@ -190,7 +191,7 @@ def _event_data(kind: str, event: TrainEvent) -> dict:
     if kind == WebhookEventKind.DEPLOYMENT_RECORDED:
         return {
             "deployment": data.get("deployment"),
-            "succeeded": data.get("succeeded", event.to_state == "closed"),
+            "succeeded": data.get("succeeded", event.to_state == TrainState.CLOSED),
             "to_state": event.to_state,
         }
     return {

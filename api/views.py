@@ -20,13 +20,14 @@ from api.filters import ApiTrainFilter, ReleaseFilter
 from applications import services as application_services
 from applications.models import RELEASE_TRANSITIONS, ApplicationRelease, Turnover
 from approvals.models import ApprovalRequirement
-from approvals.selectors import gate_status
 from releasemgr.exceptions import ConcurrentChange
 from trains import services, workflow
 from trains.access import get_train_for_user, trains_visible_to
 from trains.choices import TrainState
+from trains.facts import facts_of
 from trains.models import ExitCriterion, ReleaseTrain
 from trains.selectors import applications_for, pending_requirements
+from trains.status import train_status
 
 _ERRORS = {
     400: OpenApiResponse(OpenApiTypes.OBJECT, description="Bad input: errors per field."),
@@ -43,7 +44,7 @@ def answers(ok: dict, *codes: int) -> dict:
     return {**ok, **{code: _ERRORS[code] for code in sorted({401, *codes})}}
 
 
-def _train_queryset(user) -> QuerySet[ReleaseTrain]:  # noqa: ANN001
+def _train_queryset(user) -> QuerySet[ReleaseTrain]:
     return (
         trains_visible_to(user)
         .select_related("primary_manager")
@@ -51,7 +52,7 @@ def _train_queryset(user) -> QuerySet[ReleaseTrain]:  # noqa: ANN001
     )
 
 
-def _train_detail(request, pk: int) -> dict:  # noqa: ANN001
+def _train_detail(request, pk: int) -> dict:
     train = get_train_for_user(request.user, pk)
     train = _train_queryset(request.user).get(pk=train.pk)
     return s.TrainDetailSerializer(train, context={"request": request}).data
@@ -81,7 +82,7 @@ class TrainListView(generics.ListCreateAPIView):
         summary="Trains you may see",
         responses=answers({200: s.TrainSerializer(many=True)}, 400, 404),
     )
-    def get(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
@@ -89,7 +90,7 @@ class TrainListView(generics.ListCreateAPIView):
         request=s.TrainWriteSerializer,
         responses=answers({201: s.TrainDetailSerializer}, 400, 403),
     )
-    def post(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    def post(self, request, *args, **kwargs):
         data = s.TrainWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         arguments = data.service_arguments()
@@ -103,7 +104,7 @@ class TrainDetailView(APIView):
         summary="One train, with the steps you can take next",
         responses=answers({200: s.TrainDetailSerializer}, 404),
     )
-    def get(self, request, pk: int) -> Response:  # noqa: ANN001
+    def get(self, request, pk: int) -> Response:
         return Response(_train_detail(request, pk))
 
     @extend_schema(
@@ -111,7 +112,7 @@ class TrainDetailView(APIView):
         request=s.TrainWriteSerializer(partial=True),
         responses=answers({200: s.TrainDetailSerializer}, 400, 403, 404, 409),
     )
-    def patch(self, request, pk: int) -> Response:  # noqa: ANN001
+    def patch(self, request, pk: int) -> Response:
         train = get_train_for_user(request.user, pk)
         data = s.TrainWriteSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -122,7 +123,7 @@ class TrainDetailView(APIView):
 class TrainEventsView(generics.ListAPIView):
     serializer_class = s.EventSerializer
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self):
         train = get_train_for_user(self.request.user, self.kwargs["pk"])
         return train.events.select_related("actor").order_by("-created_at", "-id")
 
@@ -130,7 +131,7 @@ class TrainEventsView(generics.ListAPIView):
         summary="The train's history, newest first",
         responses=answers({200: s.EventSerializer(many=True)}, 404),
     )
-    def get(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
 
@@ -144,7 +145,7 @@ class TrainTransitionView(APIView):
         request=s.TransitionSerializer,
         responses=answers({200: s.TrainDetailSerializer}, 400, 403, 404, 409, 422),
     )
-    def post(self, request, pk: int, name: str) -> Response:  # noqa: ANN001
+    def post(self, request, pk: int, name: str) -> Response:
         train = get_train_for_user(request.user, pk)
         if name not in workflow.MANUAL_STEPS:
             hint = {
@@ -173,7 +174,7 @@ class DeploymentsView(APIView):
         request=s.DeploymentCreateSerializer,
         responses=answers({201: s.DeploymentSerializer}, 400, 403, 404, 409, 422),
     )
-    def post(self, request, pk: int) -> Response:  # noqa: ANN001
+    def post(self, request, pk: int) -> Response:
         train = get_train_for_user(request.user, pk)
         data = s.DeploymentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -186,7 +187,7 @@ class DeploymentsView(APIView):
 
 
 def _with_status(train: ReleaseTrain, criteria: list[ExitCriterion]) -> list[ExitCriterion]:
-    facts = workflow.train_facts(train)
+    facts = facts_of(train)
     for criterion in criteria:
         met, detail = workflow.criterion_status(criterion, facts)
         criterion.status_met, criterion.status_detail = met, "" if met else detail
@@ -198,7 +199,7 @@ class CriteriaView(APIView):
         summary="The train's exit criteria, met or not",
         responses=answers({200: s.CriterionSerializer(many=True)}, 404),
     )
-    def get(self, request, pk: int) -> Response:  # noqa: ANN001
+    def get(self, request, pk: int) -> Response:
         train = get_train_for_user(request.user, pk)
         criteria = _with_status(train, list(train.criteria.select_related("met_by")))
         return Response(s.CriterionSerializer(criteria, many=True).data)
@@ -208,7 +209,7 @@ class CriteriaView(APIView):
         request=s.CriterionCreateSerializer,
         responses=answers({201: s.CriterionSerializer}, 400, 403, 404, 409),
     )
-    def post(self, request, pk: int) -> Response:  # noqa: ANN001
+    def post(self, request, pk: int) -> Response:
         train = get_train_for_user(request.user, pk)
         data = s.CriterionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -225,7 +226,7 @@ class CriterionCheckView(APIView):
         request=None,
         responses=answers({200: s.CriterionSerializer}, 403, 404, 409),
     )
-    def post(self, request, pk: int) -> Response:  # noqa: ANN001
+    def post(self, request, pk: int) -> Response:
         criterion = (
             ExitCriterion.objects.filter(train__in=trains_visible_to(request.user))
             .select_related("train")
@@ -243,12 +244,14 @@ class CriterionCheckView(APIView):
 
 
 def _requirements_with_counts(train: ReleaseTrain) -> list[ApprovalRequirement]:
-    requirements = []
-    for gate in ("development", "executive"):
-        for status_ in gate_status(train=train, gate=gate, round=train.round_for(gate)):
-            requirement = status_.requirement
-            requirement.approvals, requirement.rejections = status_.approvals, status_.rejections
-            requirements.append(requirement)
+    """The requirements with their current round's counts, as train_status has them."""
+    counted = {r.pk: r for gate in train_status(train).gates for r in gate.requirements}
+    requirements = list(
+        ApprovalRequirement.objects.filter(train=train).select_related("user", "group")
+    )
+    for requirement in requirements:
+        requirement.approvals = counted[requirement.pk].approvals
+        requirement.rejections = counted[requirement.pk].rejections
     return requirements
 
 
@@ -257,7 +260,7 @@ class RequirementsView(APIView):
         summary="Who must approve at each gate, and the current round's count",
         responses=answers({200: s.RequirementSerializer(many=True)}, 404),
     )
-    def get(self, request, pk: int) -> Response:  # noqa: ANN001
+    def get(self, request, pk: int) -> Response:
         train = get_train_for_user(request.user, pk)
         data = s.RequirementSerializer(_requirements_with_counts(train), many=True).data
         return Response(data)
@@ -267,7 +270,7 @@ class RequirementsView(APIView):
         request=s.RequirementCreateSerializer,
         responses=answers({201: s.RequirementSerializer}, 400, 403, 404, 409),
     )
-    def post(self, request, pk: int) -> Response:  # noqa: ANN001
+    def post(self, request, pk: int) -> Response:
         train = get_train_for_user(request.user, pk)
         data = s.RequirementCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -282,7 +285,7 @@ class DecisionsView(APIView):
         request=s.DecisionCreateSerializer,
         responses=answers({201: s.DecisionSerializer}, 400, 403, 404, 409),
     )
-    def post(self, request, pk: int) -> Response:  # noqa: ANN001
+    def post(self, request, pk: int) -> Response:
         train = get_train_for_user(request.user, pk)
         data = s.DecisionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -310,14 +313,14 @@ class DecisionsView(APIView):
 class InboxView(generics.ListAPIView):
     serializer_class = s.InboxItemSerializer
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self):
         return pending_requirements(user=self.request.user).select_related("train", "user", "group")
 
     @extend_schema(
         summary="Approval requirements waiting for your decision",
         responses=answers({200: s.InboxItemSerializer(many=True)}, 404),
     )
-    def get(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
 
@@ -327,7 +330,7 @@ class InboxView(generics.ListAPIView):
 class ApplicationsView(generics.ListCreateAPIView):
     serializer_class = s.ApplicationSerializer
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self):
         # The same rule as the applications page: managers and engineers see every
         # application, product owners their own, everyone else none.
         return applications_for(user=self.request.user)
@@ -335,7 +338,7 @@ class ApplicationsView(generics.ListCreateAPIView):
     @extend_schema(
         summary="Applications", responses=answers({200: s.ApplicationSerializer(many=True)}, 404)
     )
-    def get(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
@@ -343,7 +346,7 @@ class ApplicationsView(generics.ListCreateAPIView):
         request=s.ApplicationCreateSerializer,
         responses=answers({201: s.ApplicationSerializer}, 400, 403),
     )
-    def post(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    def post(self, request, *args, **kwargs):
         data = s.ApplicationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
@@ -356,7 +359,7 @@ class ApplicationsView(generics.ListCreateAPIView):
         return Response(s.ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
 
 
-def visible_releases(user) -> QuerySet[ApplicationRelease]:  # noqa: ANN001
+def visible_releases(user) -> QuerySet[ApplicationRelease]:
     """Releases on trains the user may see, and releases on no train yet of the
     applications the user may see (as on the applications page)."""
     return ApplicationRelease.objects.filter(
@@ -370,7 +373,7 @@ class ReleasesView(generics.ListCreateAPIView):
     filter_backends = [DjangoFilterBackend]
     filterset_class = ReleaseFilter
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
             return ApplicationRelease.objects.none()
         return visible_releases(self.request.user).order_by("application__name", "version", "id")
@@ -379,7 +382,7 @@ class ReleasesView(generics.ListCreateAPIView):
         summary="Application releases (filter by train, application, state)",
         responses=answers({200: s.ReleaseSerializer(many=True)}, 400, 404),
     )
-    def get(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
@@ -387,7 +390,7 @@ class ReleasesView(generics.ListCreateAPIView):
         request=s.ReleaseCreateSerializer,
         responses=answers({201: s.ReleaseSerializer}, 400, 403, 409),
     )
-    def post(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    def post(self, request, *args, **kwargs):
         data = s.ReleaseCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         fields = data.validated_data
@@ -413,7 +416,7 @@ class ReleaseTransitionView(APIView):
         request=None,
         responses=answers({200: s.ReleaseSerializer}, 403, 404, 409),
     )
-    def post(self, request, pk: int, name: str) -> Response:  # noqa: ANN001
+    def post(self, request, pk: int, name: str) -> Response:
         release = visible_releases(request.user).filter(pk=pk).first()
         if release is None:
             raise Http404("No such application release.")
@@ -427,7 +430,7 @@ class ReleaseTransitionView(APIView):
         return Response(s.ReleaseSerializer(release).data)
 
 
-def visible_turnovers(user) -> QuerySet[Turnover]:  # noqa: ANN001
+def visible_turnovers(user) -> QuerySet[Turnover]:
     return Turnover.objects.filter(release__train__in=trains_visible_to(user)).select_related(
         "release__application", "submitted_by", "decided_by"
     )
@@ -436,14 +439,14 @@ def visible_turnovers(user) -> QuerySet[Turnover]:  # noqa: ANN001
 class TurnoversView(generics.ListCreateAPIView):
     serializer_class = s.TurnoverSerializer
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self):
         return visible_turnovers(self.request.user).order_by("-submitted_at", "-id")
 
     @extend_schema(
         summary="Turnovers of releases on trains you may see",
         responses=answers({200: s.TurnoverSerializer(many=True)}, 404),
     )
-    def get(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
@@ -451,7 +454,7 @@ class TurnoversView(generics.ListCreateAPIView):
         request=s.TurnoverCreateSerializer,
         responses=answers({201: s.TurnoverSerializer}, 400, 403, 409),
     )
-    def post(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    def post(self, request, *args, **kwargs):
         data = s.TurnoverCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         turnover = services.turnover_submit(by=request.user, **data.validated_data)
@@ -466,7 +469,7 @@ class TurnoverDecideView(APIView):
         request=s.TurnoverRejectSerializer,
         responses=answers({200: s.TurnoverSerializer}, 400, 403, 404, 409),
     )
-    def post(self, request, pk: int) -> Response:  # noqa: ANN001
+    def post(self, request, pk: int) -> Response:
         turnover = visible_turnovers(request.user).filter(pk=pk).first()
         if turnover is None:
             raise Http404("No such turnover.")

@@ -65,7 +65,7 @@ def check_url(url: str) -> None:
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def redirect_request(self, *args, **kwargs):
         return None  # a 3xx is reported as the answer, never followed
 
 

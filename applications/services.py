@@ -10,11 +10,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_fsm import can_proceed
 
 from applications.models import (
     RELEASE_TRANSITIONS,
     Application,
     ApplicationRelease,
+    ReleaseState,
     Turnover,
     TurnoverState,
 )
@@ -84,7 +86,7 @@ def release_transition(
             f"Someone else changed {release} first: it is now {locked.get_state_display()}."
         )
     method = getattr(locked, name)
-    if not method._django_fsm.has_transition(locked.state):
+    if not can_proceed(method, check_conditions=False):
         raise InvalidState(
             f"{release} is {locked.get_state_display().lower()}; "
             f"'{RELEASE_TRANSITIONS[name]}' is not possible now."
@@ -99,7 +101,7 @@ def turnover_submit(
 ) -> Turnover:
     if not can_own(by, release.application):
         raise NotAllowed("Only the application's product owner can submit its turnover.")
-    if release.state != "development_complete":
+    if release.state != ReleaseState.DEVELOPMENT_COMPLETE:
         raise InvalidState(f"{release} is not development-complete; finish development first.")
     if release.turnovers.filter(state=TurnoverState.SUBMITTED).exists():
         raise InvalidState(f"{release} already has a turnover waiting for review.")

@@ -48,7 +48,7 @@ def requirement_delete(*, requirement: ApprovalRequirement) -> None:
 def decision_create(
     *,
     requirement: ApprovalRequirement,
-    round: int,  # noqa: A002
+    round: int,
     user: AbstractBaseUser,
     approve: bool,
     comment: str,

@@ -142,8 +142,8 @@ def build(*, phases: int, due_share: float, today: date, seed: int = 42) -> dict
         Application.objects.create(name=f"App {i}", product_owner_id=owners[i % len(owners)]).pk
         for i in range(20)
     ]
-    view = Permission.objects.get(codename=access.VIEW).pk
-    manage = Permission.objects.get(codename=access.MANAGE).pk
+    view = Permission.objects.get(codename=access.VIEW_PERM).pk
+    manage = Permission.objects.get(codename=access.MANAGE_PERM).pk
 
     n_trains = max(1, phases // len(PHASE_ORDER))
     n_due = min(n_trains, round(phases * due_share))

@@ -1,7 +1,7 @@
 """Signing in: Django's ModelBackend, reading the user's groups with the user."""
 
 from django.contrib.auth import backends, get_user_model
-from django.db.models import OuterRef, Subquery
+from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Subquery
 from django.db.models.functions import JSONObject
 
 from releasemgr import roles
@@ -26,11 +26,23 @@ def groups_of(user_id: OuterRef | str) -> Subquery:
 class ModelBackend(backends.ModelBackend):
     """Django's ModelBackend whose `get_user`, run once a request for a signed-in user,
     also reads the user's groups in the same query (a JSON list), so that the roles in
-    the navigation, the inbox badge and the access rules need no query of their own."""
+    the navigation and the access rules need no query of their own, and whether the
+    user may have an approvals inbox at all (`may_have_inbox`)."""
 
-    def get_user(self, user_id):  # noqa: ANN001, ANN201
+    def get_user(self, user_id):
+        from trains.access import names_an_approver
+
         User = get_user_model()
-        user = User._default_manager.annotate(group_rows=groups_of("pk")).filter(pk=user_id).first()
+        user = (
+            User._default_manager.annotate(
+                group_rows=groups_of("pk"),
+                may_have_inbox=ExpressionWrapper(
+                    names_an_approver(), output_field=BooleanField()
+                ),
+            )
+            .filter(pk=user_id)
+            .first()
+        )
         if user is None or not self.user_can_authenticate(user):
             return None
         roles.remember_groups(user, user.group_rows)

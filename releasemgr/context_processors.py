@@ -8,18 +8,20 @@ def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav": {"items": [], "user_items": [], "roles": []}}
-    from trains.selectors import inbox_count
+    from trains.selectors import inbox_summary
 
     path = request.path
     items = [{"label": "Trains", "url": "/trains/"}]
     if roles.has_role(user, roles.RELEASE_MANAGERS):
         items.append({"label": "New train", "url": "/trains/new/"})
-    if roles.has_role(user, roles.EXECUTIVES) or roles.has_role(user, roles.RELEASE_MANAGERS):
-        # The inbox page already knows its count; other pages ask once.
-        count = getattr(request, "inbox_count", None)
-        if count is None:
-            count = inbox_count(user=user)
-        items.append({"label": "Approvals", "url": "/approvals/", "badge": count})
+    # Approvals: for whoever has anything to decide or has decided, whatever their role.
+    # The inbox page knows its count; other pages ask once, and only people some approval
+    # requirement names, or who decided before, need asking (read with the user).
+    summary = getattr(request, "inbox_summary", None)
+    if summary is None and getattr(user, "may_have_inbox", True):
+        summary = inbox_summary(user=user)
+    if summary and (summary[0] or summary[1]):
+        items.append({"label": "Approvals", "url": "/approvals/", "badge": summary[0]})
     if any(
         roles.has_role(user, r)
         for r in (roles.PRODUCT_OWNERS, roles.RELEASE_ENGINEERS, roles.RELEASE_MANAGERS)

@@ -94,5 +94,5 @@ class JSONList(Aggregate):
     function = "JSONB_AGG"
     output_field = JSONField()
 
-    def as_sqlite(self, compiler, connection, **extra_context):  # noqa: ANN001, ANN201
+    def as_sqlite(self, compiler, connection, **extra_context):
         return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra_context)

@@ -10,10 +10,10 @@ from django.db import models
 
 
 class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):  # noqa: ANN003, ANN201
+    def update(self, **kwargs):
         raise TypeError(f"{self.model._meta.verbose_name_plural} are facts: never updated.")
 
-    def delete(self):  # noqa: ANN201
+    def delete(self):
         raise TypeError(f"{self.model._meta.verbose_name_plural} are facts: never deleted.")
 
 
@@ -23,10 +23,10 @@ class AppendOnlyModel(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def save(self, *args, **kwargs) -> None:
         if not self._state.adding:
             raise TypeError(f"{self._meta.verbose_name_plural} are facts: never updated.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def delete(self, *args, **kwargs):
         raise TypeError(f"{self._meta.verbose_name_plural} are facts: never deleted.")

@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "releasemgr.context_processors.navigation",
             ],
+            "builtins": ["releasemgr.people"],
         },
     },
 ]

@@ -31,7 +31,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"clock frozen on {day} (FREEZE_TODAY)" if day else None
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+def pytest_terminal_summary(terminalreporter) -> None:
     if numbers.COUNTS:
         numbers.write()
         terminalreporter.write_sep("-", "hardening numbers")
@@ -99,3 +99,15 @@ def stakeholder(role_groups):
 @pytest.fixture
 def outsider(role_groups):
     return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def people(manager, owner, qa, executive, engineer):
+    """The people `tests.factories.drive` needs to walk a train through its states."""
+    return {
+        "manager": manager,
+        "owner": owner,
+        "qa": qa,
+        "executive": executive,
+        "engineer": engineer,
+    }

@@ -1,24 +1,48 @@
-"""Who may see and do what with a train. Every view, partial and API endpoint uses these.
+"""Who may see and do what with a train: one list of rules, and every form of it.
 
-A train is visible to: its primary release manager; whoever was granted view or
-manage on it (a user or a group, through guardian); its assigned release engineers;
-the product owners of its application releases; and the approvers of its gates.
-A train someone may not see is a 404 to them, never a 403.
+A rule says: a person who is tied to the train in one way (leads it, was granted view
+on it, owns one of its releases, approves one of its gates, is assigned to deploy it…),
+and who holds a role where the rule names one, may take an action. `RULES` is the whole
+policy; everything below is generated from it, so the forms cannot disagree:
+
+- `may(user, action, train)`: the check for one train (0 or 1 query);
+- `trains_for(user, action)`: the set of trains, as one query;
+- `with_permissions(trains, user, *actions)`: the batch form for lists, one boolean
+  column an action on the list's own query, which `may` then reads;
+- `users_who_may(train, action)` and `pairs(train_ids, action)`: who may, for one train
+  or for many at once: the audience of a notification.
+
+Deciding at a gate is a right over one approval requirement, not over the train:
+`may_decide`, `decidable_requirements` and `deciders` are its forms, from `DECIDERS`.
+
+A train someone may not see is a 404 to them, never a 403. Superusers may do everything
+but are in no audience unless a rule names them.
 """
 
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from functools import reduce
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.http import Http404
 
 from applications.models import ApplicationRelease
-from approvals.models import ApprovalRequirement
+from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
 from releasemgr import roles
 from releasemgr.db import id_list
 from trains.choices import PhaseKind
@@ -28,212 +52,509 @@ from trains.models import (
     ReleaseTrainUserObjectPermission,
 )
 
-VIEW = "view_releasetrain"
-MANAGE = "manage_releasetrain"
-
 User = AbstractBaseUser | AnonymousUser
 
+# guardian's permissions on a train: what a release manager grants when sharing it
+VIEW_PERM = "view_releasetrain"
+MANAGE_PERM = "manage_releasetrain"
 
-def trains_visible_to(user: User) -> QuerySet[ReleaseTrain]:
-    """The trains a user may see, as one query (subqueries, no duplicate rows)."""
+# The actions
+VIEW = "view"
+MANAGE = "manage"
+DEPLOY = "deploy"
+TICK_VERIFICATION = "tick_verification"  # tick the verification phase's manual criteria
+ACTIONS = (VIEW, MANAGE, DEPLOY, TICK_VERIFICATION)
+
+
+# How a person is tied to a train ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Link:
+    """Rows of one table that name a train (`train`, its id) and a person (`person`, a
+    user id; or a group, whose members are meant, when `via_group`)."""
+
+    name: str
+    rows: Callable[[], QuerySet]
+    train: str
+    person: str
+    via_group: bool = False
+
+    @property
+    def member(self) -> str:
+        """The path from a row to each person it names."""
+        return f"{self.person}__user" if self.via_group else self.person
+
+    def names(self, user: AbstractBaseUser) -> Q:
+        """A row of this link names the user (by themselves, or by one of their groups)."""
+        if self.via_group:
+            # The user's groups as a list of ids (read with the user), not a join: a
+            # shorter statement to plan, and index lookups.
+            return Q(**{f"{self.person}_id__in": sorted(roles.group_ids(user))})
+        return Q(**{self.person: user})
+
+    def rows_of(self, user: AbstractBaseUser) -> QuerySet:
+        return self.rows().filter(self.names(user))
+
+
+def _granted(model, *codenames: str) -> Callable[[], QuerySet]:
+    return lambda: model.objects.filter(permission__codename__in=codenames)
+
+
+LEADS = Link("leads it", lambda: ReleaseTrain.objects.all(), "pk", "primary_manager")
+GRANTED = Link(
+    "was granted view or manage",
+    _granted(ReleaseTrainUserObjectPermission, VIEW_PERM, MANAGE_PERM),
+    "content_object_id",
+    "user",
+)
+GRANTED_TO_GROUP = Link(
+    "is in a group granted view or manage",
+    _granted(ReleaseTrainGroupObjectPermission, VIEW_PERM, MANAGE_PERM),
+    "content_object_id",
+    "group",
+    via_group=True,
+)
+GRANTED_MANAGE = Link(
+    "was granted manage",
+    _granted(ReleaseTrainUserObjectPermission, MANAGE_PERM),
+    "content_object_id",
+    "user",
+)
+GRANTED_MANAGE_TO_GROUP = Link(
+    "is in a group granted manage",
+    _granted(ReleaseTrainGroupObjectPermission, MANAGE_PERM),
+    "content_object_id",
+    "group",
+    via_group=True,
+)
+OWNS_A_RELEASE = Link(
+    "owns one of its application releases",
+    lambda: ApplicationRelease.objects.all(),
+    "train_id",
+    "application__product_owner",
+)
+NAMED_APPROVER = Link(
+    "is named as an approver",
+    lambda: ApprovalRequirement.objects.filter(user__isnull=False),
+    "train_id",
+    "user",
+)
+APPROVER_GROUP = Link(
+    "is in a group named as approver",
+    lambda: ApprovalRequirement.objects.filter(group__isnull=False),
+    "train_id",
+    "group",
+    via_group=True,
+)
+ASSIGNED_ENGINEER = Link(
+    "is assigned to deploy it",
+    lambda: ReleaseTrain.release_engineers.through.objects.all(),
+    "releasetrain_id",
+    "user",
+)
+
+
+def _no_engineer_assigned() -> Q:
+    """A train with no assigned release engineer: any release engineer may deploy it."""
+    assigned = ReleaseTrain.release_engineers.through.objects.filter(releasetrain=OuterRef("pk"))
+    return ~Q(Exists(assigned))
+
+
+# The policy ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Whoever is tied to the train by `link` (or may already `via` another action), holds
+    `role` if one is named, and the train meets `when`, may take `action`."""
+
+    action: str
+    link: Link | None = None
+    via: str | None = None
+    role: str | None = None
+    when: Callable[[], Q] | None = None
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(VIEW, LEADS),
+    Rule(VIEW, GRANTED),
+    Rule(VIEW, GRANTED_TO_GROUP),
+    Rule(VIEW, OWNS_A_RELEASE),
+    Rule(VIEW, NAMED_APPROVER),
+    Rule(VIEW, APPROVER_GROUP),
+    Rule(VIEW, ASSIGNED_ENGINEER),
+    # Release managers manage the trains they lead or were granted manage on.
+    Rule(MANAGE, LEADS, role=roles.RELEASE_MANAGERS),
+    Rule(MANAGE, GRANTED_MANAGE, role=roles.RELEASE_MANAGERS),
+    Rule(MANAGE, GRANTED_MANAGE_TO_GROUP, role=roles.RELEASE_MANAGERS),
+    # Its managers, its assigned engineers, or any release engineer who sees it when
+    # none is assigned.
+    Rule(DEPLOY, via=MANAGE),
+    Rule(DEPLOY, ASSIGNED_ENGINEER, role=roles.RELEASE_ENGINEERS),
+    Rule(DEPLOY, via=VIEW, role=roles.RELEASE_ENGINEERS, when=_no_engineer_assigned),
+    # Managers tick any criterion; QA who see the train tick the verification phase's.
+    Rule(TICK_VERIFICATION, via=MANAGE),
+    Rule(TICK_VERIFICATION, via=VIEW, role=roles.QA),
+)
+
+
+@dataclass(frozen=True)
+class Path:
+    """One rule with its `via` chain followed: a link, the roles it needs, the train
+    conditions it needs."""
+
+    link: Link
+    roles: frozenset[str] = frozenset()
+    when: tuple[Callable[[], Q], ...] = field(default=())
+
+
+def paths(action: str) -> list[Path]:
+    """Every way to hold `action`, as links with their roles and conditions."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    found = []
+    for rule in RULES:
+        if rule.action != action:
+            continue
+        more_roles = frozenset([rule.role] if rule.role else [])
+        more_when = (rule.when,) if rule.when else ()
+        if rule.link is not None:
+            found.append(Path(rule.link, more_roles, more_when))
+        else:
+            found += [
+                Path(p.link, p.roles | more_roles, p.when + more_when) for p in paths(rule.via)
+            ]
+    return found
+
+
+def _holds_roles(user: AbstractBaseUser, path: Path) -> bool:
+    return all(roles.has_role(user, role) for role in path.roles)
+
+
+def _row_condition(user: AbstractBaseUser, path: Path, *, outer: str = "pk") -> Q:
+    """The path as a condition on a train row (index lookups on that train)."""
+    link = path.link
+    if link is LEADS:
+        condition = Q(primary_manager=user)
+    else:
+        condition = Q(Exists(link.rows_of(user).filter(**{link.train: OuterRef(outer)})))
+    for when in path.when:
+        condition &= when()
+    return condition
+
+
+def _set_condition(user: AbstractBaseUser, path: Path) -> Q:
+    """The path as a condition on the set of trains (one subquery of train ids)."""
+    link = path.link
+    if link is LEADS:
+        condition = Q(primary_manager=user)
+    else:
+        condition = Q(pk__in=link.rows_of(user).values(link.train))
+    for when in path.when:
+        condition &= when()
+    return condition
+
+
+def _condition(user: User, action: str, form: Callable) -> Q | None:
+    """The OR of the paths the user's roles allow; None when no path is open."""
+    conditions = [form(user, p) for p in paths(action) if _holds_roles(user, p)]
+    return reduce(operator.or_, conditions) if conditions else None
+
+
+# One user, one train ----------------------------------------------------------------------
+
+
+def _cache(train: ReleaseTrain) -> dict:
+    return train.__dict__.setdefault("_access", {})
+
+
+def may(user: User, action: str, train: ReleaseTrain) -> bool:
+    """Whether the user may take `action` on this train.
+
+    No query for a superuser, for a train's primary manager where leading it is enough,
+    or for a train read by `with_permissions`; else one, remembered on the train.
+    """
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    cache = _cache(train)
+    key = (user.pk, action)
+    if key not in cache:
+        annotated = getattr(train, f"may_{action}", None)
+        if annotated is not None and train.__dict__.get("_access_user") == user.pk:
+            cache[key] = bool(annotated)
+        elif train.primary_manager_id == user.pk and any(
+            p.link is LEADS and not p.when and _holds_roles(user, p) for p in paths(action)
+        ):
+            cache[key] = True
+        else:
+            condition = _condition(user, action, _row_condition)
+            cache[key] = condition is not None and (
+                ReleaseTrain.objects.filter(condition, pk=train.pk).exists()
+            )
+    return cache[key]
+
+
+def can_view(user: User, train: ReleaseTrain) -> bool:
+    return may(user, VIEW, train)
+
+
+def can_manage(user: User, train: ReleaseTrain) -> bool:
+    return may(user, MANAGE, train)
+
+
+def can_deploy(user: User, train: ReleaseTrain) -> bool:
+    return may(user, DEPLOY, train)
+
+
+def can_check_criterion(user: User, train: ReleaseTrain, phase: str) -> bool:
+    """Managers tick any criterion; QA who see the train tick the verification phase's."""
+    if phase == PhaseKind.VERIFICATION:
+        return may(user, TICK_VERIFICATION, train)
+    return may(user, MANAGE, train)
+
+
+# One user, many trains ---------------------------------------------------------------------
+
+
+def trains_for(user: User, action: str) -> QuerySet[ReleaseTrain]:
+    """The trains the user may take `action` on, as one query (no duplicate rows)."""
     if not user.is_authenticated:
         return ReleaseTrain.objects.none()
     if user.is_superuser:
         return ReleaseTrain.objects.all()
-    return ReleaseTrain.objects.filter(
-        reduce(
-            operator.or_,
-            (Q(pk__in=rows.values(field)) for rows, field in _rules(user)),
-            Q(primary_manager=user),
-        )
-    )
+    condition = _condition(user, action, _set_condition)
+    return ReleaseTrain.objects.filter(condition) if condition else ReleaseTrain.objects.none()
 
 
-def _rules(user: AbstractBaseUser) -> list[tuple[QuerySet, str]]:
-    """How a user may see a train other than by leading it: each a queryset of rows and
-    the field in them that names the train. The user's groups go in as a list of ids
-    (read with the user), not a join: a shorter statement to plan, and index lookups."""
-    groups = sorted(roles.group_ids(user))
-    granted = Q(permission__codename__in=[VIEW, MANAGE])
-    return [
-        (ReleaseTrainUserObjectPermission.objects.filter(granted, user=user), "content_object_id"),
-        (
-            ReleaseTrainGroupObjectPermission.objects.filter(granted, group_id__in=groups),
-            "content_object_id",
-        ),
-        (ApplicationRelease.objects.filter(application__product_owner=user), "train_id"),
-        (ApprovalRequirement.objects.filter(Q(user=user) | Q(group_id__in=groups)), "train_id"),
-        (ReleaseTrain.release_engineers.through.objects.filter(user=user), "releasetrain_id"),
-    ]
+def trains_visible_to(user: User) -> QuerySet[ReleaseTrain]:
+    return trains_for(user, VIEW)
 
 
-def _sees_this_train(user: AbstractBaseUser) -> Q:
-    """The same rules as a condition on one train row, each an EXISTS of index lookups
-    on that train: for reading one train, where the set-wide form of
-    `trains_visible_to` costs more to plan than to run."""
-    return reduce(
-        operator.or_,
-        (Q(Exists(rows.filter(**{field: OuterRef("pk")}))) for rows, field in _rules(user)),
-        Q(primary_manager=user),
-    )
+def trains_managed_by(user: User) -> QuerySet[ReleaseTrain]:
+    return trains_for(user, MANAGE)
 
 
-def can_view(user: User, train: ReleaseTrain) -> bool:
-    """Whether `trains_visible_to(user)` holds this train; no query for its primary
-    manager or a superuser."""
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser or train.primary_manager_id == user.pk:
-        return True
-    return ReleaseTrain.objects.filter(_sees_this_train(user), pk=train.pk).exists()
+def with_permissions(trains: QuerySet, user: User, *actions: str) -> QuerySet:
+    """The batch form for lists: a boolean column `may_<action>` an action, computed in
+    the list's own query, which `may` reads instead of asking again."""
+    columns = {}
+    for action in actions:
+        if not user.is_authenticated:
+            condition = Value(False)
+        elif user.is_superuser:
+            condition = Value(True)
+        else:
+            rows = _condition(user, action, _row_condition)
+            condition = Value(False) if rows is None else rows
+        columns[f"may_{action}"] = ExpressionWrapper(condition, output_field=BooleanField())
+    return trains.annotate(**columns)
 
 
-def can_manage(user: User, train: ReleaseTrain) -> bool:
-    """Release managers manage the trains they lead or were granted manage on."""
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    if not roles.has_role(user, roles.RELEASE_MANAGERS):
-        return False
-    if train.primary_manager_id == user.pk:
-        return True
-    return user.has_perm(f"trains.{MANAGE}", train)
+def remember_permissions(train: ReleaseTrain, user: User) -> ReleaseTrain:
+    """Say that `may_<action>` columns on this train were computed for this user."""
+    train.__dict__["_access_user"] = user.pk
+    return train
 
 
-def can_deploy(user: User, train: ReleaseTrain) -> bool:
-    """The managers of a train, its assigned engineers, or any release engineer when
-    none is assigned."""
-    if can_manage(user, train):
-        return True
-    if not roles.has_role(user, roles.RELEASE_ENGINEERS):
-        return False
-    assigned = list(train.release_engineers.values_list("pk", flat=True))
-    return user.pk in assigned if assigned else can_view(user, train)
-
-
-def can_check_criterion(user: User, train: ReleaseTrain, phase: str) -> bool:
-    """Managers tick any criterion; QA ticks the verification phase's criteria."""
-    if can_manage(user, train):
-        return True
-    return phase == PhaseKind.VERIFICATION and roles.has_role(user, roles.QA)
-
-
-def get_train_for_user(user: User, pk: int, *, need: str = "view") -> ReleaseTrain:
+def get_train_for_user(
+    user: User,
+    pk: int,
+    *,
+    need: str = VIEW,
+    also: Iterable[str] = (),
+    queryset: QuerySet[ReleaseTrain] | None = None,
+) -> ReleaseTrain:
     """The train, if the user may see it (else 404) and may `need` it (else 403).
 
-    need: "view", "manage" or "deploy".
+    One query: the train with a column for each action asked (`need`, `also`), so that
+    the page's later `may` checks cost nothing.
     """
-    # One query either way. Release managers mostly open the trains they lead: the train
-    # by its key, and its primary manager needs no rule (another manager's train costs a
-    # second query). Anyone else: the rules go into the same query.
     if not user.is_authenticated:
         raise Http404("No such train.")
-    trains = ReleaseTrain.objects.select_related("primary_manager")
-    checked_in_query = not user.is_superuser and not roles.has_role(user, roles.RELEASE_MANAGERS)
-    if checked_in_query:
-        trains = trains.filter(_sees_this_train(user))
+    actions = list(dict.fromkeys([VIEW, need, *also]))
+    trains = with_permissions(
+        (queryset if queryset is not None else ReleaseTrain.objects).select_related(
+            "primary_manager"
+        ),
+        user,
+        *actions,
+    )
     try:
         train = trains.get(pk=pk)
     except (ReleaseTrain.DoesNotExist, ValueError, TypeError):
         raise Http404("No such train.") from None
-    if not checked_in_query and not can_view(user, train):
+    remember_permissions(train, user)
+    if not may(user, VIEW, train):
         raise Http404("No such train.")
-    if need == "manage" and not can_manage(user, train):
-        raise PermissionDenied("Only the train's release managers can do this.")
-    if need == "deploy" and not can_deploy(user, train):
-        raise PermissionDenied("Only the train's release managers and engineers can deploy it.")
+    if not may(user, need, train):
+        raise PermissionDenied(REFUSALS.get(need, "You may not do this."))
     return train
 
 
-def users_who_can_view(train: ReleaseTrain) -> QuerySet:
-    """The active people who may see a train, by the rules of `trains_visible_to`, in one
-    query. Superusers see everything but are not counted unless a rule names them."""
-    perms = [VIEW, MANAGE]
-    UserModel = get_user_model()
-    in_groups = UserModel.groups.through.objects
-    granted_user = ReleaseTrainUserObjectPermission.objects.filter(
-        content_object=train, permission__codename__in=perms
-    ).values("user_id")
-    granted_group = ReleaseTrainGroupObjectPermission.objects.filter(
-        content_object=train, permission__codename__in=perms
-    ).values("group_id")
-    owners = ApplicationRelease.objects.filter(train=train).values("application__product_owner")
-    approver_users = ApprovalRequirement.objects.filter(train=train, user__isnull=False)
-    approver_groups = ApprovalRequirement.objects.filter(train=train, group__isnull=False)
-    engineers = ReleaseTrain.release_engineers.through.objects.filter(releasetrain=train)
-    return UserModel.objects.filter(
-        Q(pk=train.primary_manager_id)
-        | Q(pk__in=granted_user)
-        | Q(pk__in=in_groups.filter(group_id__in=granted_group).values("user_id"))
-        | Q(pk__in=owners)
-        | Q(pk__in=approver_users.values("user_id"))
-        | Q(
-            pk__in=in_groups.filter(group_id__in=approver_groups.values("group_id")).values(
-                "user_id"
-            )
-        )
-        | Q(pk__in=engineers.values("user_id")),
-        is_active=True,
+REFUSALS = {
+    MANAGE: "Only the train's release managers can do this.",
+    DEPLOY: "Only the train's release managers and engineers can deploy it.",
+    TICK_VERIFICATION: "Only the train's release managers and QA can tick this.",
+}
+
+
+# Many people, one or many trains: audiences -----------------------------------------------
+
+
+def _audience(
+    train_ids: Iterable[int], action: str, *, role: str | None, among
+) -> list[tuple[QuerySet, Link]]:
+    """For each way to hold `action`: the rows naming these trains and the active people
+    who hold it through them (and `role`, and are `among` these user ids, if given)."""
+    trains = id_list(train_ids)
+    parts = []
+    for path in paths(action):
+        link = path.link
+        train_filter = {f"{link.train}__in": trains}
+        if path.when:
+            allowed = ReleaseTrain.objects.filter(pk__in=trains)
+            for when in path.when:
+                allowed = allowed.filter(when())
+            train_filter = {f"{link.train}__in": allowed.values("pk")}
+        # One filter() call: conditions on the person through a group must share the one
+        # join to the group's members that the values read (a second call joins again).
+        person = {f"{link.member}__is_active": True}
+        wanted = sorted(path.roles | ({role} if role else set()))
+        if among is not None or wanted:
+            holders = get_user_model().objects.all()
+            if among is not None:
+                holders = holders.filter(pk__in=id_list(among))
+            for needed in wanted:
+                holders = holders.filter(groups__name=needed)
+            person[f"{link.member}__in"] = holders.values("pk")
+        rows = link.rows().filter(**train_filter, **person)
+        parts.append((rows.order_by(), link))
+    return parts
+
+
+def pairs(
+    train_ids: Iterable[int], action: str, *, role: str | None = None, among=None
+) -> QuerySet:
+    """(train id, user id) of the active people who may take `action` on each of these
+    trains, for many trains in one query (a UNION ALL; pairs may repeat). `role` keeps
+    only the holders of that role; `among` (user ids) only those people."""
+    first, *rest = (
+        rows.values_list(link.train, link.member)
+        for rows, link in _audience(train_ids, action, role=role, among=among)
     )
+    return first.union(*rest, all=True) if rest else first
+
+
+def users_who_may(train: ReleaseTrain, action: str, *, role: str | None = None) -> QuerySet:
+    """The active people who may take `action` on one train, in one query."""
+    return get_user_model().objects.filter(
+        reduce(
+            operator.or_,
+            (
+                Q(pk__in=rows.values(link.member))
+                for rows, link in _audience([train.pk], action, role=role, among=None)
+            ),
+        )
+    )
+
+
+def users_who_can_view(train: ReleaseTrain) -> QuerySet:
+    return users_who_may(train, VIEW)
 
 
 def viewer_pairs(train_ids, *, among) -> QuerySet:
-    """(train id, user id) of the active people among `among` (user ids) who may see
-    each of these trains, by the rules of `users_who_can_view`, for many trains in one
-    query (pairs may repeat)."""
-    perms = [VIEW, MANAGE]
-    trains, among = id_list(train_ids), id_list(among)
-    requirements = ApprovalRequirement.objects.filter(train_id__in=trains)
-    parts = [
-        ReleaseTrain.objects.filter(
-            pk__in=trains, primary_manager__in=among, primary_manager__is_active=True
-        ).values_list("pk", "primary_manager_id"),
-        ReleaseTrainUserObjectPermission.objects.filter(
-            content_object_id__in=trains,
-            permission__codename__in=perms,
-            user__in=among,
-            user__is_active=True,
-        ).values_list("content_object_id", "user_id"),
-        ReleaseTrainGroupObjectPermission.objects.filter(
-            content_object_id__in=trains,
-            permission__codename__in=perms,
-            group__user__in=among,
-            group__user__is_active=True,
-        ).values_list("content_object_id", "group__user"),
-        ApplicationRelease.objects.filter(
-            train_id__in=trains,
-            application__product_owner__in=among,
-            application__product_owner__is_active=True,
-        ).values_list("train_id", "application__product_owner_id"),
-        requirements.filter(user__in=among, user__is_active=True).values_list(
-            "train_id", "user_id"
-        ),
-        requirements.filter(group__user__in=among, group__user__is_active=True).values_list(
-            "train_id", "group__user"
-        ),
-        ReleaseTrain.release_engineers.through.objects.filter(
-            releasetrain_id__in=trains, user__in=among, user__is_active=True
-        ).values_list("releasetrain_id", "user_id"),
-    ]
-    first, *rest = (part.order_by() for part in parts)
-    return first.union(*rest, all=True)
+    return pairs(train_ids, VIEW, among=among)
 
 
-def trains_managed_by(user: User) -> QuerySet[ReleaseTrain]:
-    """The trains `can_manage` allows, as one query."""
-    if not user.is_authenticated:
-        return ReleaseTrain.objects.none()
-    if user.is_superuser:
-        return ReleaseTrain.objects.all()
-    if not roles.has_role(user, roles.RELEASE_MANAGERS):
-        return ReleaseTrain.objects.none()
-    granted_user = ReleaseTrainUserObjectPermission.objects.filter(
-        user=user, permission__codename=MANAGE
-    ).values("content_object_id")
-    granted_group = ReleaseTrainGroupObjectPermission.objects.filter(
-        group__user=user, permission__codename=MANAGE
-    ).values("content_object_id")
-    return ReleaseTrain.objects.filter(
-        Q(primary_manager=user) | Q(pk__in=granted_user) | Q(pk__in=granted_group)
+# Deciding at a gate -------------------------------------------------------------------------
+
+DECIDERS = (NAMED_APPROVER, APPROVER_GROUP)
+SEPARATION_OF_DUTIES = "The train's primary release manager may not give its executive approval."
+
+
+def _decides(user: AbstractBaseUser) -> Q:
+    """Requirements that ask for this user: by name or through one of their groups.
+    A train's primary release manager is not asked for its executive approval."""
+    return reduce(operator.or_, (link.names(user) for link in DECIDERS)) & ~Q(
+        gate=Gate.EXECUTIVE, train__primary_manager=user
     )
+
+
+def decidable_requirements(user: User) -> QuerySet[ApprovalRequirement]:
+    """Every approval requirement this user may decide, open or not."""
+    if not user.is_authenticated:
+        return ApprovalRequirement.objects.none()
+    return ApprovalRequirement.objects.filter(_decides(user))
+
+
+def names_an_approver() -> Q:
+    """For the query that reads the user (releasemgr.auth): some requirement names the
+    user (by name or through a group), or the user has decided before. Only such people
+    can have anything to decide or have decided: the others need no inbox query."""
+    user = OuterRef("pk")
+    # the user's groups, one subquery deeper: its OuterRef reaches through the EXISTS
+    groups = get_user_model().groups.through.objects.filter(user_id=OuterRef(user))
+    named = ApprovalRequirement.objects.filter(
+        Q(user_id=user) | Q(group_id__in=groups.values("group_id"))
+    )
+    return Q(Exists(named)) | Q(Exists(ApprovalDecision.objects.filter(user_id=user)))
+
+
+def asks_for(user: User, requirement: ApprovalRequirement) -> bool:
+    """Whether the requirement names this user, by name or by one of their groups."""
+    if not user.is_authenticated:
+        return False
+    if requirement.user_id is not None:
+        return requirement.user_id == user.pk
+    return requirement.group_id in roles.group_ids(user)
+
+
+def may_decide(user: User, requirement: ApprovalRequirement, train: ReleaseTrain) -> bool:
+    """Whether the user may decide this requirement (no query): it asks for them, and
+    they do not lead the train when the gate is the executive one."""
+    return asks_for(user, requirement) and not (
+        requirement.gate == Gate.EXECUTIVE and train.primary_manager_id == user.pk
+    )
+
+
+def deciders(train: ReleaseTrain, gate: str) -> QuerySet:
+    """The active people who may decide at this gate of this train, in one query."""
+    requirements = ApprovalRequirement.objects.filter(train=train, gate=gate)
+    people = get_user_model().objects.filter(
+        reduce(
+            operator.or_,
+            (
+                Q(pk__in=requirements.filter(pk__in=link.rows().values("pk")).values(link.member))
+                for link in DECIDERS
+            ),
+        ),
+        is_active=True,
+    )
+    if gate == Gate.EXECUTIVE:
+        people = people.exclude(pk=train.primary_manager_id)
+    return people
+
+
+def decider_pairs(pairs_wanted: set[tuple[int, str]]) -> list[tuple[tuple[int, str], int]]:
+    """((train id, gate), user id) of the active people who may decide at each of these
+    gates, for many trains in one query."""
+    requirements = ApprovalRequirement.objects.filter(
+        train_id__in=id_list(t for t, _ in pairs_wanted),
+        gate__in={g for _, g in pairs_wanted},
+    ).order_by()
+    parts = [
+        requirements.filter(pk__in=link.rows().values("pk"))
+        .filter(**{f"{link.member}__is_active": True})
+        .exclude(Q(gate=Gate.EXECUTIVE) & Q(**{link.member: F("train__primary_manager")}))
+        .values_list("train_id", "gate", link.member)
+        for link in DECIDERS
+    ]
+    first, *rest = parts
+    return [
+        ((train_id, gate), user_id)
+        for train_id, gate, user_id in first.union(*rest, all=True)
+        if (train_id, gate) in pairs_wanted
+    ]

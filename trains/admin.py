@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from guardian.admin import GuardedModelAdminMixin
 
 from releasemgr.exceptions import ServiceError
-from trains import services
+from trains import services, workflow
 from trains.models import (
     Deployment,
     ExitCriterion,
@@ -104,11 +104,23 @@ class ReleaseTrainAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
     # validate the schedule and write the history; the admin only moves them on.
     readonly_fields = fields
     inlines = [PhaseInline, CriterionInline, MilestoneInline, DeploymentInline, EventInline]
+    # The steps people take by hand that need no reason (cancelling does: on the page).
     actions = [
-        _step_action("start_construction", "Start construction"),
-        _step_action("request_development_approval", "Request development approval"),
-        _step_action("request_executive_approval", "Request executive approval"),
+        _step_action(step.name, step.label)
+        for step in workflow.STEPS.values()
+        if step.via == workflow.Via.STEP and not step.needs_reason
     ]
+    change_form_template = "admin/trains/releasetrain/change_form.html"
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """The train's page in the admin says which steps this person may take now, and
+        what blocks them (workflow.available_steps, as on the train's page)."""
+        train = self.get_object(request, object_id) if object_id else None
+        extra_context = {
+            **(extra_context or {}),
+            "steps": workflow.available_steps(train, request.user) if train else [],
+        }
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request):
         # A train is submitted through trains.services.train_create (phases, criteria,

@@ -10,8 +10,8 @@ from django.db.models import Value
 
 from approvals.models import Gate
 from releasemgr import roles
+from releasemgr.people import person_name
 from trains.choices import PHASE_ORDER, PhaseKind, TrainType
-from trains.selectors import display_name
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -131,7 +131,7 @@ class RequirementForm(forms.Form):
             people.union(teams, all=True), key=lambda row: (row[2].casefold(), row[2])
         ):
             if kind == "user":
-                users.append((f"user:{pk}", f"{display_name(first, last, name)} ({name})"))
+                users.append((f"user:{pk}", f"{person_name(first, last, name)} ({name})"))
             else:
                 groups.append((f"group:{pk}", f"Group: {name}"))
         self.fields["approver"].choices = [("", "Choose…"), ("Groups", groups), ("People", users)]

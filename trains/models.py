@@ -5,15 +5,15 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
+from django_fsm import FSMField, FSMModelMixin, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from approvals.models import Gate
 from releasemgr.history import AppendOnlyModel
 from trains import workflow
 from trains.choices import (
     FINAL_STATES,
     NOTIFICATION_BADGES,
-    OPEN_STATES,
     STATE_BADGES,
     CriterionCheck,
     Delivery,
@@ -119,80 +119,54 @@ class ReleaseTrain(FSMModelMixin, models.Model):
     def is_open(self) -> bool:
         return self.state not in FINAL_STATES
 
+    # Each gate's round counter.
+    ROUND_FIELDS = {Gate.DEVELOPMENT: "development_round", Gate.EXECUTIVE: "executive_round"}
+
     def round_for(self, gate: str) -> int:
-        return self.development_round if gate == "development" else self.executive_round
+        return getattr(self, self.ROUND_FIELDS[gate])
 
-    # Transitions. Conditions are in trains/workflow.py; permissions, history and
-    # notifications in trains/services.py, the only caller.
+    # Transitions: sources, targets, conditions and who may take them come from the
+    # state table (trains/workflow.py); history and notifications from trains/services,
+    # the only caller. The bodies keep the gate rounds and the closing time.
 
-    @transition(
-        field=state,
-        source=S.SCOPING,
-        target=S.CONSTRUCTION,
-        conditions=[workflow.scoping_exit_met],
-    )
+    @transition(field=state, **workflow.fsm("start_construction"))
     def start_construction(self) -> None:
         pass
 
-    @transition(
-        field=state,
-        source=S.CONSTRUCTION,
-        target=S.DEVELOPMENT_APPROVAL,
-        conditions=[workflow.construction_exit_met],
-    )
+    @transition(field=state, **workflow.fsm("request_development_approval"))
     def request_development_approval(self) -> None:
         self.development_round += 1
         self.gate_opened_at = timezone.now()
 
-    @transition(
-        field=state,
-        source=S.DEVELOPMENT_APPROVAL,
-        target=S.VERIFICATION,
-        conditions=[workflow.development_quorum_reached],
-    )
+    @transition(field=state, **workflow.fsm("approve_development"))
     def approve_development(self) -> None:
         self.gate_opened_at = None
 
-    @transition(field=state, source=S.DEVELOPMENT_APPROVAL, target=S.CONSTRUCTION)
+    @transition(field=state, **workflow.fsm("reject_development"))
     def reject_development(self) -> None:
         self.gate_opened_at = None
 
-    @transition(
-        field=state,
-        source=S.VERIFICATION,
-        target=S.EXECUTIVE_APPROVAL,
-        conditions=[workflow.verification_exit_met],
-    )
+    @transition(field=state, **workflow.fsm("request_executive_approval"))
     def request_executive_approval(self) -> None:
         self.executive_round += 1
         self.gate_opened_at = timezone.now()
 
-    @transition(
-        field=state,
-        source=S.EXECUTIVE_APPROVAL,
-        target=S.DEPLOYMENT,
-        conditions=[workflow.executive_quorum_reached],
-    )
+    @transition(field=state, **workflow.fsm("approve_executive"))
     def approve_executive(self) -> None:
         self.gate_opened_at = None
 
-    @transition(field=state, source=S.EXECUTIVE_APPROVAL, target=S.VERIFICATION)
+    @transition(field=state, **workflow.fsm("reject_executive"))
     def reject_executive(self) -> None:
         self.gate_opened_at = None
 
-    @transition(
-        field=state,
-        source=S.DEPLOYMENT,
-        target=RETURN_VALUE(S.DEPLOYMENT, S.CLOSED),
-        conditions=[workflow.deployment_exit_met],
-    )
+    @transition(field=state, **workflow.fsm("deploy"))
     def deploy(self, *, succeeded: bool) -> str:
         if succeeded:
             self.closed_at = timezone.now()
             return S.CLOSED
         return S.DEPLOYMENT
 
-    @transition(field=state, source=list(OPEN_STATES), target=S.CANCELLED)
+    @transition(field=state, **workflow.fsm("cancel"))
     def cancel(self) -> None:
         self.gate_opened_at = None
         self.closed_at = timezone.now()
@@ -359,15 +333,7 @@ class Deployment(AppendOnlyModel):
         return f"Deployment of {self.train} {outcome}"
 
 
-class ImmutableQuerySet(models.QuerySet):
-    def update(self, **kwargs):  # noqa: ANN003, ANN201
-        raise TypeError("History rows are facts: they are never updated.")
-
-    def delete(self):  # noqa: ANN201
-        raise TypeError("History rows are facts: they are never deleted.")
-
-
-class TrainEvent(models.Model):
+class TrainEvent(AppendOnlyModel):
     """The train's history: one row per fact, created and never changed."""
 
     train = models.ForeignKey(ReleaseTrain, on_delete=models.PROTECT, related_name="events")
@@ -387,8 +353,6 @@ class TrainEvent(models.Model):
     message = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
 
-    objects = ImmutableQuerySet.as_manager()
-
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["train", "-created_at"])]
@@ -404,16 +368,8 @@ class TrainEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.train}: {self.message or self.get_kind_display()}"
 
-    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
-        if not self._state.adding:
-            raise TypeError("History rows are facts: they are never updated.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        raise TypeError("History rows are facts: they are never deleted.")
-
-
-class Reminder(models.Model):
+class Reminder(AppendOnlyModel):
     """A deadline reminder that was due: one per (object, kind, day), written once.
 
     The unique constraint is what makes a reminder go out exactly once: the scan writes
@@ -432,8 +388,6 @@ class Reminder(models.Model):
     day = models.DateField(help_text="The day this reminder is for.")
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = ImmutableQuerySet.as_manager()
-
     class Meta:
         ordering = ["-day", "-id"]
         constraints = [
@@ -445,14 +399,6 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.label} ({self.due_date})"
-
-    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
-        if not self._state.adding:
-            raise TypeError("Reminders are facts: they are never updated.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        raise TypeError("Reminders are facts: they are never deleted.")
 
     @property
     def days_left(self) -> int:

@@ -1,94 +1,206 @@
-"""The release train's state table: its steps, who takes them, and their conditions.
+"""The release train's state table, whole: every step, where it leads, what allows it.
 
-Each condition comes in two forms: `*_unmet(train)` lists what is missing in words a
-person can act on (for error messages and disabled buttons), and `*_met(train)` is the
-predicate django-fsm checks on the transition.
+Each step names its source states and target, the phase or gate it belongs to, the
+condition that must hold (the exit criteria of its phase, or the quorum of its gate),
+the access action that allows a person to take it (`trains.access`), whether it needs
+a reason, who is told (`trains.notifications.audience`), and which command takes it.
+The model's transitions are built from this table (`fsm`), and every page, the API, the
+admin and the mails read it through django-fsm's public API (`available_steps`).
+
+Conditions are computed from the train's facts (`trains.facts`), read once and kept on
+the train, so that a page or a command evaluates each condition once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django_fsm import RETURN_VALUE, can_proceed
 
-from applications.models import ReleaseState, Turnover, TurnoverState
-from approvals.selectors import gate_status
-from trains.choices import CriterionCheck, PhaseKind
+from approvals.models import Gate
+from trains.choices import FINAL_STATES, CriterionCheck, PhaseKind, TrainState
+from trains.facts import CriterionFact, Facts, facts_of
 
 if TYPE_CHECKING:
-    from trains.models import ExitCriterion, ReleaseTrain
+    from trains.models import ReleaseTrain
+
+S = TrainState
+
+
+class Via(StrEnum):
+    """Which command takes a step."""
+
+    STEP = "step"  # a person, with POST /trains/<id>/<name>/ (services.train_transition)
+    DEPLOYMENT = "deployment"  # recording a deployment attempt (services.train_deploy)
+    DECISION = "decision"  # an approver's decision (services.decision_record)
+    SYSTEM = "system"  # the system, when the condition comes to hold
+
+
+class Tell(StrEnum):
+    """Who is told when a step is taken (trains.notifications.audience)."""
+
+    LEAD = "lead"  # the train's primary release manager
+    APPROVERS = "approvers"  # whoever may decide at the step's gate
+    OWNERS_AND_LEAD = "owners_and_lead"  # its releases' product owners and its lead
+    VIEWERS = "viewers"  # everyone who may see the train
 
 
 @dataclass(frozen=True)
 class Step:
     name: str
     label: str
-    actor: str  # "manager", "deployer", "approver" or "system"
+    sources: tuple[TrainState, ...]
+    target: TrainState
+    phase: PhaseKind  # the phase it closes or belongs to
+    via: Via
+    tell: Tell
+    action: str | None = None  # trains.access action that lets a person take it
+    gate: Gate | None = None
+    needs_criteria: bool = False  # the exit criteria of `phase` must be met
+    needs_quorum: bool = False  # the approvals of `gate` must be complete
     needs_reason: bool = False
+    outcomes: tuple[TrainState, ...] = ()  # where it may end, when not always `target`
     style: str = "primary"
+
+    @property
+    def offered(self) -> bool:
+        """Offered to people as a button (the action bar, the API's steps)."""
+        return self.via in (Via.STEP, Via.DEPLOYMENT)
 
 
 STEPS: dict[str, Step] = {
     s.name: s
     for s in [
-        Step("start_construction", "Start construction", "manager"),
-        Step("request_development_approval", "Request development approval", "manager"),
-        Step("approve_development", "Approve development", "system", style="success"),
-        Step("reject_development", "Reject development", "approver", True, "danger"),
-        Step("request_executive_approval", "Request executive approval", "manager"),
-        Step("approve_executive", "Approve (executive)", "system", style="success"),
-        Step("reject_executive", "Reject (executive)", "approver", True, "danger"),
-        Step("deploy", "Record deployment", "deployer", style="success"),
-        Step("cancel", "Cancel train", "manager", True, "outline-danger"),
+        Step(
+            "start_construction",
+            "Start construction",
+            (S.SCOPING,),
+            S.CONSTRUCTION,
+            PhaseKind.SCOPING,
+            Via.STEP,
+            Tell.LEAD,
+            action="manage",
+            needs_criteria=True,
+        ),
+        Step(
+            "request_development_approval",
+            "Request development approval",
+            (S.CONSTRUCTION,),
+            S.DEVELOPMENT_APPROVAL,
+            PhaseKind.CONSTRUCTION,
+            Via.STEP,
+            Tell.APPROVERS,
+            action="manage",
+            gate=Gate.DEVELOPMENT,
+            needs_criteria=True,
+        ),
+        Step(
+            "approve_development",
+            "Approve development",
+            (S.DEVELOPMENT_APPROVAL,),
+            S.VERIFICATION,
+            PhaseKind.CONSTRUCTION,
+            Via.SYSTEM,
+            Tell.LEAD,
+            gate=Gate.DEVELOPMENT,
+            needs_quorum=True,
+            style="success",
+        ),
+        Step(
+            "reject_development",
+            "Reject development",
+            (S.DEVELOPMENT_APPROVAL,),
+            S.CONSTRUCTION,
+            PhaseKind.CONSTRUCTION,
+            Via.DECISION,
+            Tell.OWNERS_AND_LEAD,
+            gate=Gate.DEVELOPMENT,
+            needs_reason=True,
+            style="danger",
+        ),
+        Step(
+            "request_executive_approval",
+            "Request executive approval",
+            (S.VERIFICATION,),
+            S.EXECUTIVE_APPROVAL,
+            PhaseKind.VERIFICATION,
+            Via.STEP,
+            Tell.APPROVERS,
+            action="manage",
+            gate=Gate.EXECUTIVE,
+            needs_criteria=True,
+        ),
+        Step(
+            "approve_executive",
+            "Approve (executive)",
+            (S.EXECUTIVE_APPROVAL,),
+            S.DEPLOYMENT,
+            PhaseKind.VERIFICATION,
+            Via.SYSTEM,
+            Tell.LEAD,
+            gate=Gate.EXECUTIVE,
+            needs_quorum=True,
+            style="success",
+        ),
+        Step(
+            "reject_executive",
+            "Reject (executive)",
+            (S.EXECUTIVE_APPROVAL,),
+            S.VERIFICATION,
+            PhaseKind.VERIFICATION,
+            Via.DECISION,
+            Tell.OWNERS_AND_LEAD,
+            gate=Gate.EXECUTIVE,
+            needs_reason=True,
+            style="danger",
+        ),
+        Step(
+            "deploy",
+            "Record deployment",
+            (S.DEPLOYMENT,),
+            S.CLOSED,
+            PhaseKind.DEPLOYMENT,
+            Via.DEPLOYMENT,
+            Tell.VIEWERS,
+            action="deploy",
+            needs_criteria=True,
+            outcomes=(S.DEPLOYMENT, S.CLOSED),  # a failed attempt stays in deployment
+            style="success",
+        ),
+        Step(
+            "cancel",
+            "Cancel train",
+            tuple(s for s in S if s not in FINAL_STATES),
+            S.CANCELLED,
+            PhaseKind.SCOPING,  # any phase; its history says which
+            Via.STEP,
+            Tell.VIEWERS,
+            action="manage",
+            needs_reason=True,
+            style="outline-danger",
+        ),
     ]
 }
 
 # Steps a person starts directly with a POST to /trains/<id>/<name>/.
-MANUAL_STEPS = (
-    "start_construction",
-    "request_development_approval",
-    "request_executive_approval",
-    "cancel",
-)
+MANUAL_STEPS = tuple(name for name, s in STEPS.items() if s.via == Via.STEP)
+# The state in which a gate waits for its approvers.
+GATE_STATE = {s.gate: s.sources[0] for s in STEPS.values() if s.via == Via.DECISION}
+STATE_GATE = {state: gate for gate, state in GATE_STATE.items()}
 
 
-@dataclass(frozen=True)
-class TrainFacts:
-    """What the automatic exit criteria are computed from; three queries."""
-
-    phases_without_end: list[str]
-    gates_without_approvers: list[str]
-    release_count: int
-    incomplete_releases: int
-    releases_without_accepted_turnover: int
+def gate_of(transition: str) -> Gate | None:
+    """The gate a step (a history row's transition) belongs to, if any."""
+    step = STEPS.get(transition)
+    return step.gate if step else None
 
 
-def train_facts(train: ReleaseTrain) -> TrainFacts:
-    from approvals.models import Gate
-
-    missing = [
-        PhaseKind(kind).label
-        for kind, end in train.phases.values_list("kind", "planned_end")
-        if end is None
-    ]
-    gates = set(train.approval_requirements.values_list("gate", flat=True))
-    accepted = Turnover.objects.filter(release=OuterRef("pk"), state=TurnoverState.ACCEPTED)
-    counts = train.application_releases.aggregate(
-        total=Count("id"),
-        incomplete=Count("id", filter=~Q(state=ReleaseState.DEVELOPMENT_COMPLETE)),
-        without_turnover=Count("id", filter=~Q(Exists(accepted))),
-    )
-    return TrainFacts(
-        phases_without_end=missing,
-        gates_without_approvers=[g.label for g in Gate if g.value not in gates],
-        release_count=counts["total"],
-        incomplete_releases=counts["incomplete"],
-        releases_without_accepted_turnover=counts["without_turnover"],
-    )
+# Conditions ------------------------------------------------------------------------------
 
 
-def criterion_status(criterion: ExitCriterion, facts: TrainFacts) -> tuple[bool, str]:
+def criterion_status(criterion: CriterionFact, facts: Facts) -> tuple[bool, str]:
     """Whether a criterion holds, and if not, what is missing."""
     check = criterion.rule
     if check == CriterionCheck.MANUAL:
@@ -120,89 +232,116 @@ def criterion_status(criterion: ExitCriterion, facts: TrainFacts) -> tuple[bool,
     raise ValueError(f"unknown criterion check {check!r}")
 
 
-def facts_from(*, phases, requirements, release_states, releases_without_accepted) -> TrainFacts:
-    """The same facts, from rows a page has already fetched, so a dashboard needs no
-    extra queries."""
-    from approvals.models import Gate
-
-    gates = {r.gate for r in requirements}
-    return TrainFacts(
-        phases_without_end=[p.get_kind_display() for p in phases if p.planned_end is None],
-        gates_without_approvers=[g.label for g in Gate if g.value not in gates],
-        release_count=len(release_states),
-        incomplete_releases=sum(s != ReleaseState.DEVELOPMENT_COMPLETE for s in release_states),
-        releases_without_accepted_turnover=releases_without_accepted,
-    )
-
-
-def exit_criteria_unmet(
-    train: ReleaseTrain, phase: str, *, criteria=None, facts: TrainFacts | None = None
-) -> list[str]:
-    if criteria is None:
-        criteria = list(train.criteria.filter(phase=phase, required=True))
-    else:
-        criteria = [c for c in criteria if c.phase == phase and c.required]
-    if not criteria:
-        return []
-    facts = facts or train_facts(train)
+def exit_criteria_unmet(facts: Facts, phase: str) -> list[str]:
+    """The phase's required exit criteria that do not hold, in words."""
     unmet = []
-    for criterion in criteria:
-        met, detail = criterion_status(criterion, facts)
-        if not met:
-            unmet.append(f"{criterion.description}: {detail}")
+    for criterion in facts.criteria:
+        if criterion.phase == phase and criterion.required:
+            met, detail = criterion_status(criterion, facts)
+            if not met:
+                unmet.append(f"{criterion.description}: {detail}")
     return unmet
 
 
-def gate_unmet(train: ReleaseTrain, gate: str, *, statuses=None) -> list[str]:
-    if statuses is None:
-        statuses = gate_status(train=train, gate=gate, round=train.round_for(gate))
-    if not statuses:
+def quorum_unmet(facts: Facts, gate: str) -> list[str]:
+    """The gate's approval requirements not yet satisfied in its current round."""
+    requirements = [r for r in facts.requirements if r.gate == gate]
+    if not requirements:
         return ["no approvers are set for this gate"]
     return [
-        f"{s.requirement.approver_label}: {s.approvals} of {s.needed} approvals"
-        for s in statuses
-        if not s.satisfied
+        f"{r.label}: {r.approvals} of {r.needed} approvals" for r in requirements if not r.satisfied
     ]
 
 
-_UNMET = {
-    "start_construction": lambda t: exit_criteria_unmet(t, PhaseKind.SCOPING),
-    "request_development_approval": lambda t: exit_criteria_unmet(t, PhaseKind.CONSTRUCTION),
-    "approve_development": lambda t: gate_unmet(t, "development"),
-    "request_executive_approval": lambda t: exit_criteria_unmet(t, PhaseKind.VERIFICATION),
-    "approve_executive": lambda t: gate_unmet(t, "executive"),
-    "deploy": lambda t: exit_criteria_unmet(t, PhaseKind.DEPLOYMENT),
-}
-
-
-def unmet_conditions(train: ReleaseTrain, name: str) -> list[str]:
+def unmet(train: ReleaseTrain, name: str) -> list[str]:
     """What stands in the way of a step, in words; empty when nothing does."""
-    check = _UNMET.get(name)
-    return check(train) if check else []
+    step = STEPS[name]
+    if not (step.needs_criteria or step.needs_quorum):
+        return []
+    facts = facts_of(train)
+    if step.needs_quorum:
+        return quorum_unmet(facts, step.gate)
+    return exit_criteria_unmet(facts, step.phase)
 
 
-def scoping_exit_met(train: ReleaseTrain) -> bool:
-    return not unmet_conditions(train, "start_construction")
+# The model's transitions ---------------------------------------------------------------------
 
 
-def construction_exit_met(train: ReleaseTrain) -> bool:
-    return not unmet_conditions(train, "request_development_approval")
+def fsm(name: str) -> dict:
+    """The keyword arguments of django-fsm's `@transition` for a step: its sources, its
+    target, its condition and who may take it."""
+    step = STEPS[name]
+
+    def condition_holds(train: ReleaseTrain) -> bool:
+        return not unmet(train, name)
+
+    def may_take(train: ReleaseTrain, user) -> bool:
+        from trains import access
+
+        return step.action is not None and access.may(user, step.action, train)
+
+    condition_holds.__name__ = f"{name}_condition"
+    return {
+        "source": list(step.sources),
+        "target": RETURN_VALUE(*step.outcomes) if step.outcomes else step.target,
+        "conditions": [condition_holds] if (step.needs_criteria or step.needs_quorum) else [],
+        "permission": may_take,
+        "custom": {"step": step},
+    }
 
 
-def verification_exit_met(train: ReleaseTrain) -> bool:
-    return not unmet_conditions(train, "request_executive_approval")
+def possible(train: ReleaseTrain, name: str) -> bool:
+    """Whether the train's state allows the step (its condition aside)."""
+    return can_proceed(getattr(train, name), check_conditions=False)
 
 
-def deployment_exit_met(train: ReleaseTrain) -> bool:
-    return not unmet_conditions(train, "deploy")
+@dataclass(frozen=True)
+class Option:
+    """A step a person may take now, or could once its condition holds."""
+
+    step: Step
+    unmet: list[str]
+
+    @property
+    def name(self) -> str:
+        return self.step.name
+
+    @property
+    def label(self) -> str:
+        return self.step.label
+
+    @property
+    def enabled(self) -> bool:
+        return not self.unmet
+
+    @property
+    def summary(self) -> str:
+        """What blocks it in a few words: "2 construction exit criteria unmet"."""
+        if not self.unmet:
+            return ""
+        n = len(self.unmet)
+        if self.step.needs_quorum:
+            return f"{n} approval requirement{'s' if n != 1 else ''} unmet"
+        noun = "criterion" if n == 1 else "criteria"
+        return f"{n} {PhaseKind(self.step.phase).label.lower()} exit {noun} unmet"
 
 
-def development_quorum_reached(train: ReleaseTrain) -> bool:
-    return not unmet_conditions(train, "approve_development")
-
-
-def executive_quorum_reached(train: ReleaseTrain) -> bool:
-    return not unmet_conditions(train, "approve_executive")
+def available_steps(train: ReleaseTrain, user) -> list[Option]:
+    """The steps offered to this person on this train now, in the table's order: the
+    train's state allows them and the person may take them; each says what blocks it.
+    The dashboard, the API and the admin show these."""
+    options = []
+    for transition in train.get_all_state_transitions():
+        step = transition.custom["step"]
+        if (
+            step.offered
+            and transition.source == train.state
+            and transition.has_perm(train, user)
+            and not any(o.step is step for o in options)
+        ):
+            options.append(Option(step, unmet(train, step.name)))
+    order = list(STEPS)
+    return sorted(options, key=lambda o: order.index(o.name))
 
 
 DEFAULT_CRITERIA = [

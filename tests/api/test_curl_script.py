@@ -14,6 +14,7 @@ from trains.models import ReleaseTrain
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "api-train.sh"
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl"),
 ]

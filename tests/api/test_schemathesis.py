@@ -17,6 +17,8 @@ from schemathesis import checks
 from api import services as api_services
 from tests.factories import drive, make_train
 
+pytestmark = pytest.mark.slow
+
 MAX_EXAMPLES = 20
 
 app = get_wsgi_application()

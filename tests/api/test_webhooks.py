@@ -39,7 +39,7 @@ def receiver():
     received = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
             status = received.statuses.pop(0) if received.statuses else 200

@@ -10,17 +10,6 @@ from trains import services
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def people(manager, owner, qa, executive, engineer):
-    return {
-        "manager": manager,
-        "owner": owner,
-        "qa": qa,
-        "executive": executive,
-        "engineer": engineer,
-    }
-
-
 def test_release_added_in_scoping_is_recorded_and_owner_told(manager, owner):
     train = make_train(manager)
     release = ReleaseFactory(application__product_owner=owner)

@@ -6,17 +6,6 @@ from trains import services
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def people(manager, owner, qa, executive, engineer):
-    return {
-        "manager": manager,
-        "owner": owner,
-        "qa": qa,
-        "executive": executive,
-        "engineer": engineer,
-    }
-
-
 def test_product_owner_registers_an_application_and_a_release(client, owner):
     client.force_login(owner)
     response = client.post("/applications/", {"name": "Payroll", "product_owner": owner.pk})

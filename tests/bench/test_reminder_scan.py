@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from bench import reminder_scan
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
 def test_the_benchmark_builds_and_measures_a_small_history(role_groups):

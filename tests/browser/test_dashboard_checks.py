@@ -25,17 +25,6 @@ pytestmark = pytest.mark.browser
 QA_SIGN_OFF = "QA sign-off: regression and acceptance tests passed"
 
 
-@pytest.fixture
-def people(manager, owner, qa, executive, engineer):
-    return {
-        "manager": manager,
-        "owner": owner,
-        "qa": qa,
-        "executive": executive,
-        "engineer": engineer,
-    }
-
-
 def train_in(state: str, people, **kwargs):
     train, *_ = drive(make_train(people["manager"], **kwargs), state, **people)
     return train

@@ -11,6 +11,8 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.management import call_command
 from django.templatetags.static import static
 
+pytestmark = pytest.mark.slow
+
 MANIFEST = "whitenoise.storage.CompressedManifestStaticFilesStorage"
 ROOT = Path(__file__).resolve().parents[2]
 

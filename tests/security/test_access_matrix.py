@@ -23,6 +23,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tests import numbers
 from tests.security.world import OWN_NAME, PERSONAS, SECRETS, World
 
+pytestmark = pytest.mark.slow
+
 ANON = "anonymous"
 WHO = (*PERSONAS, ANON)
 VIEWERS = frozenset(PERSONAS) - {"outsider"}
@@ -224,7 +226,7 @@ RULES: dict[str, list[Rule]] = {
     "train_step": [
         Rule("POST", act, lambda w, p, s: {"pk": w.side(s).train.pk, "transition": "cancel"}, S)
     ],
-    "inbox": [Rule("GET", only({"manager", "executive"}, 200))],
+    "inbox": [Rule("GET", everyone(200))],  # it lists what waits for you, maybe nothing
     "calendar": [Rule("GET", everyone(200))],
     # Applications
     "application_list": [

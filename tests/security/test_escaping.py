@@ -25,6 +25,8 @@ from tests.security.test_access_matrix import APP_PATTERNS, RULES, _url
 from tests.security.world import PERSONAS
 from trains import services
 
+pytestmark = pytest.mark.slow
+
 FORMULA = '=HYPERLINK("http://evil.example")'
 HOSTILE_NAME = FORMULA + '"><img src=x onerror=alert(1)>'
 READERS = [p for p in PERSONAS if p != "outsider"]

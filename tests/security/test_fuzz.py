@@ -33,6 +33,8 @@ from tests.security.hostile import (
 from tests.security.world import World
 from trains.choices import PhaseKind, TrainState, TrainType
 
+pytestmark = pytest.mark.slow
+
 Fields = dict[str, Callable[[World], st.SearchStrategy]]
 
 # Rows that change when merely read or signed in with, not through the input.

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 REAL_KEY = "k3y-" + "x9Qm7Lp2" * 7  # 60 characters, not the development default
 HOST = "releases.example.com"
@@ -25,7 +27,7 @@ def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
         if not key.startswith(("DJANGO_", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "SECURE_"))
     }
     environment.update(env)
-    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+    return subprocess.run(
         [sys.executable, *args],
         cwd=ROOT,
         env=environment,

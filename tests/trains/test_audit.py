@@ -56,8 +56,8 @@ def test_facts_cannot_be_changed_through_the_orm(closed_train, model, table, fie
 def test_facts_cannot_be_changed_even_by_raw_sql(closed_train, model, table, field):
     row = model.objects.first()
     for sql in (
-        f"UPDATE {table} SET {field} = 'rewritten' WHERE id = %s",  # noqa: S608 - fixed names
-        f"DELETE FROM {table} WHERE id = %s",  # noqa: S608
+        f"UPDATE {table} SET {field} = 'rewritten' WHERE id = %s",
+        f"DELETE FROM {table} WHERE id = %s",
     ):
         with (
             pytest.raises(IntegrityError, match="History rows are facts"),

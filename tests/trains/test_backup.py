@@ -16,6 +16,8 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -61,9 +63,9 @@ def test_demo_data_round_trips_through_a_postgresql_backup(tmp_path, role_groups
         call_command("restore", str(backup), "--database-url", url, "--yes", stdout=StringIO())
         with psycopg.connect(dbname=target, **server) as restored, connection.cursor() as live:
             for table in _tables():
-                live.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608 - model tables
+                live.execute(f'SELECT count(*) FROM "{table}"')
                 (expected,) = live.fetchone()
-                (got,) = restored.execute(f'SELECT count(*) FROM "{table}"').fetchone()  # noqa: S608
+                (got,) = restored.execute(f'SELECT count(*) FROM "{table}"').fetchone()
                 assert got == expected, table
             for name, sql in SAMPLES.items():
                 live.execute(sql)
@@ -98,7 +100,7 @@ def test_demo_data_round_trips_through_an_sqlite_backup(tmp_path):
     env.update(DATABASE_URL=f"sqlite:///{live}", DEBUG="true", CELERY_BROKER_URL="memory://")
 
     def manage(*args: str) -> None:
-        result = subprocess.run(  # noqa: S603 - our interpreter and manage.py
+        result = subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=ROOT,
             env=env,
@@ -117,6 +119,6 @@ def test_demo_data_round_trips_through_an_sqlite_backup(tmp_path):
         tables = [r[0] for r in a.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         assert "trains_trainevent" in tables
         for table in tables:
-            query = f'SELECT * FROM "{table}" ORDER BY 1'  # noqa: S608 - names from the file
+            query = f'SELECT * FROM "{table}" ORDER BY 1'
             assert a.execute(query).fetchall() == b.execute(query).fetchall(), table
         assert b.execute("SELECT count(*) FROM trains_releasetrain").fetchone()[0] == 9

@@ -12,17 +12,6 @@ from trains import services
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def people(manager, owner, qa, executive, engineer):
-    return {
-        "manager": manager,
-        "owner": owner,
-        "qa": qa,
-        "executive": executive,
-        "engineer": engineer,
-    }
-
-
 def _fill(train, owner, n, prefix):
     app = Application.objects.create(name=f"{prefix} app", product_owner=owner)
     ApplicationRelease.objects.bulk_create(

@@ -22,6 +22,7 @@ from trains import services
 from trains.models import ReleaseTrain, TrainEvent
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL row locks"),
 ]
@@ -39,7 +40,7 @@ def _race(*calls, workers_per_call=1):
         try:
             barrier.wait()
             outcome = call()
-        except Exception as error:  # noqa: BLE001 - the outcome is what we assert on
+        except Exception as error:
             outcome = error
         finally:
             connections.close_all()
@@ -154,13 +155,8 @@ def test_deploying_twice_at_once_records_one_success(manager, owner, qa, executi
 
 
 def _people(manager, owner, qa, executive, engineer):
-    return {
-        "manager": manager,
-        "owner": owner,
-        "qa": qa,
-        "executive": executive,
-        "engineer": engineer,
-    }
+    """Plain arguments, for the threads that cannot take fixtures."""
+    return dict(manager=manager, owner=owner, qa=qa, executive=executive, engineer=engineer)
 
 
 def _criterion_events(criterion):

@@ -9,17 +9,6 @@ from trains.selectors import inbox_count, pending_requirements
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def people(manager, owner, qa, executive, engineer):
-    return {
-        "manager": manager,
-        "owner": owner,
-        "qa": qa,
-        "executive": executive,
-        "engineer": engineer,
-    }
-
-
 def test_inbox_holds_open_gates_until_decided(people):
     train, dev, exe, _ = drive(make_train(people["manager"]), "development_approval", **people)
     assert list(pending_requirements(user=people["manager"])) == [dev]

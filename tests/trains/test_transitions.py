@@ -11,17 +11,6 @@ from trains.models import Phase, TrainEvent
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def people(manager, owner, qa, executive, engineer):
-    return {
-        "manager": manager,
-        "owner": owner,
-        "qa": qa,
-        "executive": executive,
-        "engineer": engineer,
-    }
-
-
 def test_new_train_starts_in_scoping_with_phases_criteria_and_history(manager):
     train = make_train(manager)
     assert train.state == "scoping"

@@ -8,17 +8,6 @@ from trains.models import ReleaseTrain
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def people(manager, owner, qa, executive, engineer):
-    return {
-        "manager": manager,
-        "owner": owner,
-        "qa": qa,
-        "executive": executive,
-        "engineer": engineer,
-    }
-
-
 def login(client, user):
     client.force_login(user)
     return client
@@ -189,7 +178,8 @@ def test_stakeholder_sees_dashboard_read_only(client, manager, owner, stakeholde
     services.train_grant(train=train, by=manager, user=stakeholder)
     html = login(client, stakeholder).get(f"/trains/{train.pk}/").content.decode()
     assert train.name in html
-    assert "Start construction" not in html
+    assert "Next: Start construction" in html  # where it stands, for everyone
+    assert f"/trains/{train.pk}/start_construction/" not in html  # but no button
     assert "Cancel train" not in html
     assert "<form" not in html.split('id="main"')[1].replace('action="/accounts/logout/"', "")
 
@@ -362,8 +352,38 @@ def test_decision_from_the_inbox(client, people):
     assert train.name not in client.get("/approvals/").content.decode()
 
 
-def test_inbox_is_for_approvers(client, qa):
-    assert login(client, qa).get("/approvals/").status_code == 403
+def test_inbox_of_someone_with_nothing_to_decide_is_empty_and_not_in_the_navigation(client, qa):
+    response = login(client, qa).get("/approvals/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Nothing waits for your decision." in html
+    assert 'href="/approvals/"' not in html.split('id="main"')[0]
+
+
+def test_an_approver_without_an_approver_role_has_the_inbox_before_and_after_deciding(
+    client, people
+):
+    """A QA person named as an executive approver: the link and badge come from having
+    something to decide or having decided, not from a role."""
+    from approvals.models import Gate
+    from trains import services
+
+    qa, manager = people["qa"], people["manager"]
+    train = make_train(manager)
+    requirement = services.requirement_add(train=train, by=manager, gate=Gate.EXECUTIVE, user=qa)
+    train, *_ = drive(train, "executive_approval", **people)
+    login(client, qa)
+    nav = client.get("/trains/").content.decode().split('id="main"')[0]
+    assert 'href="/approvals/"' in nav and ">1<" in nav  # the badge
+    assert train.name in client.get("/approvals/").content.decode()
+    client.post(
+        f"/trains/{train.pk}/decide/",
+        {"requirement": requirement.pk, "approve": "0", "comment": "Not yet", "next": "inbox"},
+    )
+    decided = client.get("/approvals/?tab=decided")
+    assert decided.status_code == 200 and train.name in decided.content.decode()
+    nav = client.get("/trains/").content.decode().split('id="main"')[0]
+    assert 'href="/approvals/"' in nav
 
 
 def test_decision_that_moves_the_train_reloads_the_page_under_htmx(client, people):
@@ -483,3 +503,14 @@ def test_calendar_hides_trains_one_may_not_see(client, manager, outsider):
     login(client, outsider)
     html = client.get(f"/calendar/?month={train.start_date:%Y-%m}").content.decode()
     assert train.name not in html
+
+
+def test_an_approver_through_a_group_sees_the_badge_and_others_no_link(client, people, stakeholder):
+    """The executive is asked through the executives group; a stakeholder is asked
+    nothing and has decided nothing."""
+    train, *_ = drive(make_train(people["manager"]), "executive_approval", **people)
+    nav = login(client, people["executive"]).get("/trains/").content.decode()
+    nav = nav.split('id="main"')[0]
+    assert 'href="/approvals/"' in nav and 'aria-label="1 waiting"' in nav
+    nav = login(client, stakeholder).get("/calendar/").content.decode().split('id="main"')[0]
+    assert 'href="/approvals/"' not in nav

@@ -11,9 +11,11 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from approvals.models import Gate
+from releasemgr.people import name_of
+from trains import workflow
 from trains.choices import NotificationKind, PhaseKind, ReminderKind, ReminderTarget
 from trains.models import Notification, Reminder, TrainEvent
+from trains.status import train_status
 
 
 class MailError(Exception):
@@ -65,19 +67,33 @@ def _train_url(train_id: int) -> str:
 
 
 def _gate_of(transition: str) -> str:
-    return Gate.DEVELOPMENT.label if "development" in transition else Gate.EXECUTIVE.label
+    return workflow.gate_of(transition).label
+
+
+def _standing(train) -> list[str]:
+    """Where the train stands now (train_status), in the words of its page."""
+    status = train_status(train)
+    lines = [
+        "Required exit criteria met so far: "
+        + ", ".join(f"{p.label.lower()} {p.met} of {p.total}" for p in status.criteria_so_far),
+        f"Application releases development-complete: {status.releases_complete} of "
+        f"{status.releases_total}",
+    ]
+    if status.is_open and status.waiting:
+        lines.append(f"Waiting for: {status.waiting_text}")
+    return lines
 
 
 def event_content(event: TrainEvent, kind: str) -> Content:
     train = event.train
-    actor = (event.actor.get_full_name() or event.actor.get_username()) if event.actor else ""
+    actor = name_of(event.actor)
     url = _train_url(train.pk)
     if kind == NotificationKind.APPROVAL_REQUESTED:
         gate = _gate_of(event.transition)
         return Content(
             subject=f"Approval requested: {train}",
             heading=f"{train} waits for your decision ({gate.lower()}).",
-            lines=[event.message] if event.message else [],
+            lines=([event.message] if event.message else []) + _standing(train),
             action_url=absolute("/approvals/"),
             action_label="Open your approvals inbox",
         )
@@ -170,7 +186,7 @@ def notification_content(notification: Notification) -> Content:
 
 def _context(recipient, **extra) -> dict:
     return {
-        "recipient_name": recipient.get_full_name() or recipient.get_username(),
+        "recipient_name": name_of(recipient),
         "preferences_url": absolute(reverse("notifications:preferences")),
         "site_url": settings.SITE_URL,
         **extra,

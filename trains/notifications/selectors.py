@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
     CharField,
@@ -20,16 +18,13 @@ from django.db.models import (
     Value,
 )
 
-from applications.models import ApplicationRelease
-from approvals.models import ApprovalRequirement
-from releasemgr import roles
-from releasemgr.db import id_list
 from trains import access
 from trains.choices import (
     DEFAULT_DELIVERY,
     OPEN_STATES,
     PHASE_ORDER,
     STATE_PHASE,
+    CriterionCheck,
     Delivery,
     NotificationKind,
     NotificationStatus,
@@ -44,11 +39,9 @@ from trains.models import (
     NotificationPreference,
     Phase,
     ReleaseTrain,
-    ReleaseTrainUserObjectPermission,
     Reminder,
     UndeliverableAddress,
 )
-from trains.notifications.rules import ESCALATION_GATE
 
 # The reminder scan ------------------------------------------------------------------
 
@@ -165,7 +158,7 @@ def due_items_query(*, today: date, offsets: list[int], overdue_max_days: int) -
             train__state__in=OPEN_STATES,
             met_at__isnull=True,
             due_date__isnull=False,
-            rule="manual",
+            rule=CriterionCheck.MANUAL,
         )
         .exclude(not_reminded(ReminderTarget.CRITERION))
         .order_by()
@@ -199,138 +192,6 @@ def reminder_kinds(*, item: DueItem, today: date, escalate_after: int) -> list[s
     if -left >= escalate_after:
         kinds.append(ReminderKind.ESCALATION)
     return kinds
-
-
-# Who hears of a reminder --------------------------------------------------------------
-
-# What decides who hears of a reminder: (train id, target, phase, reminder kind).
-RecipientKey = tuple[int, str, str, str]
-
-
-def _pairs(queryset: QuerySet, train: str, user: str) -> QuerySet:
-    return queryset.order_by().values_list(train, user)
-
-
-def reminder_recipients(*, keys: Iterable[RecipientKey]) -> dict[RecipientKey, set[int]]:
-    """Who is reminded, for many reminders at once, in at most six queries.
-
-    The people whose work the deadline waits for: the train's release managers always
-    (its primary manager, and those granted manage who are release managers); for a
-    construction deadline the product owners of its releases; for verification the QA
-    people who see the train; for deployment its engineers, or the release engineers who
-    see it when none is assigned. An escalation goes to the approvers of the gate that
-    closes the phase. Inactive people hear of nothing.
-    """
-    keys = set(keys)
-    escalations = {(t, ESCALATION_GATE[p]) for t, _, p, k in keys if k == ReminderKind.ESCALATION}
-    others = [key for key in keys if key[3] != ReminderKind.ESCALATION]
-    phase_end, milestone = ReminderTarget.PHASE, ReminderTarget.MILESTONE
-    managed = {t for t, _, _, _ in others}
-    owned = {t for t, target, p, _ in others if target == phase_end and p == "construction"}
-    tested = {t for t, target, p, _ in others if target != milestone and p == "verification"}
-    deployed = {t for t, target, p, _ in others if target == phase_end and p == "deployment"}
-    UserModel = get_user_model()
-    active = {"user__is_active": True}
-
-    by_role: dict[str, set[int]] = {}
-    if managed or tested or deployed:
-        for user_id, role in UserModel.groups.through.objects.filter(
-            group__name__in=[roles.RELEASE_MANAGERS, roles.QA, roles.RELEASE_ENGINEERS], **active
-        ).values_list("user_id", "group__name"):
-            by_role.setdefault(role, set()).add(user_id)
-
-    managers: dict[int, set[int]] = {}
-    if managed:
-        primary = _pairs(
-            ReleaseTrain.objects.filter(pk__in=id_list(managed), primary_manager__is_active=True),
-            "pk",
-            "primary_manager_id",
-        )
-        granted = _pairs(
-            ReleaseTrainUserObjectPermission.objects.filter(
-                content_object_id__in=id_list(managed),
-                permission__codename=access.MANAGE,
-                user_id__in=id_list(by_role.get(roles.RELEASE_MANAGERS, ())),
-                **active,
-            ),
-            "content_object_id",
-            "user_id",
-        )
-        for train_id, user_id in primary.union(granted, all=True):
-            managers.setdefault(train_id, set()).add(user_id)
-
-    owners: dict[int, set[int]] = {}
-    if owned:
-        for train_id, user_id in _pairs(
-            ApplicationRelease.objects.filter(
-                train_id__in=id_list(owned), application__product_owner__is_active=True
-            ),
-            "train_id",
-            "application__product_owner_id",
-        ):
-            owners.setdefault(train_id, set()).add(user_id)
-
-    engineers: dict[int, set[int]] = {}
-    if deployed:
-        for train_id, user_id in _pairs(
-            ReleaseTrain.release_engineers.through.objects.filter(
-                releasetrain_id__in=id_list(deployed), **active
-            ),
-            "releasetrain_id",
-            "user_id",
-        ):
-            engineers.setdefault(train_id, set()).add(user_id)
-
-    viewers: dict[int, set[int]] = {}
-    seen = tested | (deployed - set(engineers))
-    if seen:
-        among = by_role.get(roles.QA, set()) | by_role.get(roles.RELEASE_ENGINEERS, set())
-        for train_id, user_id in access.viewer_pairs(seen, among=among):
-            viewers.setdefault(train_id, set()).add(user_id)
-
-    approvers: dict[tuple[int, str], set[int]] = {}
-    if escalations:
-        for pair, user_id in _gate_approver_rows(escalations):
-            approvers.setdefault(pair, set()).add(user_id)
-
-    recipients = {}
-    for key in keys:
-        train_id, target, phase, kind = key
-        if kind == ReminderKind.ESCALATION:
-            recipients[key] = set(approvers.get((train_id, ESCALATION_GATE[phase]), ()))
-            continue
-        people = set(managers.get(train_id, ()))
-        if target == ReminderTarget.MILESTONE:
-            pass
-        elif phase == PhaseKind.CONSTRUCTION and target == ReminderTarget.PHASE:
-            people |= owners.get(train_id, set())
-        elif phase == PhaseKind.VERIFICATION:
-            people |= viewers.get(train_id, set()) & by_role.get(roles.QA, set())
-        elif phase == PhaseKind.DEPLOYMENT and target == ReminderTarget.PHASE:
-            if train_id in engineers:
-                people |= engineers[train_id]
-            else:
-                people |= viewers.get(train_id, set()) & by_role.get(roles.RELEASE_ENGINEERS, set())
-        recipients[key] = people
-    return recipients
-
-
-def _gate_approver_rows(pairs: set[tuple[int, str]]) -> list[tuple[tuple[int, str], int]]:
-    """((train id, gate), user id) of the active approvers, named or through a group."""
-    requirements = ApprovalRequirement.objects.filter(
-        train_id__in=id_list(t for t, _ in pairs), gate__in={g for _, g in pairs}
-    ).order_by()
-    named = requirements.filter(user__isnull=False, user__is_active=True).values_list(
-        "train_id", "gate", "user_id"
-    )
-    grouped = requirements.filter(group__isnull=False, group__user__is_active=True).values_list(
-        "train_id", "gate", "group__user"
-    )
-    return [
-        ((train_id, gate), user_id)
-        for train_id, gate, user_id in named.union(grouped, all=True)
-        if (train_id, gate) in pairs
-    ]
 
 
 # Preferences ---------------------------------------------------------------------------

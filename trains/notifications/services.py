@@ -33,7 +33,7 @@ from trains.models import (
     Reminder,
     UndeliverableAddress,
 )
-from trains.notifications import mail, selectors
+from trains.notifications import audience, mail, selectors
 from trains.notifications.mail import PermanentMailError, TemporaryMailError
 
 S = NotificationStatus
@@ -109,7 +109,7 @@ def _remind(wanted: list[tuple], *, today: date) -> tuple[list[int], int]:
         for target, target_id, kind, item in wanted
         if (target, target_id, kind) in ids
     ]
-    recipients = selectors.reminder_recipients(
+    recipients = audience.of_reminders(
         keys=((item.train_id, item.target, item.phase, kind) for _, kind, item in written)
     )
     outbox = [

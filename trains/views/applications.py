@@ -13,10 +13,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from applications import services as application_services
 from applications.forms import ApplicationForm, ReleaseForm, TurnoverForm, TurnoverRejectForm
-from applications.models import RELEASE_TRANSITIONS, ApplicationRelease, Turnover
+from applications.models import RELEASE_TRANSITIONS, ApplicationRelease, Turnover, TurnoverState
 from releasemgr import roles
 from releasemgr.exceptions import ServiceError
 from trains import services
+from trains.access import trains_visible_to
 from trains.selectors import application_releases, applications_for, turnovers_waiting
 from trains.views.common import attempt, form_errors
 
@@ -164,7 +165,10 @@ def turnover_decide_view(request: HttpRequest, pk: int, verdict: str) -> HttpRes
         raise Http404("No such decision.")
     turnover = turnovers_waiting(user=request.user).filter(pk=pk).first()
     if turnover is None:
-        if Turnover.objects.filter(pk=pk).exclude(state="submitted").exists():
+        decided = Turnover.objects.filter(
+            pk=pk, release__train__in=trains_visible_to(request.user)
+        ).exclude(state=TurnoverState.SUBMITTED)
+        if decided.exists():  # only of a turnover the user may see: else it is a 404
             messages.error(request, "This turnover was already decided.")
             return redirect("application_list")
         raise Http404("No such turnover waiting.")

@@ -9,7 +9,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from applications.models import ApplicationRelease
@@ -18,6 +17,7 @@ from releasemgr import roles
 from releasemgr.exceptions import ServiceError
 from trains import services, workflow
 from trains.access import get_train_for_user
+from trains.choices import TrainState
 from trains.filters import TrainFilter
 from trains.forms import (
     CriterionForm,
@@ -30,7 +30,13 @@ from trains.forms import (
     RequirementForm,
     TrainForm,
 )
-from trains.selectors import history_page, train_dashboard, train_list
+from trains.selectors import (
+    dashboard_train,
+    history_page,
+    list_rows,
+    train_dashboard,
+    train_list,
+)
 from trains.views.common import attempt, form_errors, is_htmx
 
 PAGE_SIZE = 25
@@ -50,8 +56,8 @@ def train_list_view(request: HttpRequest) -> HttpResponse:
         {
             "filters": filters,
             "page": page,
+            "rows": list_rows(page, user=request.user),
             "query": query.urlencode(),
-            "today": timezone.localdate(),
             "can_create": roles.has_role(request.user, roles.RELEASE_MANAGERS),
         },
     )
@@ -114,7 +120,7 @@ def _dashboard_context(request: HttpRequest, train) -> dict:
     return {
         "d": train_dashboard(train=train, user=request.user),
         "criterion_form": CriterionForm(),
-        "requirement_form": RequirementForm() if train.state == "scoping" else None,
+        "requirement_form": RequirementForm() if train.state == TrainState.SCOPING else None,
         "milestone_form": MilestoneForm(),
         "grant_form": GrantForm(),
         "deploy_form": DeployForm(),
@@ -124,13 +130,13 @@ def _dashboard_context(request: HttpRequest, train) -> dict:
 @login_required
 @require_GET
 def train_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
-    train = get_train_for_user(request.user, pk)
+    train = dashboard_train(request.user, pk)
     return render(request, "trains/train_detail.html", _dashboard_context(request, train))
 
 
 def _back(request: HttpRequest, train, panel: str) -> HttpResponse:
     """After an action: the refreshed panel for htmx, else the dashboard at that panel."""
-    train = get_train_for_user(request.user, train.pk)
+    train = dashboard_train(request.user, train.pk)
     if is_htmx(request):
         shown = request.POST.get("state")
         if shown and shown != train.state:
@@ -413,10 +419,13 @@ def access_revoke_view(request: HttpRequest, pk: int, user_pk: int) -> HttpRespo
 @require_GET
 def history_view(request: HttpRequest, pk: int) -> HttpResponse:
     train = get_train_for_user(request.user, pk)
-    try:
-        before = int(request.GET.get("before", ""))
-    except ValueError:
-        return HttpResponse("Say which event to page back from: ?before=<id>.", status=400)
-    events, more = history_page(train=train, before_id=before)
+    before = request.GET.get("before", "").strip()
+    if before and not before.isdigit():
+        return HttpResponse(
+            "?before= names the event to page back from, a whole number; "
+            "leave it out for the newest events.",
+            status=400,
+        )
+    events, more = history_page(train=train, before_id=int(before) if before else None)
     template = "trains/_history_rows.html" if is_htmx(request) else "trains/history.html"
     return render(request, template, {"train": train, "events": events, "more": more})

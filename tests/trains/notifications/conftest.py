@@ -27,18 +27,6 @@ def clock():
 
 
 @pytest.fixture
-def people(manager, owner, qa, executive, engineer, stakeholder):
-    return {
-        "manager": manager,
-        "owner": owner,
-        "qa": qa,
-        "executive": executive,
-        "engineer": engineer,
-        "stakeholder": stakeholder,
-    }
-
-
-@pytest.fixture
 def crew(people):
-    """The people `drive` needs to walk a train through its states."""
-    return {k: people[k] for k in ("manager", "owner", "qa", "executive", "engineer")}
+    """The people `drive` needs (tests/conftest.py's `people`)."""
+    return people

@@ -97,9 +97,11 @@ def test_turnover_submitted_goes_to_release_engineers(clock, crew):
     assert event.notifications.get().kind == "turnover_submitted"
 
 
-def test_failed_deployment_and_closing_go_to_everyone_who_can_see_the_train(clock, people, crew):
+def test_failed_deployment_and_closing_go_to_everyone_who_can_see_the_train(
+    clock, stakeholder, crew
+):
     train, *_ = drive(make_train(crew["manager"], **schedule(START)), "deployment", **crew)
-    services.train_grant(train=train, by=crew["manager"], user=people["stakeholder"])
+    services.train_grant(train=train, by=crew["manager"], user=stakeholder)
     services.train_deploy(train=fresh(train), by=crew["engineer"], succeeded=False, log="boom")
     services.train_deploy(train=fresh(train), by=crew["engineer"], succeeded=True)
     failed = train.events.get(transition="deploy", to_state="deployment")

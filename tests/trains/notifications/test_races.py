@@ -14,6 +14,7 @@ from trains.notifications import services as notifications
 from .conftest import START
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL locks"),
 ]

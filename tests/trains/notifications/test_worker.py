@@ -21,7 +21,7 @@ from tests.factories import make_train, schedule, scope
 from trains import tasks
 from trains.models import Notification, Reminder
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 REDIS_URL = os.environ.get("REMINDERS_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 

@@ -17,7 +17,7 @@ from applications.models import Application
 from approvals.models import Gate
 from releasemgr import roles
 from trains import services
-from trains.choices import PhaseKind, TrainState, TrainType
+from trains.choices import CriterionCheck, PhaseKind, TrainState, TrainType
 from trains.models import ReleaseTrain
 
 # B105: the demo users' documented password; refused with DEBUG off
@@ -203,7 +203,7 @@ class Command(BaseCommand):
             )
         services.decision_record(requirement=dev_gate, by=manager, approve=True)
         train = _fresh(train)
-        qa_check = train.criteria.get(phase=PhaseKind.VERIFICATION, rule="manual")
+        qa_check = train.criteria.get(phase=PhaseKind.VERIFICATION, rule=CriterionCheck.MANUAL)
         services.criterion_set_met(criterion=qa_check, by=qa, met=True)
         if target == TrainState.VERIFICATION:
             return

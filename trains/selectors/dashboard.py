@@ -1,0 +1,563 @@
+"""Reads for the train's page: everything it shows, in a fixed number of queries.
+
+Where the train stands, and every number about it, come from `train_status` (the same
+numbers as the list, the inbox, the API and the mails); this module adds the rows the
+page shows besides: who ticked what, each decision, each release with its turnovers,
+the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from applications.models import ApplicationRelease
+from approvals.models import ApprovalRequirement, Gate, group_approver_label
+from releasemgr.people import person_name
+from trains import access, workflow
+from trains.choices import PHASE_WORK_STATE, EventKind, PhaseKind, TrainState
+from trains.facts import CriterionFact, PhaseFact, facts_of
+from trains.models import (
+    Deployment,
+    Milestone,
+    ReleaseTrain,
+    ReleaseTrainUserObjectPermission,
+)
+from trains.status import TrainStatus, train_status
+
+HISTORY_PAGE = 50
+# Deployments are recorded in the deployment phase only, and no step leads back from it
+# (tests/trains/test_transitions.py holds the state machine to that): earlier states skip
+# the query.
+DEPLOYED_STATES = (TrainState.DEPLOYMENT, TrainState.CLOSED, TrainState.CANCELLED)
+EDITABLE_RELEASE_STATES = (TrainState.SCOPING, TrainState.CONSTRUCTION)
+
+
+@dataclass
+class CriterionRow:
+    """An exit criterion as the dashboard shows it: display values computed once, so
+    that a hundred rows cost the template one lookup a value."""
+
+    criterion: CriterionFact
+    met: bool
+    detail: str
+    can_toggle: bool
+    toggle_note: str
+    can_remove: bool = False
+    check_url: str = ""
+    remove_url: str = ""
+    met_line: str = ""
+
+    def __post_init__(self) -> None:
+        criterion = self.criterion
+        self.pk = criterion.pk
+        self.description = criterion.description
+        self.required = criterion.required
+        self.is_manual = criterion.is_manual
+        self.mark, self.mark_class, self.met_text = (
+            ("✓", "text-success", "met") if self.met else ("○", "text-body-secondary", "not met")
+        )
+        self.badges = [
+            label
+            for label, shown in (("optional", not self.required), ("automatic", not self.is_manual))
+            if shown
+        ]
+        unmet_detail = self.detail if not self.met and not self.is_manual else ""
+        self.notes = [n for n in (unmet_detail, self.met_line, self.toggle_note) if n]
+
+
+@dataclass
+class TurnoverRow:
+    label: str
+    badge: str
+    description: str
+    reason: str
+
+
+@dataclass
+class ReleaseRow:
+    """An application release as the dashboard shows it: display values computed once."""
+
+    pk: int
+    app_name: str
+    version: str
+    owner: str
+    state: str
+    state_label: str
+    badge: str
+    turnovers: list[TurnoverRow]
+    remove_url: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.app_name} {self.version}"
+
+
+@dataclass
+class Person:
+    pk: int
+    username: str
+    name: str  # the full name, else the user name
+
+
+@dataclass
+class EventRow:
+    pk: int
+    when: str
+    iso: str
+    who: str
+    text: str
+
+
+@dataclass
+class PhaseRow:
+    phase: PhaseFact
+    status: str  # "done", "current" or "future"
+    overdue: bool
+    x: int  # position and width on the timeline, in thousandths of the train's window
+    width: int
+    criteria: list[CriterionRow]
+    met: int  # required criteria met, of `total` (train_status)
+    total: int
+
+    @property
+    def label(self) -> str:
+        return PhaseKind(self.phase.kind).label
+
+    @property
+    def unmet_required(self) -> int:
+        return self.total - self.met
+
+
+@dataclass
+class DecisionRow:
+    pk: int
+    requirement_id: int
+    round: int
+    user_id: int
+    username: str
+    approve: bool
+    comment: str
+    when: str
+    decided_at: datetime
+
+
+@dataclass
+class RequirementRow:
+    pk: int
+    gate: str
+    label: str  # who is asked: a person's name, or "N of group G"
+    user_id: int | None
+    group_id: int | None
+    needed: int
+    approvals: int = 0
+    decisions: list[DecisionRow] = field(default_factory=list)
+    can_decide: bool = False
+    decide_note: str = ""
+
+    @property
+    def satisfied(self) -> bool:
+        return self.approvals >= self.needed
+
+
+@dataclass
+class GateRow:
+    gate: str
+    label: str
+    round: int
+    is_open: bool
+    requirements: list[RequirementRow]
+    past_decisions: list[DecisionRow]
+
+
+@dataclass
+class Action:
+    name: str
+    label: str
+    style: str
+    enabled: bool
+    reasons: list[str]
+    summary: str
+    needs_reason: bool = False
+
+
+@dataclass
+class Dashboard:
+    train: ReleaseTrain
+    status: TrainStatus
+    today: date
+    today_x: int | None
+    phases: list[PhaseRow]
+    current_phase: str | None
+    releases: list[ReleaseRow]
+    gates: list[GateRow]
+    deployments: list[Deployment]
+    milestones: list[Milestone]
+    events: list[EventRow]
+    more_events: bool
+    engineers: list[Person]
+    viewers: list[Person]
+    actions: list[Action]
+    can_manage: bool
+    can_deploy: bool
+    release_candidates: list[ApplicationRelease] = field(default_factory=list)
+
+    @property
+    def releases_editable(self) -> bool:
+        return self.can_manage and self.train.state in EDITABLE_RELEASE_STATES
+
+    @property
+    def requirements_editable(self) -> bool:
+        """Approval requirements are set in scoping and locked after it."""
+        return self.can_manage and self.train.state == TrainState.SCOPING
+
+    @property
+    def state(self) -> str:
+        return self.train.state
+
+
+def _position(day: date | None, start: date, span: int) -> int | None:
+    if day is None:
+        return None
+    return max(0, min(1000, round((day - start).days / span * 1000)))
+
+
+def dashboard_train(user, pk: int) -> ReleaseTrain:
+    """The train for its page, with its facts and the user's rights: one query."""
+    return access.get_train_for_user(
+        user,
+        pk,
+        also=(access.MANAGE, access.DEPLOY, access.TICK_VERIFICATION),
+        queryset=status_queryset(),
+    )
+
+
+def status_queryset():
+    from trains.facts import with_facts
+
+    return with_facts(ReleaseTrain.objects.all())
+
+
+def train_dashboard(*, train: ReleaseTrain, user) -> Dashboard:
+    """Everything the train's page shows, in a fixed number of queries."""
+    status = train_status(train, user)
+    facts = facts_of(train)
+    today = status.today
+    manage = access.can_manage(user, train)
+    engineers = [Person(p.pk, p.username, p.name) for p in facts.engineers]
+    return Dashboard(
+        train=train,
+        status=status,
+        today=today,
+        today_x=(
+            _position(today, train.start_date, _span(train))
+            if train.start_date <= today <= train.end_date
+            else None
+        ),
+        phases=_phase_rows(train, user, status, manage=manage),
+        current_phase=status.phase,
+        releases=_release_rows(train),
+        gates=_gate_rows(train, user, status),
+        deployments=(
+            list(train.deployments.select_related("attempted_by"))
+            if train.state in DEPLOYED_STATES
+            else []
+        ),
+        milestones=list(train.milestones.all()),
+        **dict(zip(("events", "more_events"), history_page(train=train), strict=True)),
+        engineers=engineers,
+        viewers=_viewers(train) if manage else [],
+        actions=[
+            Action(
+                o.name,
+                o.label,
+                o.step.style,
+                o.enabled,
+                o.unmet,
+                o.summary,
+                o.step.needs_reason,
+            )
+            for o in status.options
+        ],
+        can_manage=manage,
+        can_deploy=access.can_deploy(user, train),
+        release_candidates=_release_candidates(train) if manage else [],
+    )
+
+
+def _span(train: ReleaseTrain) -> int:
+    return max((train.end_date - train.start_date).days, 1)
+
+
+def _phase_rows(train: ReleaseTrain, user, status: TrainStatus, *, manage: bool) -> list[PhaseRow]:
+    """The phases on the timeline, each with its exit criteria."""
+    facts = facts_of(train)
+    span = _span(train)
+    work_state = train.state if train.state in PHASE_WORK_STATE.values() else None
+    rows, previous_end = [], train.start_date
+    counts = {p.phase: p for p in status.phases}
+    for phase in facts.phases:
+        if phase.actual_end or (status.phase is None and train.state == TrainState.CLOSED):
+            where = "done"
+        elif phase.kind == status.phase:
+            where = "current"
+        else:
+            where = "future"
+        end = phase.planned_end or previous_end
+        criteria = []
+        may_tick = access.can_check_criterion(user, train, phase.kind)
+        for criterion in (c for c in facts.criteria if c.phase == phase.kind):
+            met, detail = workflow.criterion_status(criterion, facts)
+            can_toggle, note = False, ""
+            if criterion.is_manual and train.is_open and may_tick:
+                if work_state == PHASE_WORK_STATE[phase.kind]:
+                    can_toggle = True
+                else:
+                    note = (
+                        f"Can be ticked during "
+                        f"{TrainState(PHASE_WORK_STATE[phase.kind]).label.lower()}"
+                    )
+            base = f"/trains/{train.pk}/criteria/{criterion.pk}/"
+            met_line = ""
+            if criterion.met_at:
+                met_line = f"Checked by {criterion.met_by} on {_when(criterion.met_at)}"
+            criteria.append(
+                CriterionRow(
+                    criterion,
+                    met,
+                    "" if met else detail,
+                    can_toggle,
+                    note,
+                    can_remove=manage and criterion.is_manual and train.is_open and not met,
+                    check_url=base + "check/",
+                    remove_url=base + "remove/",
+                    met_line=met_line,
+                )
+            )
+        start_x = _position(previous_end, train.start_date, span)
+        end_x = _position(end, train.start_date, span)
+        rows.append(
+            PhaseRow(
+                phase=phase,
+                status=where,
+                overdue=bool(
+                    phase.planned_end
+                    and phase.planned_end < status.today
+                    and not phase.actual_end
+                    and train.is_open
+                ),
+                x=start_x,
+                width=max(end_x - start_x, 8),
+                criteria=criteria,
+                met=counts[phase.kind].met,
+                total=counts[phase.kind].total,
+            )
+        )
+        previous_end = end
+    return rows
+
+
+def _gate_rows(train: ReleaseTrain, user, status: TrainStatus) -> list[GateRow]:
+    """Gates: requirements with this round's decisions (approvals counted by
+    train_status); earlier rounds kept apart."""
+    requirements, decisions = _approval_rows(train)
+    counted = {r.pk: r for gate in status.gates for r in gate.requirements}
+    decidable = {r.pk for r in status.decidable}
+    gates = []
+    for gate_status in status.gates:
+        gate, rnd = gate_status.gate, gate_status.round
+        is_open = train.state == workflow.GATE_STATE[gate]
+        rows = [r for r in requirements if r.gate == gate]
+        for row in rows:
+            row.decisions = [d for d in decisions if d.requirement_id == row.pk and d.round == rnd]
+            row.approvals = counted[row.pk].approvals if row.pk in counted else 0
+            row.can_decide = row.pk in decidable
+            if is_open and not row.can_decide and access.asks_for(user, counted[row.pk]):
+                row.decide_note = (
+                    "You have decided in this round."
+                    if user.pk in counted[row.pk].decided_by
+                    else "As the train's primary release manager you may not approve it."
+                )
+        past = [d for d in decisions if d.requirement_id in {r.pk for r in rows} and d.round != rnd]
+        gates.append(GateRow(gate, Gate(gate).label, rnd, is_open, rows, past))
+    return gates
+
+
+def _release_candidates(train: ReleaseTrain) -> list[ApplicationRelease]:
+    if train.state not in EDITABLE_RELEASE_STATES:
+        return []
+    return list(
+        ApplicationRelease.objects.filter(train__isnull=True)
+        .select_related("application")
+        .order_by("application__name", "version")[:200]
+    )
+
+
+def _viewers(train: ReleaseTrain) -> list[Person]:
+    """Who was granted view on the train (its managers see the list)."""
+    granted = ReleaseTrainUserObjectPermission.objects.filter(
+        content_object=train, permission__codename=access.VIEW_PERM
+    )
+    return [
+        Person(pk, username, person_name(first, last, username))
+        for pk, username, first, last in get_user_model()
+        .objects.filter(pk__in=granted.values("user_id"))
+        .order_by("username")
+        .values_list("id", "username", "first_name", "last_name")
+    ]
+
+
+def history_page(
+    *, train: ReleaseTrain, before_id: int | None = None
+) -> tuple[list[EventRow], bool]:
+    """The history, newest first, HISTORY_PAGE rows at a time: the first page, or the
+    rows older than `before_id` ('show more')."""
+    events = train.events.all()
+    if before_id is not None:
+        events = events.filter(id__lt=before_id)
+    events = _event_rows(events[: HISTORY_PAGE + 1])
+    return events[:HISTORY_PAGE], len(events) > HISTORY_PAGE
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _approval_rows(train: ReleaseTrain) -> tuple[list[RequirementRow], list[DecisionRow]]:
+    """The train's approval requirements and every decision on them, earliest first: one
+    query (a left join, a row per decision), no model objects."""
+    requirements: dict[int, RequirementRow] = {}
+    decisions = []
+    for (
+        pk,
+        gate,
+        user_id,
+        group_id,
+        needed,
+        username,
+        first,
+        last,
+        group,
+        decision_id,
+        rnd,
+        decider_id,
+        decider,
+        approve,
+        comment,
+        decided_at,
+    ) in (
+        ApprovalRequirement.objects.filter(train=train)
+        .order_by("id")
+        .values_list(
+            "id",
+            "gate",
+            "user_id",
+            "group_id",
+            "required_approvals",
+            "user__username",
+            "user__first_name",
+            "user__last_name",
+            "group__name",
+            "decisions__id",
+            "decisions__round",
+            "decisions__user_id",
+            "decisions__user__username",
+            "decisions__approve",
+            "decisions__comment",
+            "decisions__decided_at",
+        )
+    ):
+        if pk not in requirements:
+            label = (
+                person_name(first, last, username)
+                if user_id
+                else group_approver_label(group, needed)
+            )
+            requirements[pk] = RequirementRow(pk, gate, label, user_id, group_id, needed)
+        if decision_id is not None:
+            decisions.append(
+                DecisionRow(
+                    decision_id,
+                    pk,
+                    rnd,
+                    decider_id,
+                    decider,
+                    approve,
+                    comment,
+                    _when(decided_at),
+                    decided_at,
+                )
+            )
+    decisions.sort(key=lambda d: (d.decided_at, d.pk))
+    return list(requirements.values()), decisions
+
+
+def _release_rows(train: ReleaseTrain) -> list[ReleaseRow]:
+    """The train's releases with their turnovers as plain rows: one query (a left join,
+    a row per turnover), no model objects."""
+    from applications.models import RELEASE_BADGES, TURNOVER_BADGES, ReleaseState, TurnoverState
+
+    rows: dict[int, ReleaseRow] = {}
+    for (
+        pk,
+        version,
+        state,
+        app,
+        first,
+        last,
+        username,
+        turnover_state,
+        description,
+        reason,
+    ) in train.application_releases.order_by(
+        "application__name", "version", "id", "turnovers__submitted_at", "turnovers__id"
+    ).values_list(
+        "id",
+        "version",
+        "state",
+        "application__name",
+        "application__product_owner__first_name",
+        "application__product_owner__last_name",
+        "application__product_owner__username",
+        "turnovers__state",
+        "turnovers__description",
+        "turnovers__rejection_reason",
+    ):
+        row = rows.get(pk)
+        if row is None:
+            row = rows[pk] = ReleaseRow(
+                pk=pk,
+                app_name=app,
+                version=version,
+                owner=person_name(first, last, username),
+                state=state,
+                state_label=ReleaseState(state).label,
+                badge=RELEASE_BADGES[state],
+                turnovers=[],
+                remove_url=f"/trains/{train.pk}/releases/{pk}/remove/",
+            )
+        if turnover_state is not None:
+            row.turnovers.append(
+                TurnoverRow(
+                    TurnoverState(turnover_state).label,
+                    TURNOVER_BADGES[turnover_state],
+                    description,
+                    reason,
+                )
+            )
+    return list(rows.values())
+
+
+def _event_rows(events) -> list[EventRow]:
+    rows = []
+    for pk, kind, at, source, target, message, actor in events.values_list(
+        "id", "kind", "created_at", "from_state", "to_state", "message", "actor__username"
+    ):
+        if kind == EventKind.TRANSITION:
+            text = f"{source} → {target}" + (f": {message}" if message else "")
+        else:
+            text = message or EventKind(kind).label
+        rows.append(EventRow(pk, _when(at), at.isoformat(), actor or "system", text))
+    return rows

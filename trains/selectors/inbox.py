@@ -1,0 +1,115 @@
+"""Reads for the approval inbox: what waits for my decision, and what I decided."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from functools import reduce
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Subquery
+
+from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
+from trains import access, workflow
+from trains.models import ReleaseTrain
+from trains.status import TrainStatus, for_status, statuses
+
+
+def pending_requirements(*, user: AbstractBaseUser) -> QuerySet[ApprovalRequirement]:
+    """Requirements waiting for this user's decision: those they may decide
+    (`access.decidable_requirements`) at a gate that is open, in its current round, and
+    not decided by them yet."""
+    if not user.is_authenticated:
+        return ApprovalRequirement.objects.none()
+    waiting = reduce(
+        operator.or_,
+        (
+            Q(gate=gate, train__state=state)
+            & ~Q(
+                Exists(
+                    ApprovalDecision.objects.filter(
+                        requirement=OuterRef("pk"),
+                        user=user,
+                        round=OuterRef(f"train__{ReleaseTrain.ROUND_FIELDS[gate]}"),
+                    )
+                )
+            )
+            for gate, state in workflow.GATE_STATE.items()
+        ),
+    )
+    # No visibility filter needed: the approvers of a train may always see it.
+    return (
+        access.decidable_requirements(user)
+        .filter(waiting)
+        .order_by(F("train__gate_opened_at").asc(nulls_last=True), "train_id", "id")
+    )
+
+
+def inbox_count(*, user: AbstractBaseUser) -> int:
+    """How many trains wait for this user's decision (not requirements: a train asking
+    two of the user's groups counts once)."""
+    return pending_requirements(user=user).order_by().values("train_id").distinct().count()
+
+
+def inbox_summary(*, user: AbstractBaseUser) -> tuple[int, bool]:
+    """(How many trains wait for this user's decision, whether they ever decided): what
+    the navigation's Approvals link shows, in one query."""
+    waiting = ReleaseTrain.objects.filter(
+        pk__in=pending_requirements(user=user).values("train_id")
+    ).order_by()
+    row = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(
+            # COUNT as a plain function, not an aggregate: no GROUP BY, one row
+            waiting=Subquery(waiting.annotate(n=Func("pk", function="COUNT")).values("n")),
+            decided=Exists(ApprovalDecision.objects.filter(user=OuterRef("pk"))),
+        )
+        .values_list("waiting", "decided")
+        .first()
+    )
+    return (row[0] or 0, bool(row[1])) if row else (0, False)
+
+
+@dataclass
+class InboxItem:
+    train: ReleaseTrain
+    status: TrainStatus
+    gate: str
+    requirements: list[ApprovalRequirement]
+
+    @property
+    def gate_label(self) -> str:
+        return Gate(self.gate).label
+
+    @property
+    def round(self) -> int:
+        return self.train.round_for(self.gate)
+
+
+def inbox(*, user: AbstractBaseUser) -> list[InboxItem]:
+    """Trains waiting for this person's decision, oldest request first, each with its
+    status (2 queries)."""
+    pending = list(pending_requirements(user=user).select_related("user", "group"))
+    train_ids = list(dict.fromkeys(r.train_id for r in pending))
+    trains = list(for_status(ReleaseTrain.objects.filter(pk__in=train_ids), user))
+    status_of = {t.pk: (t, s) for t, s in zip(trains, statuses(trains, user), strict=True)}
+    items: dict[int, InboxItem] = {}
+    for requirement in pending:
+        if requirement.train_id not in status_of:
+            continue
+        train, status = status_of[requirement.train_id]
+        item = items.setdefault(train.pk, InboxItem(train, status, requirement.gate, []))
+        item.requirements.append(requirement)
+    return list(items.values())
+
+
+def decided(*, user: AbstractBaseUser, limit: int = 50) -> list[ApprovalDecision]:
+    return list(
+        ApprovalDecision.objects.filter(
+            user=user, requirement__train__in=access.trains_visible_to(user)
+        )
+        .select_related("requirement__train", "requirement__user", "requirement__group")
+        .order_by("-decided_at", "-id")[:limit]
+    )

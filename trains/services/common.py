@@ -1,0 +1,159 @@
+"""What every command on a train shares: the row lock, the history row with its
+notifications, and running one step of the state table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from releasemgr.exceptions import (
+    ConcurrentChange,
+    ConditionsUnmet,
+    InvalidState,
+)
+from trains import facts, signals, workflow
+from trains.choices import (
+    STATE_PHASE,
+    EventKind,
+    TrainState,
+)
+from trains.models import (
+    Notification,
+    Phase,
+    ReleaseTrain,
+    TrainEvent,
+)
+from trains.notifications import audience
+from trains.notifications.rules import event_notification_kind
+
+User = AbstractBaseUser
+
+
+def lock_train(train: ReleaseTrain, *, expect_state: bool = False) -> ReleaseTrain:
+    """Lock the train row until the transaction ends and return it fresh.
+
+    With expect_state, refuse when the state changed since the caller read the train:
+    two people pressed a button at once and the other one won.
+    """
+    locked = ReleaseTrain.objects.select_for_update().get(pk=train.pk)
+    if expect_state and locked.state != train.state:
+        raise ConcurrentChange(
+            f"Someone else moved this train first: it is now in "
+            f"{locked.get_state_display().lower()}."
+        )
+    return locked
+
+
+def require_open(train: ReleaseTrain) -> None:
+    if not train.is_open:
+        raise InvalidState(f"This train is {train.get_state_display().lower()}; it cannot change.")
+
+
+def record(
+    train: ReleaseTrain,
+    kind: str,
+    by: User | None,
+    message: str = "",
+    *,
+    from_state: str = "",
+    to_state: str = "",
+    transition: str = "",
+    data: dict | None = None,
+    notify: Iterable[User] = (),
+) -> TrainEvent:
+    """Write the history row of a change, and queue a notification for each person in
+    `notify` who may see the train, but not for who made the change. What the train's
+    conditions are computed from may have changed: they are read again when next asked."""
+    facts.forget(train)
+    event = TrainEvent.objects.create(
+        train=train,
+        kind=kind,
+        actor=by,
+        from_state=from_state,
+        to_state=to_state,
+        transition=transition,
+        message=message,
+        data=data or {},
+    )
+    recipients = {u.pk for u in notify if u is not None and u.is_active}
+    if by is not None:
+        recipients.discard(by.pk)  # people do not need to hear about what they just did
+    recipients = audience.viewers_among(train, recipients)
+    notification_kind = event_notification_kind(
+        kind=kind, transition=transition, to_state=to_state, data=event.data
+    )
+    Notification.objects.bulk_create(
+        [
+            Notification(event=event, train=train, kind=notification_kind, recipient_id=pk)
+            for pk in sorted(recipients)
+        ],
+        ignore_conflicts=True,
+    )
+    transaction.on_commit(
+        lambda: signals.train_event_recorded.send(sender=TrainEvent, event_id=event.pk)
+    )
+    return event
+
+
+def stamp_phases(train: ReleaseTrain, from_state: str, to_state: str) -> None:
+    """Record when phases actually start and end (for on-time metrics)."""
+    before, after = STATE_PHASE.get(from_state), STATE_PHASE.get(to_state)
+    if before == after or to_state == TrainState.CANCELLED:
+        return
+    now = timezone.now()
+    if before is not None:
+        Phase.objects.filter(train=train, kind=before, actual_end__isnull=True).update(
+            actual_end=now
+        )
+    if after is not None:
+        Phase.objects.filter(train=train, kind=after, actual_start__isnull=True).update(
+            actual_start=now
+        )
+
+
+def run_step(
+    train: ReleaseTrain,
+    name: str,
+    by: User | None,
+    reason: str = "",
+    *,
+    data: dict | None = None,
+    **kwargs,
+) -> ReleaseTrain:
+    """Run one transition on a locked train: state, conditions, history, notifications."""
+    step = workflow.STEPS[name]
+    if not workflow.possible(train, name):
+        raise InvalidState(
+            f"This train is in {train.get_state_display().lower()}; "
+            f"'{step.label}' is not possible now."
+        )
+    unmet = workflow.unmet(train, name)
+    if unmet:
+        raise ConditionsUnmet(step.label.lower(), unmet)
+    from_state = train.state
+    getattr(train, name)(**kwargs)  # its condition is read from the facts just computed
+    train.save()
+    stamp_phases(train, from_state, train.state)
+    record(
+        train,
+        EventKind.TRANSITION,
+        by,
+        reason,
+        from_state=from_state,
+        to_state=train.state,
+        transition=name,
+        data=data,
+        notify=audience.of_step(train, name),
+    )
+    return train
+
+
+def clean_reason(reason: str, step_label: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": f"Give a reason to {step_label.lower()}."})
+    return reason

@@ -1,0 +1,160 @@
+"""The gates: approval requirements (set in scoping) and the approvers' decisions."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from approvals import services as approval_services
+from approvals.models import ApprovalRequirement, Gate
+from releasemgr.exceptions import (
+    InvalidState,
+    NotAllowed,
+)
+from trains import access, facts, workflow
+from trains.choices import (
+    EventKind,
+    TrainState,
+)
+from trains.models import (
+    ReleaseTrain,
+)
+from trains.services.common import User, lock_train, record, run_step
+
+
+def requirement_add(
+    *,
+    train: ReleaseTrain,
+    by: User,
+    gate: str,
+    user: User | None = None,
+    group: Group | None = None,
+    required_approvals: int = 1,
+) -> ApprovalRequirement:
+    if not access.can_manage(by, train):
+        raise NotAllowed("Only the train's release managers set approval requirements.")
+    with transaction.atomic():
+        locked = lock_train(train)
+        if locked.state != TrainState.SCOPING:
+            raise InvalidState("Approval requirements are set in scoping and locked after it.")
+        requirement = approval_services.requirement_create(
+            train=locked,
+            gate=gate,
+            user=user,
+            group=group,
+            required_approvals=required_approvals,
+        )
+        record(
+            locked,
+            EventKind.REQUIREMENT,
+            by,
+            f"Added approver: {requirement}",
+            data={"requirement": requirement.pk},
+        )
+    return requirement
+
+
+def requirement_remove(*, requirement: ApprovalRequirement, by: User) -> None:
+    train = requirement.train
+    if not access.can_manage(by, train):
+        raise NotAllowed("Only the train's release managers set approval requirements.")
+    with transaction.atomic():
+        locked = lock_train(train)
+        if locked.state != TrainState.SCOPING:
+            raise InvalidState("Approval requirements are set in scoping and locked after it.")
+        label = str(requirement)
+        approval_services.requirement_delete(requirement=requirement)
+        record(locked, EventKind.REQUIREMENT, by, f"Removed approver: {label}")
+
+
+def _decision_snapshot(train: ReleaseTrain, requirement: ApprovalRequirement) -> dict:
+    """What an approver saw when deciding, kept with the decision: the round, the
+    gate's approvals so far, every exit criterion and application release."""
+    gate = requirement.gate
+    known = facts.facts_of(train)
+    criteria = []
+    for criterion in known.criteria:
+        met, detail = workflow.criterion_status(criterion, known)
+        criteria.append(
+            {
+                "id": criterion.pk,
+                "phase": criterion.phase,
+                "description": criterion.description,
+                "required": criterion.required,
+                "rule": criterion.rule,
+                "met": met,
+                "detail": "" if met else detail,
+                "met_by": criterion.met_by or None,
+                "met_at": criterion.met_at.isoformat() if criterion.met_at else None,
+            }
+        )
+    return {
+        "train": {"id": train.pk, "name": train.name, "state": train.state},
+        "gate": gate,
+        "round": train.round_for(gate),
+        "gate_opened_at": train.gate_opened_at.isoformat() if train.gate_opened_at else None,
+        "requirement": {"id": requirement.pk, "approver": requirement.approver_label},
+        "approvals": [
+            {
+                "requirement": r.pk,
+                "approver": r.label,
+                "approvals": r.approvals,
+                "rejections": r.rejections,
+                "needed": r.needed,
+            }
+            for r in known.requirements
+            if r.gate == gate
+        ],
+        "criteria": criteria,
+        "releases": [
+            {"id": r.pk, "release": str(r), "state": r.state}
+            for r in train.application_releases.select_related("application").order_by("id")
+        ],
+    }
+
+
+def decision_record(
+    *, requirement: ApprovalRequirement, by: User, approve: bool, comment: str = ""
+):
+    """Record one approver's decision; pass or reject the gate when that settles it."""
+    gate = requirement.gate
+    if not access.asks_for(by, requirement):
+        raise NotAllowed("You are not one of the approvers this requirement asks for.")
+    with transaction.atomic():
+        train = lock_train(requirement.train)
+        if train.state != workflow.GATE_STATE[gate]:
+            raise InvalidState(
+                f"This train is in {train.get_state_display().lower()}, not waiting for "
+                f"{Gate(gate).label.lower()}."
+            )
+        if not access.may_decide(by, requirement, train):
+            raise NotAllowed(access.SEPARATION_OF_DUTIES)
+        decision = approval_services.decision_create(
+            requirement=requirement,
+            round=train.round_for(gate),
+            user=by,
+            approve=approve,
+            comment=comment,
+            requested_at=train.gate_opened_at or timezone.now(),
+            snapshot=_decision_snapshot(train, requirement),
+        )
+        verdict = "approved" if approve else "rejected"
+        record(
+            train,
+            EventKind.DECISION,
+            by,
+            f"{by.get_username()} {verdict} ({requirement.approver_label}, round "
+            f"{decision.round})" + (f": {decision.comment}" if decision.comment else ""),
+            data={
+                "decision": decision.pk,
+                "gate": gate,
+                "round": decision.round,
+                "approve": approve,
+            },
+        )
+        if not approve:
+            run_step(train, f"reject_{gate}", by, decision.comment)
+        elif not workflow.unmet(train, f"approve_{gate}"):
+            run_step(train, f"approve_{gate}", None, "All approval requirements met")
+    return decision

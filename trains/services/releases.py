@@ -1,0 +1,167 @@
+"""Application releases on a train, and their turnovers."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from applications import services as application_services
+from applications.models import ApplicationRelease, Turnover
+from releasemgr.exceptions import (
+    InvalidState,
+    NotAllowed,
+)
+from trains import access, workflow
+from trains.choices import (
+    EventKind,
+    TrainState,
+)
+from trains.models import (
+    ReleaseTrain,
+)
+from trains.notifications import audience
+from trains.services.common import User, clean_reason, lock_train, record, run_step
+
+EDITABLE_RELEASE_STATES = (TrainState.SCOPING, TrainState.CONSTRUCTION)
+
+
+TURNOVER_STATES = (
+    TrainState.CONSTRUCTION,
+    TrainState.DEVELOPMENT_APPROVAL,
+    TrainState.VERIFICATION,
+    TrainState.EXECUTIVE_APPROVAL,
+    TrainState.DEPLOYMENT,
+)
+
+
+def release_add(*, train: ReleaseTrain, release: ApplicationRelease, by: User) -> None:
+    if not access.can_manage(by, train):
+        raise NotAllowed("Only the train's release managers add application releases.")
+    with transaction.atomic():
+        locked = lock_train(train)
+        if locked.state not in EDITABLE_RELEASE_STATES:
+            raise InvalidState("Application releases can be added only in scoping or construction.")
+        release = ApplicationRelease.objects.select_for_update().get(pk=release.pk)
+        if release.train_id == locked.pk:
+            raise InvalidState(f"{release} is already on this train.")
+        if release.train_id is not None:
+            raise InvalidState(f"{release} is already on another train ({release.train}).")
+        release.train = locked
+        release.save(update_fields=["train", "updated_at"])
+        record(
+            locked,
+            EventKind.RELEASE,
+            by,
+            f"Added {release}",
+            data={"release": release.pk},
+            notify=[release.application.product_owner],
+        )
+
+
+def release_remove(
+    *, train: ReleaseTrain, release: ApplicationRelease, by: User, reason: str
+) -> None:
+    if not access.can_manage(by, train):
+        raise NotAllowed("Only the train's release managers remove application releases.")
+    reason = clean_reason(reason, "remove the release")
+    with transaction.atomic():
+        locked = lock_train(train)
+        if locked.state not in EDITABLE_RELEASE_STATES:
+            raise InvalidState(
+                "Application releases can be removed only in scoping or construction."
+            )
+        release = ApplicationRelease.objects.select_for_update().get(pk=release.pk)
+        if release.train_id != locked.pk:
+            raise InvalidState(f"{release} is not on this train.")
+        release.train = None
+        release.save(update_fields=["train", "updated_at"])
+        record(
+            locked,
+            EventKind.RELEASE,
+            by,
+            f"Removed {release}: {reason}",
+            data={"release": release.pk},
+            notify=[release.application.product_owner],
+        )
+        _maybe_request_development_approval(locked)
+
+
+def release_transition(*, release: ApplicationRelease, name: str, by: User) -> ApplicationRelease:
+    """Move a release through development; the last one completed moves the train on."""
+    if not application_services.can_own(by, release.application):
+        # Who may, before what state: a stranger learns nothing about the train.
+        raise NotAllowed("Only the application's product owner can move its releases.")
+    with transaction.atomic():
+        train = lock_train(release.train) if release.train_id else None
+        if train is not None and train.state not in EDITABLE_RELEASE_STATES:
+            raise InvalidState(
+                f"{release} is on a train in {train.get_state_display().lower()}; its "
+                "development can change only in scoping or construction."
+            )
+        release = application_services.release_transition(release=release, name=name, by=by)
+        if train is not None:
+            record(
+                train,
+                EventKind.RELEASE,
+                by,
+                f"{release}: {release.get_state_display().lower()}",
+                data={"release": release.pk, "transition": name, "to": release.state},
+            )
+            _maybe_request_development_approval(train)
+    return release
+
+
+def _maybe_request_development_approval(train: ReleaseTrain) -> None:
+    if train.state == TrainState.CONSTRUCTION and not workflow.unmet(
+        train, "request_development_approval"
+    ):
+        run_step(
+            train,
+            "request_development_approval",
+            None,
+            "All application releases are development-complete",
+        )
+
+
+def turnover_submit(*, release: ApplicationRelease, by: User, description: str) -> Turnover:
+    with transaction.atomic():
+        train = lock_train(release.train) if release.train_id else None
+        if train is None or train.state not in TURNOVER_STATES:
+            raise InvalidState("A turnover is submitted once the release's train is past scoping.")
+        try:
+            turnover = application_services.turnover_submit(
+                release=release, by=by, description=description
+            )
+        except IntegrityError:
+            raise InvalidState(f"{release} already has a turnover waiting for review.") from None
+        record(
+            train,
+            EventKind.TURNOVER,
+            by,
+            f"Turnover of {release} submitted",
+            data={"turnover": turnover.pk},
+            notify=audience.of_turnover_submitted(train),
+        )
+    return turnover
+
+
+def turnover_decide(*, turnover: Turnover, by: User, accept: bool, reason: str = "") -> Turnover:
+    release = turnover.release
+    with transaction.atomic():
+        train = lock_train(release.train) if release.train_id else None
+        if train is None or train.state not in TURNOVER_STATES:
+            raise InvalidState("This turnover's train is not open for turnovers.")
+        if not access.can_view(by, train):
+            raise NotAllowed("You cannot see this turnover's train.")
+        turnover = application_services.turnover_decide(
+            turnover=turnover, by=by, accept=accept, reason=reason
+        )
+        verdict = "accepted" if accept else f"rejected: {turnover.rejection_reason}"
+        record(
+            train,
+            EventKind.TURNOVER,
+            by,
+            f"Turnover of {release} {verdict}",
+            data={"turnover": turnover.pk, "accept": accept},
+            notify=[release.application.product_owner, turnover.submitted_by],
+        )
+    return turnover

@@ -1,0 +1,339 @@
+"""Trains: submit, change, move, deploy, share; milestones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from releasemgr import roles
+from releasemgr.exceptions import (
+    ConditionsUnmet,
+    InvalidState,
+    NotAllowed,
+    ServiceError,
+)
+from trains import access, workflow
+from trains.choices import (
+    OPEN_STATES,
+    PHASE_ORDER,
+    CriterionCheck,
+    EventKind,
+    PhaseKind,
+    TrainState,
+    TrainType,
+)
+from trains.models import (
+    Deployment,
+    ExitCriterion,
+    Milestone,
+    Phase,
+    ReleaseTrain,
+)
+from trains.services.common import (
+    User,
+    clean_reason,
+    lock_train,
+    record,
+    require_open,
+    run_step,
+    stamp_phases,
+)
+
+TRAIN_FIELDS = ("name", "purpose", "train_type", "primary_manager", "start_date", "end_date")
+
+
+def _clean_train(train: ReleaseTrain, phase_ends: dict[str, date | None]) -> None:
+    """Validate a train's fields and schedule, reporting every problem at once.
+
+    The state is left out of full_clean: it is the FSM's, and the open-name constraint
+    depends on it, so that one is checked here by hand.
+    """
+    errors: dict[str, list[str]] = {}
+    try:
+        train.full_clean(exclude=["state"])
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    duplicate = (
+        ReleaseTrain.objects.filter(name__iexact=train.name, state__in=OPEN_STATES)
+        .exclude(pk=train.pk)
+        .exists()
+    )
+    if train.name and duplicate:
+        errors.setdefault("name", []).append("An open train already has this name.")
+    try:
+        validate_schedule(
+            train_type=train.train_type,
+            start_date=train.start_date,
+            end_date=train.end_date,
+            phase_ends=phase_ends,
+        )
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault(field, []).extend(
+                m for m in messages if m not in errors.get(field, [])
+            )
+    if "end_date" in errors:
+        # the window's check constraint says the same thing without naming the field
+        errors.pop("__all__", None)
+    if errors:
+        raise ValidationError(errors)
+
+
+def validate_schedule(
+    *, train_type: str, start_date: date, end_date: date, phase_ends: dict[str, date | None]
+) -> None:
+    """Phase end dates lie inside the train's window and in phase order.
+
+    An emergency train may compress its schedule: several phases may end the same day.
+    """
+    errors: dict[str, str] = {}
+    if start_date and end_date and end_date < start_date:
+        errors["end_date"] = "The train cannot end before it starts."
+    previous: tuple[str, date] | None = None
+    for kind in PHASE_ORDER:
+        end = phase_ends.get(kind)
+        if end is None:
+            continue
+        field = f"phase_{kind}"
+        if start_date and end < start_date:
+            errors[field] = f"{kind.label} cannot end before the train starts ({start_date})."
+        elif end_date and end > end_date:
+            errors[field] = f"{kind.label} cannot end after the train ends ({end_date})."
+        elif previous is not None:
+            prev_label, prev_end = previous
+            too_early = end < prev_end if train_type == TrainType.EMERGENCY else end <= prev_end
+            if too_early:
+                errors[field] = f"{kind.label} must end after {prev_label} ({prev_end})."
+        previous = (kind.label, end)
+    if errors:
+        raise ValidationError(errors)
+
+
+def train_create(
+    *,
+    by: User,
+    name: str,
+    train_type: str,
+    primary_manager: User,
+    start_date: date,
+    end_date: date,
+    purpose: str = "",
+    phase_ends: dict[str, date | None] | None = None,
+    release_engineers: Iterable[User] = (),
+    viewer_groups: Iterable[str] = (roles.QA, roles.RELEASE_ENGINEERS),
+) -> ReleaseTrain:
+    """Submit a train in scoping, with its four phases and default exit criteria."""
+    if not roles.has_role(by, roles.RELEASE_MANAGERS):
+        raise NotAllowed("Only release managers can submit trains.")
+    if not roles.has_role(primary_manager, roles.RELEASE_MANAGERS):
+        raise ValidationError({"primary_manager": "The primary manager must be a release manager."})
+    phase_ends = phase_ends or {}
+    train = ReleaseTrain(
+        name=(name or "").strip(),
+        purpose=purpose,
+        train_type=train_type,
+        primary_manager=primary_manager,
+        start_date=start_date,
+        end_date=end_date,
+        created_by=by,
+    )
+    _clean_train(train, phase_ends)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                train.save()
+        except IntegrityError:
+            raise ValidationError({"name": "An open train already has this name."}) from None
+        Phase.objects.bulk_create(
+            Phase(train=train, kind=kind, position=i, planned_end=phase_ends.get(kind))
+            for i, kind in enumerate(PHASE_ORDER)
+        )
+        ExitCriterion.objects.bulk_create(
+            [
+                ExitCriterion(
+                    train=train, phase=phase, rule=check, description=CriterionCheck(check).label
+                )
+                for phase, check in workflow.DEFAULT_CRITERIA
+            ]
+            + [
+                ExitCriterion(train=train, phase=phase, description=text)
+                for phase, text in workflow.DEFAULT_MANUAL_CRITERIA
+            ]
+        )
+        train.release_engineers.set(release_engineers)
+        assign_perm(access.MANAGE_PERM, primary_manager, train)
+        assign_perm(access.VIEW_PERM, primary_manager, train)
+        for group in Group.objects.filter(name__in=list(viewer_groups)):
+            assign_perm(access.VIEW_PERM, group, train)
+        stamp_phases(train, "", TrainState.SCOPING)
+        record(train, EventKind.CREATED, by, f"Train {train.name} submitted", to_state=train.state)
+    return train
+
+
+def train_update(
+    *,
+    train: ReleaseTrain,
+    by: User,
+    phase_ends: dict[str, date | None] | None = None,
+    release_engineers: Iterable[User] | None = None,
+    **fields,
+) -> ReleaseTrain:
+    """Change a train's details or schedule. Schedules slip, so dates stay editable."""
+    unknown = set(fields) - set(TRAIN_FIELDS)
+    if unknown:
+        raise ServiceError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    if not access.can_manage(by, train):
+        raise NotAllowed("Only the train's release managers can change it.")
+    with transaction.atomic():
+        locked = lock_train(train)
+        require_open(locked)
+        changed = []
+        for field, value in fields.items():
+            if field == "name":
+                value = (value or "").strip()
+            if getattr(locked, field) != value:
+                setattr(locked, field, value)
+                changed.append(field)
+        manager = fields.get("primary_manager")
+        if manager is not None and not roles.has_role(manager, roles.RELEASE_MANAGERS):
+            raise ValidationError(
+                {"primary_manager": "The primary manager must be a release manager."}
+            )
+        phases = {p.kind: p for p in locked.phases.all()}
+        ends = {kind: p.planned_end for kind, p in phases.items()}
+        if phase_ends is not None:
+            ends.update(phase_ends)
+        _clean_train(locked, ends)
+        locked.save()
+        for kind, phase in phases.items():
+            if ends.get(kind) != phase.planned_end:
+                phase.planned_end = ends.get(kind)
+                phase.save(update_fields=["planned_end"])
+                changed.append(f"{PhaseKind(kind).label.lower()} end")
+        if release_engineers is not None:
+            locked.release_engineers.set(release_engineers)
+            changed.append("release engineers")
+        if "primary_manager" in changed:
+            assign_perm(access.MANAGE_PERM, locked.primary_manager, locked)
+            assign_perm(access.VIEW_PERM, locked.primary_manager, locked)
+        if changed:
+            record(locked, EventKind.UPDATED, by, "Changed " + ", ".join(changed))
+    return locked
+
+
+def train_transition(*, train: ReleaseTrain, name: str, by: User, reason: str = "") -> ReleaseTrain:
+    """Take one of the manual steps: start construction, request an approval, cancel."""
+    if name not in workflow.MANUAL_STEPS:
+        raise ServiceError(f"'{name}' is not a step that can be taken by hand.")
+    step = workflow.STEPS[name]
+    if not access.may(by, step.action, train):
+        raise NotAllowed(f"Only the train's release managers can {step.label.lower()}.")
+    if step.needs_reason:
+        reason = clean_reason(reason, step.label)
+    with transaction.atomic():
+        locked = lock_train(train, expect_state=True)
+        return run_step(locked, name, by, reason)
+
+
+def train_deploy(*, train: ReleaseTrain, by: User, succeeded: bool, log: str = "") -> Deployment:
+    """Record a deployment attempt. Success closes the train; failure keeps it in deployment."""
+    if not access.may(by, workflow.STEPS["deploy"].action, train):
+        raise NotAllowed("Only the train's release managers and release engineers can deploy it.")
+    with transaction.atomic():
+        locked = lock_train(train, expect_state=True)
+        if locked.state != TrainState.DEPLOYMENT:
+            raise InvalidState(
+                f"This train is in {locked.get_state_display().lower()}; it can be deployed "
+                "only in deployment."
+            )
+        unmet = workflow.unmet(locked, "deploy")
+        if unmet:
+            raise ConditionsUnmet("deploy", unmet)
+        deployment = Deployment.objects.create(
+            train=locked, attempted_by=by, succeeded=succeeded, log=log
+        )
+        message = "Deployment succeeded" if succeeded else "Deployment failed"
+        run_step(
+            locked,
+            "deploy",
+            by,
+            message,
+            data={"deployment": deployment.pk, "succeeded": succeeded},
+            succeeded=succeeded,
+        )
+    return deployment
+
+
+def train_grant(*, train: ReleaseTrain, by: User, user: User, level: str = "view") -> None:
+    """Share a train: view for stakeholders, manage for fellow release managers."""
+    if level not in ("view", "manage"):
+        raise ServiceError("Access is either 'view' or 'manage'.")
+    if not access.can_manage(by, train):
+        raise NotAllowed("Only the train's release managers can share it.")
+    if level == "manage" and not roles.has_role(user, roles.RELEASE_MANAGERS):
+        raise ValidationError({"user": "Only release managers can be granted manage."})
+    with transaction.atomic():
+        locked = lock_train(train)
+        assign_perm(access.VIEW_PERM, user, locked)
+        if level == "manage":
+            assign_perm(access.MANAGE_PERM, user, locked)
+        record(
+            locked,
+            EventKind.ACCESS,
+            by,
+            f"Granted {level} to {user.get_username()}",
+            data={"user": user.pk, "level": level},
+        )
+
+
+def train_revoke(*, train: ReleaseTrain, by: User, user: User) -> None:
+    if not access.can_manage(by, train):
+        raise NotAllowed("Only the train's release managers can change who sees it.")
+    if user.pk == train.primary_manager_id:
+        raise ValidationError({"user": "The primary release manager always sees the train."})
+    with transaction.atomic():
+        locked = lock_train(train)
+        remove_perm(access.VIEW_PERM, user, locked)
+        remove_perm(access.MANAGE_PERM, user, locked)
+        record(
+            locked,
+            EventKind.ACCESS,
+            by,
+            f"Revoked access of {user.get_username()}",
+            data={"user": user.pk},
+        )
+
+
+def milestone_add(*, train: ReleaseTrain, by: User, name: str, due_date: date) -> Milestone:
+    if not access.can_manage(by, train):
+        raise NotAllowed("Only the train's release managers set milestones.")
+    with transaction.atomic():
+        locked = lock_train(train)
+        require_open(locked)
+        milestone = Milestone(train=locked, name=(name or "").strip(), due_date=due_date)
+        milestone.full_clean()
+        if due_date and not (locked.start_date <= due_date <= locked.end_date):
+            raise ValidationError({"due_date": "A milestone must fall inside the train's dates."})
+        milestone.save()
+        record(locked, EventKind.MILESTONE, by, f"Added milestone {milestone} ({due_date})")
+    return milestone
+
+
+def milestone_reach(*, milestone: Milestone, by: User) -> Milestone:
+    if not access.can_manage(by, milestone.train):
+        raise NotAllowed("Only the train's release managers mark milestones reached.")
+    with transaction.atomic():
+        locked = lock_train(milestone.train)
+        milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
+        if milestone.reached_at is None:
+            milestone.reached_at = timezone.now()
+            milestone.reached_by = by
+            milestone.save(update_fields=["reached_at", "reached_by"])
+            record(locked, EventKind.MILESTONE, by, f"Reached milestone {milestone}")
+    return milestone

@@ -1,0 +1,298 @@
+"""Where a train stands: one `TrainStatus`, which every page, the API and the mails show.
+
+`train_status(train, user)` reads the train's facts (`trains.facts`: one query, or none
+for a train read `with_facts`) and the user's rights (`trains.access`: none for a train
+read `with_permissions`); a page of many trains reads both in its own query
+(`for_status`) and asks `train_status` for each row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from approvals.models import Gate
+from releasemgr.people import name_of
+from trains import access, workflow
+from trains.choices import (
+    FINAL_STATES,
+    PHASE_ORDER,
+    STATE_BADGES,
+    STATE_PHASE,
+    CriterionCheck,
+    PhaseKind,
+    TrainState,
+)
+from trains.facts import Facts, Refusal, RequirementFact, facts_of, with_facts
+from trains.models import ReleaseTrain
+from trains.workflow import STEPS, Option, Step
+
+
+@dataclass(frozen=True)
+class PhaseCriteria:
+    """A phase's required exit criteria: its stage gate."""
+
+    phase: PhaseKind
+    met: int
+    total: int
+    unmet: list[str]
+
+    @property
+    def label(self) -> str:
+        return PhaseKind(self.phase).label
+
+    @property
+    def complete(self) -> bool:
+        return self.met == self.total
+
+
+@dataclass(frozen=True)
+class GateApprovals:
+    """A gate's approval requirements in its current round."""
+
+    gate: Gate
+    round: int
+    requirements: tuple[RequirementFact, ...]
+
+    @property
+    def label(self) -> str:
+        return Gate(self.gate).label
+
+    @property
+    def approvals(self) -> int:
+        return sum(min(r.approvals, r.needed) for r in self.requirements)
+
+    @property
+    def needed(self) -> int:
+        return sum(r.needed for r in self.requirements)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One thing the train waits on, and on whom (names of people or groups)."""
+
+    what: str
+    who: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.what} ({', '.join(self.who)})" if self.who else self.what
+
+
+@dataclass(frozen=True)
+class TrainStatus:
+    train_id: int
+    state: TrainState
+    phase: PhaseKind | None  # the phase the train is in; None once closed or cancelled
+    next_step: Step | None  # the step the train waits to take
+    waiting: tuple[Waiting, ...]  # what that step waits on, and on whom
+    since: datetime | None  # since when the train stands where it does
+    deadline: date | None  # the current phase's planned end
+    overdue: bool
+    phases: tuple[PhaseCriteria, ...]  # every phase's exit criteria
+    gates: tuple[GateApprovals, ...]
+    releases_total: int
+    releases_complete: int
+    releases_without_turnover: int
+    last_refusal: Refusal | None
+    options: tuple[Option, ...] = ()  # the steps this person may take now
+    decidable: tuple[RequirementFact, ...] = ()  # what this person may decide now
+    today: date = field(default_factory=timezone.localdate)
+
+    @property
+    def state_label(self) -> str:
+        return TrainState(self.state).label
+
+    @property
+    def badge(self) -> str:
+        return STATE_BADGES[self.state]
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in FINAL_STATES
+
+    @property
+    def phase_label(self) -> str:
+        return PhaseKind(self.phase).label if self.phase else ""
+
+    @property
+    def days_left(self) -> int | None:
+        """Days to the deadline; negative when overdue."""
+        return (self.deadline - self.today).days if self.deadline else None
+
+    @property
+    def criteria_so_far(self) -> tuple[PhaseCriteria, ...]:
+        """The exit criteria of the phases up to the current one (all, once closed)."""
+        if self.phase is None:
+            return self.phases
+        last = PHASE_ORDER.index(self.phase)
+        return tuple(p for p in self.phases if PHASE_ORDER.index(p.phase) <= last)
+
+    @property
+    def criteria_met(self) -> int:
+        return sum(p.met for p in self.criteria_so_far)
+
+    @property
+    def criteria_total(self) -> int:
+        return sum(p.total for p in self.criteria_so_far)
+
+    @property
+    def open_gate(self) -> GateApprovals | None:
+        gate = workflow.STATE_GATE.get(self.state)
+        return next((g for g in self.gates if g.gate == gate), None) if gate else None
+
+    @property
+    def refusal_label(self) -> str:
+        """ "Cancelled" or "Rejected at executive approval", for the last refusal."""
+        refusal = self.last_refusal
+        if refusal is None:
+            return ""
+        gate = workflow.gate_of(refusal.transition)
+        return f"Rejected at {gate.label.lower()}" if gate else "Cancelled"
+
+    @property
+    def waiting_text(self) -> str:
+        """What the train waits on, in one line."""
+        return "; ".join(str(w) for w in self.waiting)
+
+    @property
+    def headline(self) -> str:
+        """Where the train stands, in one sentence."""
+        if self.state == TrainState.CLOSED:
+            return "Deployed and closed."
+        if self.state == TrainState.CANCELLED:
+            return "Cancelled."
+        if self.next_step is None:
+            return self.state_label
+        return f"Next: {self.next_step.label.lower()}; waiting for {self.waiting_text}."
+
+
+# Building it --------------------------------------------------------------------------------
+
+
+def _phase_criteria(facts: Facts) -> tuple[PhaseCriteria, ...]:
+    rows = []
+    for kind in PHASE_ORDER:
+        required = [c for c in facts.criteria if c.phase == kind and c.required]
+        unmet = workflow.exit_criteria_unmet(facts, kind)
+        rows.append(PhaseCriteria(kind, len(required) - len(unmet), len(required), unmet))
+    return tuple(rows)
+
+
+def _next_step(state: str) -> Step | None:
+    """The step a train in this state waits for: the one that moves it forward."""
+    for step in STEPS.values():
+        if state in step.sources and (step.needs_criteria or step.needs_quorum):
+            return step
+    return None
+
+
+def _waiting(train: ReleaseTrain, facts: Facts, step: Step | None) -> tuple[Waiting, ...]:
+    if step is None:
+        return ()
+    lead = (name_of(train.primary_manager),)
+    if step.needs_quorum:
+        return tuple(
+            Waiting(f"{r.approvals} of {r.needed} approvals", (r.label,))
+            for r in facts.requirements
+            if r.gate == step.gate and not r.satisfied
+        ) or (Waiting("no approvers are set for this gate", lead),)
+    engineers = tuple(p.name for p in facts.engineers) or ("any release engineer",)
+    waiting = []
+    for criterion in facts.criteria:
+        if criterion.phase != step.phase or not criterion.required:
+            continue
+        met, detail = workflow.criterion_status(criterion, facts)
+        if met:
+            continue
+        if criterion.rule == CriterionCheck.RELEASES_COMPLETE and facts.release_count:
+            who = tuple(p.name for p in facts.waiting_owners)
+        elif criterion.rule == CriterionCheck.TURNOVERS_ACCEPTED and facts.release_count:
+            who = engineers
+        elif criterion.rule == CriterionCheck.MANUAL and criterion.phase == PhaseKind.VERIFICATION:
+            who = ("QA",)
+        else:
+            who = lead
+        waiting.append(Waiting(f"{criterion.description}: {detail}", who))
+    if not waiting:
+        takers = (*lead, *engineers) if step.action == access.DEPLOY else lead
+        waiting.append(Waiting(f"{step.label.lower()}, which nothing blocks", takers))
+    return tuple(waiting)
+
+
+def _since(train: ReleaseTrain, facts: Facts) -> datetime | None:
+    if train.state in FINAL_STATES:
+        return train.closed_at
+    if train.gate_opened_at:
+        return train.gate_opened_at
+    current = facts.phase(STATE_PHASE[train.state])
+    return current.actual_start if current else None
+
+
+def train_status(train: ReleaseTrain, user=None, *, today: date | None = None) -> TrainStatus:
+    """Where the train stands and, given a user, what they may do about it."""
+    facts = facts_of(train)
+    today = today or timezone.localdate()
+    phase = STATE_PHASE.get(train.state)
+    current = facts.phase(phase) if phase else None
+    deadline = current.planned_end if current else None
+    step = _next_step(train.state)
+    gates = tuple(
+        GateApprovals(
+            gate,
+            train.round_for(gate),
+            tuple(r for r in facts.requirements if r.gate == gate),
+        )
+        for gate in Gate
+    )
+    options: tuple[Option, ...] = ()
+    decidable: tuple[RequirementFact, ...] = ()
+    if user is not None and user.is_authenticated:
+        options = tuple(workflow.available_steps(train, user))
+        gate = workflow.STATE_GATE.get(train.state)
+        decidable = tuple(
+            r
+            for r in facts.requirements
+            if r.gate == gate and user.pk not in r.decided_by and access.may_decide(user, r, train)
+        )
+    return TrainStatus(
+        train_id=train.pk,
+        state=TrainState(train.state),
+        phase=phase,
+        next_step=step,
+        waiting=_waiting(train, facts, step),
+        since=_since(train, facts),
+        deadline=deadline,
+        overdue=bool(
+            deadline
+            and deadline < today
+            and train.state not in FINAL_STATES
+            and not current.actual_end
+        ),
+        phases=_phase_criteria(facts),
+        gates=gates,
+        releases_total=facts.release_count,
+        releases_complete=facts.releases_complete,
+        releases_without_turnover=facts.releases_without_accepted_turnover,
+        last_refusal=facts.last_refusal,
+        options=options,
+        decidable=decidable,
+        today=today,
+    )
+
+
+def for_status(trains: QuerySet[ReleaseTrain], user) -> QuerySet[ReleaseTrain]:
+    """A query of trains that brings what `train_status` needs for each, for this user:
+    the facts and the rights, as columns of the same query."""
+    return access.with_permissions(
+        with_facts(trains.select_related("primary_manager")),
+        user,
+        *sorted({s.action for s in STEPS.values() if s.offered}),
+    )
+
+
+def statuses(trains, user) -> list[TrainStatus]:
+    """The status of each train of a list read `for_status`, without a query."""
+    return [train_status(access.remember_permissions(t, user), user) for t in trains]
