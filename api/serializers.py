@@ -17,6 +17,7 @@ from applications.models import (
     TurnoverState,
 )
 from approvals.models import ApprovalRequirement, Gate
+from releasemgr.people import name_of
 from trains import access, workflow
 from trains.choices import PhaseKind, TrainState, TrainType
 from trains.models import Deployment, ExitCriterion, Phase, ReleaseTrain, TrainEvent
@@ -52,7 +53,7 @@ class UserSummarySerializer(serializers.Serializer):
     name = serializers.SerializerMethodField()
 
     def get_name(self, user) -> str:
-        return user.get_full_name() or user.get_username()
+        return name_of(user)
 
 
 # Trains ---------------------------------------------------------------------------

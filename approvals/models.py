@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 
 from releasemgr.history import AppendOnlyModel
+from releasemgr.people import name_of
 
 
 class Gate(models.TextChoices):
@@ -69,7 +70,7 @@ class ApprovalRequirement(models.Model):
     @property
     def approver_label(self) -> str:
         if self.user_id:
-            return self.user.get_full_name() or self.user.get_username()
+            return name_of(self.user)
         return group_approver_label(self.group.name, self.required_approvals)
 
 

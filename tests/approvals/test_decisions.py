@@ -224,4 +224,5 @@ def test_same_approver_twice_at_a_gate_is_refused(people):
 def test_scope_helper_builds_a_startable_train(people):
     train = make_train(people["manager"])
     scope(train, manager=people["manager"], owner=people["owner"])
-    services.train_transition(train=train, name="start_construction", by=people["manager"])
+    moved = services.train_transition(train=train, name="start_construction", by=people["manager"])
+    assert moved.state == "construction"

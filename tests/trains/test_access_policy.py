@@ -51,6 +51,21 @@ world = st.fixed_dictionaries(
 )
 
 
+def worlds(n: int):
+    """Run the test on `n` drawn worlds, the same ones every run (HYPOTHESIS_PROFILE
+    does not change them: CI must be repeatable)."""
+
+    def decorate(test):
+        return settings(
+            max_examples=n,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        )(given(spec=world)(test))
+
+    return decorate
+
+
 def _build(spec: dict, lead):
     groups = {name: Group.objects.get_or_create(name=name)[0] for name in [*roles.ALL_ROLES, "cab"]}
     users = []
@@ -100,13 +115,7 @@ def _reload(user):
 
 
 @pytest.mark.slow
-@settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(spec=world)
+@worlds(25)
 def test_every_form_of_the_policy_gives_the_same_answer(spec, manager):
     with transaction.atomic():
         users, trains = _build(spec, manager)
@@ -141,13 +150,7 @@ def test_every_form_of_the_policy_gives_the_same_answer(spec, manager):
 
 
 @pytest.mark.slow
-@settings(
-    max_examples=15,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(spec=world)
+@worlds(15)
 def test_nobody_is_told_about_a_train_they_cannot_open(spec, manager):
     with transaction.atomic():
         users, trains = _build(spec, manager)

@@ -19,7 +19,7 @@ from approvals.models import ApprovalRequirement, Gate, group_approver_label
 from releasemgr.people import person_name
 from trains import access, workflow
 from trains.choices import PHASE_WORK_STATE, EventKind, PhaseKind, TrainState
-from trains.facts import CriterionFact, PhaseFact, facts_of
+from trains.facts import CriterionFact, PhaseFact, facts_of, with_facts
 from trains.models import (
     Deployment,
     Milestone,
@@ -225,19 +225,13 @@ def _position(day: date | None, start: date, span: int) -> int | None:
 
 
 def dashboard_train(user, pk: int) -> ReleaseTrain:
-    """The train for its page, with its facts and the user's rights: one query."""
+    """The train for its page, with its facts and the user's rights on it: one query."""
     return access.get_train_for_user(
         user,
         pk,
         also=(access.MANAGE, access.DEPLOY, access.TICK_VERIFICATION),
-        queryset=status_queryset(),
+        queryset=with_facts(ReleaseTrain.objects.all()),
     )
-
-
-def status_queryset():
-    from trains.facts import with_facts
-
-    return with_facts(ReleaseTrain.objects.all())
 
 
 def train_dashboard(*, train: ReleaseTrain, user) -> Dashboard:

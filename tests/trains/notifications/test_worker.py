@@ -74,8 +74,17 @@ def test_a_worker_on_redis_sends_each_due_reminder_exactly_once(
         rows = Notification.objects.filter(reminder__isnull=False)
         return rows.count() == 3 and not rows.exclude(status="sent").exists()
 
+    def both_scans_done():
+        # the solo worker runs one task at a time: both scans accepted and none running
+        # means the second has finished, and any duplicate it queued would be in the table
+        return (
+            worker_state.total_count["trains.tasks.scan_reminders"] >= 2
+            and not worker_state.active_requests
+            and all_sent()
+        )
+
     assert wait_for(all_sent), list(Notification.objects.values_list("status", "last_error"))
-    time.sleep(1)  # the second scan has run by now; give any duplicate time to show
+    assert wait_for(both_scans_done), dict(worker_state.total_count)
     assert sorted(Reminder.objects.values_list("train__name", "kind")) == sorted(
         [(near.name, "due_soon"), (late.name, "escalation"), (late.name, "overdue")]
     )
