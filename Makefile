@@ -36,11 +36,11 @@ test: install
 
 # The fast loop while working (README, "Tests"): everything but the slow tests (fuzzing,
 # the access matrix, the escaping crawl, schemathesis, races, a real worker, subprocesses)
-# and the browser tests, on SQLite in memory; well under a minute.
+# and the browser tests, on SQLite in memory, two processes (pytest-xdist); under a minute.
 test-fast: install
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-fast.sqlite3 \
 	CELERY_BROKER_URL=memory:// \
-	$(BIN)/pytest -m "not slow and not browser" -p no:cacheprovider -q $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow and not browser" -n 2 -p no:cacheprovider -q $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -36,9 +36,7 @@ class ModelBackend(backends.ModelBackend):
         user = (
             User._default_manager.annotate(
                 group_rows=groups_of("pk"),
-                may_have_inbox=ExpressionWrapper(
-                    names_an_approver(), output_field=BooleanField()
-                ),
+                may_have_inbox=ExpressionWrapper(names_an_approver(), output_field=BooleanField()),
             )
             .filter(pk=user_id)
             .first()
