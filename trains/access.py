@@ -465,10 +465,6 @@ def users_who_can_view(train: ReleaseTrain) -> QuerySet:
     return users_who_may(train, VIEW)
 
 
-def viewer_pairs(train_ids, *, among) -> QuerySet:
-    return pairs(train_ids, VIEW, among=among)
-
-
 # Deciding at a gate -------------------------------------------------------------------------
 
 DECIDERS = (NAMED_APPROVER, APPROVER_GROUP)

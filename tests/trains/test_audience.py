@@ -49,7 +49,7 @@ def test_trains_managed_by_agrees_with_can_manage(manager, other_manager, owner)
     assert not access.trains_managed_by(owner).exists()
 
 
-def test_viewer_pairs_for_many_trains_agree_with_users_who_can_view(
+def test_view_pairs_for_many_trains_agree_with_users_who_can_view(
     manager, other_manager, owner, qa, executive, engineer, stakeholder
 ):
     crew = {"owner": owner, "qa": qa, "executive": executive, "engineer": engineer}
@@ -61,12 +61,12 @@ def test_viewer_pairs_for_many_trains_agree_with_users_who_can_view(
     )
     UserFactory(username="gone", is_active=False, roles=["qa"])
     everyone = get_user_model().objects.values_list("pk", flat=True)
-    pairs = set(access.viewer_pairs([first.pk, second.pk], among=everyone))
+    pairs = set(access.pairs([first.pk, second.pk], access.VIEW, among=everyone))
     for train in (first, second):
         expected = set(access.users_who_can_view(train).values_list("pk", flat=True))
         assert {u for t, u in pairs if t == train.pk} == expected
     # `among` keeps only those people
-    assert set(access.viewer_pairs([first.pk], among=[qa.pk, stakeholder.pk])) == {
+    assert set(access.pairs([first.pk], access.VIEW, among=[qa.pk, stakeholder.pk])) == {
         (first.pk, qa.pk),
         (first.pk, stakeholder.pk),
     }

@@ -39,8 +39,9 @@ def test_trains_list_is_constant(client, manager, owner, django_assert_max_num_q
     for i in range(50):
         _fill(make_train(manager), owner, 20, f"app{i}")
     # session, user with its groups (auth backend), inbox count (navigation), paginator
-    # count, the page of trains with its deadline and progress subqueries, the manager
-    # filter's choices.
+    # count, the page of trains with each one's facts and this person's rights (JSON and
+    # EXISTS columns: every row's status without another query), the manager filter's
+    # choices.
     with django_assert_max_num_queries(6):
         response = client.get("/trains/")
     assert response.status_code == 200
@@ -72,13 +73,13 @@ def test_dashboard_is_constant(client, people, django_assert_max_num_queries):
     big = _big_scoping_train(manager, owner, "big")
     assert big.events.count() > 60
     # session, user with its groups (auth backend), inbox count (navigation); the train
-    # (its primary manager needs no visibility query); phases with milestones (one
-    # UNION), criteria, requirements with their decisions, releases with their
-    # turnovers, engineers with viewers, events; no deployments before the deployment
-    # phase; in scoping also the free releases to add and the people and groups offered
-    # as approvers (one UNION).
+    # with its facts (phases, criteria, approvals, release counts, engineers, the last
+    # refusal: JSON columns) and the person's rights (EXISTS columns); milestones,
+    # requirements with their decisions, releases with their turnovers, viewers, events;
+    # no deployments before the deployment phase; in scoping also the free releases to
+    # add and the people and groups offered as approvers (one UNION).
     assert _count(client, f"/trains/{small.pk}/") == _count(client, f"/trains/{big.pk}/")
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(11):
         assert client.get(f"/trains/{big.pk}/").status_code == 200
 
 
@@ -87,9 +88,8 @@ def test_dashboard_at_a_gate_is_constant(client, people, django_assert_max_num_q
     small, *_ = drive(make_train(people["manager"]), "executive_approval", **people)
     big, *_ = drive(make_train(people["manager"]), "executive_approval", releases=20, **people)
     assert _count(client, f"/trains/{small.pk}/") == _count(client, f"/trains/{big.pk}/")
-    # as above without the scoping forms; for someone who is not a release manager the
-    # visibility rules are part of the train's query
-    with django_assert_max_num_queries(10):
+    # as above without the scoping forms and the viewers (for its managers only)
+    with django_assert_max_num_queries(8):
         assert client.get(f"/trains/{big.pk}/").status_code == 200
 
 
@@ -100,10 +100,10 @@ def test_inbox_is_constant(client, people, django_assert_max_num_queries):
     small = _count(client, "/approvals/")
     for _ in range(5):
         drive(make_train(people["manager"]), "executive_approval", **people)
-    # session, user with its groups; pending requirements, their trains with progress,
-    # criteria counts (the badge's count comes from the page's own list)
+    # session, user with its groups; pending requirements, their trains with each one's
+    # facts and rights (the status); the badge's count comes from the page's own list
     assert _count(client, "/approvals/") == small
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(4):
         assert client.get("/approvals/").status_code == 200
 
 

@@ -19,7 +19,6 @@ from trains.selectors.inbox import (
     InboxItem,
     decided,
     inbox,
-    inbox_count,
     inbox_summary,
     pending_requirements,
 )
@@ -39,7 +38,6 @@ __all__ = [
     "dashboard_train",
     "history_page",
     "inbox",
-    "inbox_count",
     "inbox_summary",
     "list_rows",
     "pending_requirements",

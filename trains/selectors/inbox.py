@@ -46,12 +46,6 @@ def pending_requirements(*, user: AbstractBaseUser) -> QuerySet[ApprovalRequirem
     )
 
 
-def inbox_count(*, user: AbstractBaseUser) -> int:
-    """How many trains wait for this user's decision (not requirements: a train asking
-    two of the user's groups counts once)."""
-    return pending_requirements(user=user).order_by().values("train_id").distinct().count()
-
-
 def inbox_summary(*, user: AbstractBaseUser) -> tuple[int, bool]:
     """(How many trains wait for this user's decision, whether they ever decided): what
     the navigation's Approvals link shows, in one query."""
