@@ -24,7 +24,7 @@ from releasemgr.exceptions import ConcurrentChange
 from trains import services, workflow
 from trains.access import get_train_for_user, trains_visible_to
 from trains.choices import TrainState
-from trains.facts import facts_of
+from trains.facts import facts_of, with_facts
 from trains.models import ExitCriterion, ReleaseTrain
 from trains.selectors import applications_for, pending_requirements
 from trains.status import train_status
@@ -53,8 +53,14 @@ def _train_queryset(user) -> QuerySet[ReleaseTrain]:
 
 
 def _train_detail(request, pk: int) -> dict:
-    train = get_train_for_user(request.user, pk)
-    train = _train_queryset(request.user).get(pk=train.pk)
+    """One train with its steps and status: the train, its facts and the caller's rights
+    in one query, then its phases and engineers."""
+    train = get_train_for_user(
+        request.user,
+        pk,
+        also=sorted({step.action for step in workflow.STEPS.values() if step.offered}),
+        queryset=with_facts(ReleaseTrain.objects.prefetch_related("phases", "release_engineers")),
+    )
     return s.TrainDetailSerializer(train, context={"request": request}).data
 
 
