@@ -5,7 +5,7 @@ import django_filters
 
 from applications.models import ApplicationRelease, ReleaseState
 from trains.choices import TrainType
-from trains.filters import TrainFilter
+from trains.filters import IdFilter, TrainFilter
 
 
 class ApiTrainFilter(TrainFilter):
@@ -18,8 +18,8 @@ class ApiTrainFilter(TrainFilter):
 
 
 class ReleaseFilter(django_filters.FilterSet):
-    train = django_filters.NumberFilter(field_name="train_id")
-    application = django_filters.NumberFilter(field_name="application_id")
+    train = IdFilter(field_name="train_id")
+    application = IdFilter(field_name="application_id")
     state = django_filters.ChoiceFilter(choices=ReleaseState.choices)
 
     class Meta:

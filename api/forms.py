@@ -1,6 +1,7 @@
 from django import forms
 
 from api.models import ApiToken, WebhookEventKind
+from releasemgr.ids import IdChoiceField
 from trains.access import trains_visible_to
 
 
@@ -24,7 +25,7 @@ class WebhookForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         initial=list(WebhookEventKind.values),
     )
-    train = forms.ModelChoiceField(
+    train = IdChoiceField(
         label="Train",
         queryset=None,
         required=False,

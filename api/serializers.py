@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -17,6 +18,7 @@ from applications.models import (
     TurnoverState,
 )
 from approvals.models import ApprovalRequirement, Gate
+from releasemgr.ids import parse_id
 from releasemgr.people import name_of
 from trains import access, workflow
 from trains.choices import PhaseKind, TrainState, TrainType
@@ -29,6 +31,30 @@ TEXT_MAX = 10_000
 
 def active_users():
     return User.objects.filter(is_active=True)
+
+
+# Ids (releasemgr.ids): refused before any query when no row can have them ----------------
+
+
+def _api_id(value) -> int:
+    try:
+        return parse_id(value)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages, code="invalid_id") from None
+
+
+class IdField(serializers.IntegerField):
+    """An object's id in a JSON body."""
+
+    def to_internal_value(self, data) -> int:
+        return _api_id(data)
+
+
+class IdRelatedField(serializers.PrimaryKeyRelatedField):
+    """PrimaryKeyRelatedField whose id is checked before the query."""
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(_api_id(data))
 
 
 # Errors (for the schema) -------------------------------------------------------------
@@ -259,7 +285,7 @@ class TrainWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     purpose = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, required=False)
     type = serializers.ChoiceField(choices=TrainType.choices)
-    primary_manager = serializers.PrimaryKeyRelatedField(
+    primary_manager = IdRelatedField(
         queryset=active_users(), required=False, help_text="A release manager; default: you."
     )
     start_date = serializers.DateField()
@@ -267,9 +293,7 @@ class TrainWriteSerializer(serializers.Serializer):
     phase_ends = PhaseEndsSerializer(
         required=False, help_text="Planned end date of each phase (inside the train's dates)."
     )
-    release_engineers = serializers.PrimaryKeyRelatedField(
-        queryset=active_users(), many=True, required=False
-    )
+    release_engineers = IdRelatedField(queryset=active_users(), many=True, required=False)
 
     def service_arguments(self) -> dict:
         """The validated input as the services' keyword arguments."""
@@ -382,9 +406,7 @@ class RequirementSerializer(serializers.ModelSerializer):
 
 class RequirementCreateSerializer(serializers.Serializer):
     gate = serializers.ChoiceField(choices=Gate.choices)
-    user = serializers.PrimaryKeyRelatedField(
-        queryset=active_users(), required=False, allow_null=True
-    )
+    user = IdRelatedField(queryset=active_users(), required=False, allow_null=True)
     group = serializers.SlugRelatedField(
         slug_field="name",
         queryset=Group.objects.all(),
@@ -401,7 +423,7 @@ class RequirementCreateSerializer(serializers.Serializer):
 
 
 class DecisionCreateSerializer(serializers.Serializer):
-    requirement = serializers.IntegerField(help_text="An approval requirement of this train.")
+    requirement = IdField(help_text="An approval requirement of this train.")
     approve = serializers.BooleanField()
     comment = serializers.CharField(
         max_length=TEXT_MAX,
@@ -465,7 +487,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
 class ApplicationCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, default="")
-    product_owner = serializers.PrimaryKeyRelatedField(
+    product_owner = IdRelatedField(
         queryset=active_users(), required=False, help_text="Default: you."
     )
 
@@ -498,10 +520,10 @@ class ReleaseSerializer(serializers.ModelSerializer):
 
 
 class ReleaseCreateSerializer(serializers.Serializer):
-    application = serializers.PrimaryKeyRelatedField(queryset=Application.objects.all())
+    application = IdRelatedField(queryset=Application.objects.all())
     version = serializers.CharField(max_length=60)
     notes = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, default="")
-    train = serializers.PrimaryKeyRelatedField(
+    train = IdRelatedField(
         queryset=ReleaseTrain.objects.none(),
         required=False,
         allow_null=True,
@@ -543,7 +565,7 @@ class TurnoverSerializer(serializers.ModelSerializer):
 
 
 class TurnoverCreateSerializer(serializers.Serializer):
-    release = serializers.PrimaryKeyRelatedField(queryset=ApplicationRelease.objects.none())
+    release = IdRelatedField(queryset=ApplicationRelease.objects.none())
     description = serializers.CharField(max_length=TEXT_MAX)
 
     def __init__(self, *args, **kwargs) -> None:

@@ -2,12 +2,13 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from releasemgr import roles
+from releasemgr.ids import IdChoiceField
 
 
 class ApplicationForm(forms.Form):
     name = forms.CharField(max_length=120)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    product_owner = forms.ModelChoiceField(queryset=None)
+    product_owner = IdChoiceField(queryset=None)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -4,10 +4,27 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django_filters.fields import ModelChoiceField
 
 from releasemgr import roles
+from releasemgr.ids import IdChoiceMixin, IdField
 from trains.choices import TrainState, TrainType
 from trains.models import ReleaseTrain
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An id in the query string (releasemgr.ids): a clear 400, never a huge integer
+    handed to the database."""
+
+    field_class = IdField
+
+
+class IdModelChoiceField(IdChoiceMixin, ModelChoiceField):
+    pass
+
+
+class IdModelChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = IdModelChoiceField
 
 
 def _managers(request):
@@ -23,7 +40,7 @@ class TrainFilter(django_filters.FilterSet):
         empty_label="Any type",
         widget=forms.Select(attrs={"class": "form-select"}),
     )
-    manager = django_filters.ModelChoiceFilter(
+    manager = IdModelChoiceFilter(
         field_name="primary_manager",
         queryset=_managers,
         label="Release manager",

@@ -10,6 +10,7 @@ from django.db.models import Value
 
 from approvals.models import Gate
 from releasemgr import roles
+from releasemgr.ids import IdChoiceField, IdField, IdMultipleChoiceField, parse_id
 from releasemgr.people import person_name
 from trains.choices import PHASE_ORDER, PhaseKind, TrainType
 
@@ -20,13 +21,13 @@ def _users_in(role: str):
     return get_user_model().objects.filter(groups__name=role, is_active=True).order_by("username")
 
 
-class UserChoiceField(forms.ModelChoiceField):
+class UserChoiceField(IdChoiceField):
     def label_from_instance(self, user) -> str:
         full = user.get_full_name()
         return f"{full} ({user.get_username()})" if full else user.get_username()
 
 
-class UserMultipleChoiceField(forms.ModelMultipleChoiceField):
+class UserMultipleChoiceField(IdMultipleChoiceField):
     def label_from_instance(self, user) -> str:
         return UserChoiceField.label_from_instance(self, user)
 
@@ -140,9 +141,13 @@ class RequirementForm(forms.Form):
         data = super().clean()
         kind, _, pk = (data.get("approver") or "").partition(":")
         data["user"] = data["group"] = None
-        if kind == "user":
+        try:
+            pk = parse_id(pk) if kind in ("user", "group") else None
+        except ValidationError:
+            pk = None  # the choices hold only good ids; anything else is refused below
+        if kind == "user" and pk:
             data["user"] = get_user_model().objects.filter(pk=pk).first()
-        elif kind == "group":
+        elif kind == "group" and pk:
             data["group"] = Group.objects.filter(pk=pk).first()
         if data.pop("approver", None) and not (data["user"] or data["group"]):
             self.add_error("approver", "Choose a person or a group.")
@@ -150,7 +155,7 @@ class RequirementForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    requirement = forms.IntegerField(widget=forms.HiddenInput)
+    requirement = IdField(widget=forms.HiddenInput)
     approve = forms.TypedChoiceField(
         choices=[("1", "Approve"), ("0", "Reject")], coerce=lambda v: v == "1"
     )
@@ -160,7 +165,7 @@ class DecisionForm(forms.Form):
 
 
 class ReleaseAddForm(forms.Form):
-    release = forms.IntegerField()
+    release = IdField()
 
 
 class MilestoneForm(forms.Form):

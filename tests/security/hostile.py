@@ -69,9 +69,21 @@ def dates() -> st.SearchStrategy[str]:
     )
 
 
+# Ids no row can have, the largest beyond what SQLite can bind (releasemgr.ids).
+HUGE_IDS = [
+    "99999999999999999999",
+    "-99999999999999999999",
+    str(2**63),
+    "0",
+    "\u00b2",  # a digit to str.isdigit(), not to int()
+    "9" * 5000,
+]
+
+
 def numbers_text() -> st.SearchStrategy[str]:
     return st.one_of(
         st.integers(min_value=-(2**70), max_value=2**70).map(str),
+        st.sampled_from(HUGE_IDS),
         st.sampled_from(["0", "-1", "1e9", "NaN", "0x10", " 7 ", "1.5"]),
         st.text(max_size=10),
     )

@@ -268,7 +268,7 @@ TARGETS = [
         "trains export filters",
         "qa",
         lambda w: "/trains/export.csv",
-        {"q": text(), "state": pick(TrainState.values), "starts_after": date_()},
+        {"q": text(), "state": pick(TrainState.values), "starts_after": date_(), "manager": ids},
         method="GET",
     ),
     Target(
@@ -389,6 +389,7 @@ TARGETS = [
             "state": text(30),
             "type": text(20),
             "q": text(),
+            "manager": ids,
             "page": lambda w: numbers_text(),
             "page_size": lambda w: numbers_text(),
         },

@@ -2,7 +2,9 @@
 
 import pytest
 
+from releasemgr.ids import INVALID_ID
 from tests.factories import ReleaseFactory, drive, fresh, make_train, scope
+from trains.choices import EventKind
 from trains.models import ReleaseTrain
 
 pytestmark = pytest.mark.django_db
@@ -127,22 +129,50 @@ def test_duplicate_open_name_is_refused_on_the_form(client, manager):
     assert ReleaseTrain.objects.count() == 1
 
 
+def edit_post(train, **overrides):
+    """The edit form as it comes filled in: the train's own values."""
+    data = valid_train_post(
+        name=train.name,
+        purpose=train.purpose,
+        train_type=train.train_type,
+        primary_manager=train.primary_manager_id,
+        start_date=train.start_date.isoformat(),
+        end_date=train.end_date.isoformat(),
+        release_engineers=[u.pk for u in train.release_engineers.all()],
+    )
+    for phase in train.phases.all():
+        data[f"phase_{phase.kind}"] = phase.planned_end.isoformat() if phase.planned_end else ""
+    data.update(overrides)
+    return data
+
+
 def test_edit_changes_dates(client, manager):
     train = make_train(manager)
     login(client, manager)
     assert client.get(f"/trains/{train.pk}/edit/").status_code == 200
-    data = valid_train_post(
-        name=train.name,
-        primary_manager=manager.pk,
-        start_date=train.start_date.isoformat(),
-        end_date=train.end_date.isoformat(),
-    )
-    for phase in train.phases.all():
-        data[f"phase_{phase.kind}"] = phase.planned_end.isoformat()
-    data["purpose"] = "New purpose"
-    response = client.post(f"/trains/{train.pk}/edit/", data)
+    response = client.post(f"/trains/{train.pk}/edit/", edit_post(train, purpose="New purpose"))
     assert response.status_code == 302
     assert fresh(train).purpose == "New purpose"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("release_engineers", "99999999999999999999"),
+        ("release_engineers", str(2**63)),
+        ("primary_manager", "99999999999999999999"),
+        ("primary_manager", "\u00b2"),
+    ],
+)
+def test_edit_with_an_id_no_row_can_have_is_a_form_error_and_saves_nothing(
+    client, manager, engineer, field, value
+):
+    train = make_train(manager)
+    login(client, manager)
+    response = client.post(f"/trains/{train.pk}/edit/", edit_post(train, **{field: value}))
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == [INVALID_ID]
+    assert not train.events.filter(kind=EventKind.UPDATED).exists()
 
 
 def test_stakeholder_sees_dashboard_read_only(client, manager, owner, stakeholder, executive):

@@ -15,6 +15,7 @@ from applications.models import ApplicationRelease
 from approvals.models import ApprovalRequirement
 from releasemgr import roles
 from releasemgr.exceptions import ServiceError
+from releasemgr.ids import MAX_ID, parse_id
 from trains import services, workflow
 from trains.access import get_train_for_user
 from trains.choices import TrainState
@@ -420,12 +421,15 @@ def access_revoke_view(request: HttpRequest, pk: int, user_pk: int) -> HttpRespo
 def history_view(request: HttpRequest, pk: int) -> HttpResponse:
     train = get_train_for_user(request.user, pk)
     before = request.GET.get("before", "").strip()
-    if before and not before.isdigit():
+    try:
+        before_id = parse_id(before) if before else None
+    except ValidationError:
         return HttpResponse(
-            "?before= names the event to page back from, a whole number; "
-            "leave it out for the newest events.",
+            "?before= names the event to page back from, a whole number from 1 to "
+            f"{MAX_ID}; leave it out for the newest events.",
             status=400,
+            content_type="text/plain; charset=utf-8",
         )
-    events, more = history_page(train=train, before_id=int(before) if before else None)
+    events, more = history_page(train=train, before_id=before_id)
     template = "trains/_history_rows.html" if is_htmx(request) else "trains/history.html"
     return render(request, template, {"train": train, "events": events, "more": more})
