@@ -492,6 +492,32 @@ def test_history_pages_back(client, manager):
     assert client.get(f"/trains/{train.pk}/history/?before=x").status_code == 400
 
 
+def test_history_without_before_shows_the_newest_page(client, manager, stakeholder):
+    from trains import services
+
+    train = make_train(manager)
+    services.train_grant(train=train, by=manager, user=stakeholder)
+    for i in range(60):
+        services.criterion_add(train=train, by=manager, phase="scoping", description=f"C{i}")
+    login(client, stakeholder)
+    response = client.get(f"/trains/{train.pk}/history/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "C59" in html and "Show older events" in html
+    assert "submitted" not in html  # the oldest event is on a later page
+    assert len(response.context["events"]) == 50
+    assert "older history" not in html
+
+
+@pytest.mark.parametrize("before", ["abc", "-1", "1.5", "\u00b2", "99999999999999999999"])
+def test_history_before_that_is_no_event_id_answers_400_with_the_reason(client, manager, before):
+    train = make_train(manager)
+    login(client, manager)
+    response = client.get(f"/trains/{train.pk}/history/", {"before": before})
+    assert response.status_code == 400
+    assert "?before= names the event to page back from" in response.content.decode()
+
+
 def test_calendar_month_and_bad_month(client, manager):
     train = make_train(manager)
     login(client, manager)

@@ -432,4 +432,8 @@ def history_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
     events, more = history_page(train=train, before_id=before_id)
     template = "trains/_history_rows.html" if is_htmx(request) else "trains/history.html"
-    return render(request, template, {"train": train, "events": events, "more": more})
+    return render(
+        request,
+        template,
+        {"train": train, "events": events, "more": more, "older": before_id is not None},
+    )
