@@ -3,6 +3,7 @@ the gate; these functions only know about requirements and decisions."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, Group
@@ -19,24 +20,45 @@ def requirement_create(
     user: AbstractBaseUser | None = None,
     group: Group | None = None,
     required_approvals: int = 1,
+    barred: Collection[int] = (),
+    barred_reason: str = "",
 ) -> ApprovalRequirement:
+    """A requirement its approvers can meet (see `requirement_check`)."""
     requirement = ApprovalRequirement(
         train=train, gate=gate, user=user, group=group, required_approvals=required_approvals
     )
     requirement.full_clean()
-    if group is not None:
-        members = group.user_set.filter(is_active=True).count()
-        if required_approvals > members:
-            raise ValidationError(
-                {
-                    "required_approvals": (
-                        f"Group {group.name} has {members} active member(s); it cannot give "
-                        f"{required_approvals} approvals."
-                    )
-                }
-            )
+    requirement_check(requirement, barred=barred, barred_reason=barred_reason)
     requirement.save()
     return requirement
+
+
+def requirement_check(
+    requirement: ApprovalRequirement, *, barred: Collection[int] = (), barred_reason: str = ""
+) -> None:
+    """Refuse a requirement that can never be met: one that names a person who may not
+    decide it, or asks a group for more approvals than it has active members who may.
+
+    `barred` are the ids of the people who may not decide at this requirement's gate
+    though named, and `barred_reason` says why: the caller knows the train's rules.
+    """
+    if requirement.user_id is not None and requirement.user_id in barred:
+        raise ValidationError({"user": f"{barred_reason} Choose someone else."})
+    if requirement.group_id is not None:
+        active = requirement.group.user_set.filter(is_active=True)
+        members = active.exclude(pk__in=list(barred)).count()
+        if requirement.required_approvals > members:
+            message = (
+                f"Group {requirement.group.name} has {members} active member(s); it cannot "
+                f"give {requirement.required_approvals} approvals."
+            )
+            if barred and active.filter(pk__in=list(barred)).exists():
+                message = (
+                    f"Group {requirement.group.name} has {members} active member(s) who may "
+                    f"decide here; it cannot give {requirement.required_approvals} approvals. "
+                    f"{barred_reason}"
+                )
+            raise ValidationError({"required_approvals": message})
 
 
 def requirement_delete(*, requirement: ApprovalRequirement) -> None:

@@ -13,7 +13,8 @@ policy; everything below is generated from it, so the forms cannot disagree:
   or for many at once: the audience of a notification.
 
 Deciding at a gate is a right over one approval requirement, not over the train:
-`may_decide`, `decidable_requirements` and `deciders` are its forms, from `DECIDERS`.
+`may_decide`, `decidable_requirements` and `deciders` are its forms, from `DECIDERS`;
+`barred_from_deciding` names who may not decide though named (separation of duties).
 
 A train someone may not see is a 404 to them, never a 403. Superusers may do everything
 but are in no audience unless a rule names them.
@@ -471,6 +472,16 @@ DECIDERS = (NAMED_APPROVER, APPROVER_GROUP)
 SEPARATION_OF_DUTIES = "The train's primary release manager may not give its executive approval."
 
 
+def barred_from_deciding(train: ReleaseTrain, gate: str) -> frozenset[int]:
+    """The people who may not decide at this gate of this train even when a requirement
+    names them (separation of duties): the primary release manager at the executive
+    gate. `SEPARATION_OF_DUTIES` says why. The queries below (`_decides`,
+    `decider_pairs`) are the set-wide form of the same rule."""
+    if gate == Gate.EXECUTIVE and train.primary_manager_id is not None:
+        return frozenset([train.primary_manager_id])
+    return frozenset()
+
+
 def _decides(user: AbstractBaseUser) -> Q:
     """Requirements that ask for this user: by name or through one of their groups.
     A train's primary release manager is not asked for its executive approval."""
@@ -511,8 +522,8 @@ def asks_for(user: User, requirement: ApprovalRequirement) -> bool:
 def may_decide(user: User, requirement: ApprovalRequirement, train: ReleaseTrain) -> bool:
     """Whether the user may decide this requirement (no query): it asks for them, and
     they do not lead the train when the gate is the executive one."""
-    return asks_for(user, requirement) and not (
-        requirement.gate == Gate.EXECUTIVE and train.primary_manager_id == user.pk
+    return asks_for(user, requirement) and user.pk not in barred_from_deciding(
+        train, requirement.gate
     )
 
 
@@ -529,9 +540,7 @@ def deciders(train: ReleaseTrain, gate: str) -> QuerySet:
         ),
         is_active=True,
     )
-    if gate == Gate.EXECUTIVE:
-        people = people.exclude(pk=train.primary_manager_id)
-    return people
+    return people.exclude(pk__in=barred_from_deciding(train, gate))
 
 
 def decider_pairs(pairs_wanted: set[tuple[int, str]]) -> list[tuple[tuple[int, str], int]]:

@@ -49,6 +49,17 @@ def test_bad_requirements_are_400_per_field(api_as, manager, executive, data, fi
     assert not ApprovalRequirement.objects.exists()
 
 
+def test_the_primary_manager_as_executive_approver_is_a_400_saying_why(api_as, manager):
+    train = make_train(manager)
+    response = api_as(manager).post(
+        f"/api/v1/trains/{train.pk}/approval-requirements/",
+        {"gate": "executive", "user": manager.pk},
+    )
+    assert response.status_code == 400, response.content
+    assert "may not give its executive approval" in response.json()["user"][0]
+    assert not ApprovalRequirement.objects.exists()
+
+
 def test_requirements_permissions_and_lock(api_as, manager, owner, qa, executive, engineer):
     train, *_ = drive(
         make_train(manager),

@@ -4,11 +4,12 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
-from approvals.models import ApprovalDecision, Gate
+from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
 from releasemgr import roles
 from releasemgr.exceptions import InvalidState, NotAllowed
 from tests.factories import UserFactory, complete_all, drive, fresh, make_train, scope
-from trains import services
+from trains import access, services
+from trains.choices import EventKind
 
 pytestmark = pytest.mark.django_db
 
@@ -193,6 +194,78 @@ def test_requirement_cannot_ask_more_than_the_group_has(people, cab):
         services.requirement_add(
             train=train, by=people["manager"], gate="executive", group=group, required_approvals=4
         )
+
+
+def test_the_primary_release_manager_cannot_be_named_an_executive_approver(people):
+    train = make_train(people["manager"])
+    with pytest.raises(ValidationError) as refused:
+        services.requirement_add(
+            train=train, by=people["manager"], gate=Gate.EXECUTIVE, user=people["manager"]
+        )
+    assert list(refused.value.message_dict) == ["user"]
+    assert access.SEPARATION_OF_DUTIES in refused.value.message_dict["user"][0]
+    assert not ApprovalRequirement.objects.exists()
+    assert not train.events.filter(kind=EventKind.REQUIREMENT).exists()
+    # the development gate is theirs to decide
+    services.requirement_add(
+        train=train, by=people["manager"], gate=Gate.DEVELOPMENT, user=people["manager"]
+    )
+
+
+def test_a_group_with_the_primary_manager_counts_only_the_others_at_the_executive_gate(people, cab):
+    group, _ = cab
+    group.user_set.add(people["manager"])  # four active members, one of whom leads the train
+    train = make_train(people["manager"])
+    with pytest.raises(ValidationError) as refused:
+        services.requirement_add(
+            train=train,
+            by=people["manager"],
+            gate=Gate.EXECUTIVE,
+            group=group,
+            required_approvals=4,
+        )
+    (message,) = refused.value.message_dict["required_approvals"]
+    assert "has 3 active member(s) who may decide here" in message
+    assert access.SEPARATION_OF_DUTIES in message
+    assert not ApprovalRequirement.objects.exists()
+    services.requirement_add(
+        train=train, by=people["manager"], gate=Gate.EXECUTIVE, group=group, required_approvals=3
+    )
+    # at the development gate the primary manager counts
+    services.requirement_add(
+        train=train, by=people["manager"], gate=Gate.DEVELOPMENT, group=group, required_approvals=4
+    )
+
+
+def test_a_named_executive_approver_cannot_become_the_primary_manager(people, other_manager):
+    train = make_train(people["manager"])
+    services.requirement_add(
+        train=train, by=people["manager"], gate=Gate.EXECUTIVE, user=other_manager
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.train_update(train=train, by=people["manager"], primary_manager=other_manager)
+    (message,) = refused.value.message_dict["primary_manager"]
+    assert "other_manager cannot lead this train" in message
+    assert access.SEPARATION_OF_DUTIES in message
+    train = fresh(train)
+    assert train.primary_manager == people["manager"]
+    assert not access.can_manage(other_manager, train)
+    assert not train.events.filter(kind=EventKind.UPDATED).exists()
+
+
+def test_the_primary_manager_cannot_change_to_someone_a_group_quorum_needs(
+    people, other_manager, cab
+):
+    group, members = cab
+    group.user_set.remove(members[0])
+    group.user_set.add(other_manager)  # cab1, cab2 and other_manager
+    train = make_train(people["manager"])
+    services.requirement_add(
+        train=train, by=people["manager"], gate=Gate.EXECUTIVE, group=group, required_approvals=3
+    )
+    with pytest.raises(ValidationError, match="has 2 active member"):
+        services.train_update(train=train, by=people["manager"], primary_manager=other_manager)
+    assert fresh(train).primary_manager == people["manager"]
 
 
 def test_requirement_is_a_user_or_a_group(people, cab):

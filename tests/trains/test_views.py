@@ -335,6 +335,34 @@ def test_requirements_added_and_removed_in_scoping(client, manager, executive):
     assert not train.approval_requirements.exists()
 
 
+def test_naming_the_primary_manager_an_executive_approver_shows_why_not(client, manager):
+    train = make_train(manager)
+    response = login(client, manager).post(
+        f"/trains/{train.pk}/requirements/",
+        {"gate": "executive", "approver": f"user:{manager.pk}", "required_approvals": "1"},
+        follow=True,
+    )
+    assert "may not give its executive approval" in response.content.decode()
+    assert not train.approval_requirements.exists()
+
+
+def test_editing_the_primary_manager_to_an_executive_approver_is_a_form_error(
+    client, manager, other_manager
+):
+    from trains import services
+
+    train = make_train(manager)
+    services.requirement_add(train=train, by=manager, gate="executive", user=other_manager)
+    login(client, manager)
+    response = client.post(
+        f"/trains/{train.pk}/edit/", edit_post(train, primary_manager=other_manager.pk)
+    )
+    assert response.status_code == 200
+    (message,) = response.context["form"].errors["primary_manager"]
+    assert "may not give its executive approval" in message
+    assert fresh(train).primary_manager == manager
+
+
 def test_decision_from_the_inbox(client, people):
     train, _, exe, _ = drive(make_train(people["manager"]), "executive_approval", **people)
     login(client, people["executive"])

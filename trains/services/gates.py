@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,6 +13,7 @@ from releasemgr.exceptions import (
     InvalidState,
     NotAllowed,
 )
+from releasemgr.people import name_of
 from trains import access, facts, workflow
 from trains.choices import (
     EventKind,
@@ -44,6 +46,8 @@ def requirement_add(
             user=user,
             group=group,
             required_approvals=required_approvals,
+            barred=access.barred_from_deciding(locked, gate),
+            barred_reason=access.SEPARATION_OF_DUTIES,
         )
         record(
             locked,
@@ -53,6 +57,28 @@ def requirement_add(
             data={"requirement": requirement.pk},
         )
     return requirement
+
+
+def requirements_check(train: ReleaseTrain) -> None:
+    """Refuse, on its primary manager, a train whose approval requirements can no longer
+    be met: the manager just named is one of its executive approvers, or was one of the
+    few members of a group it asks for. Called on the locked train, after the change."""
+    for requirement in train.approval_requirements.select_related("user", "group"):
+        try:
+            approval_services.requirement_check(
+                requirement,
+                barred=access.barred_from_deciding(train, requirement.gate),
+                barred_reason=access.SEPARATION_OF_DUTIES,
+            )
+        except ValidationError as error:
+            raise ValidationError(
+                {
+                    "primary_manager": (
+                        f"{name_of(train.primary_manager)} cannot lead this train while "
+                        f"it asks for their approval ({requirement}): " + " ".join(error.messages)
+                    )
+                }
+            ) from None
 
 
 def requirement_remove(*, requirement: ApprovalRequirement, by: User) -> None:

@@ -44,6 +44,7 @@ from trains.services.common import (
     run_step,
     stamp_phases,
 )
+from trains.services.gates import requirements_check
 
 TRAIN_FIELDS = ("name", "purpose", "train_type", "primary_manager", "start_date", "end_date")
 
@@ -205,6 +206,8 @@ def train_update(
             raise ValidationError(
                 {"primary_manager": "The primary manager must be a release manager."}
             )
+        if "primary_manager" in changed:
+            requirements_check(locked)
         phases = {p.kind: p for p in locked.phases.all()}
         ends = {kind: p.planned_end for kind, p in phases.items()}
         if phase_ends is not None:
