@@ -380,6 +380,10 @@ class CriterionCreateSerializer(serializers.Serializer):
     due_date = serializers.DateField(required=False, allow_null=True)
 
 
+class CriterionRequiredSerializer(serializers.Serializer):
+    required = serializers.BooleanField(help_text="true: required; false: optional.")
+
+
 # Approvals --------------------------------------------------------------------------
 
 

@@ -28,6 +28,11 @@ urlpatterns = [
         name="criterion_uncheck",
     ),
     path(
+        f"{v1}criteria/<int:pk>/required/",
+        views.CriterionRequiredView.as_view(),
+        name="criterion_required",
+    ),
+    path(
         f"{v1}trains/<int:pk>/approval-requirements/",
         views.RequirementsView.as_view(),
         name="requirements",

@@ -22,7 +22,7 @@ from applications.models import RELEASE_TRANSITIONS, ApplicationRelease, Turnove
 from approvals.models import ApprovalRequirement
 from releasemgr.exceptions import ConcurrentChange
 from trains import services, workflow
-from trains.access import get_train_for_user, trains_visible_to
+from trains.access import MANAGE, get_train_for_user, trains_visible_to
 from trains.choices import TrainState
 from trains.facts import facts_of, with_facts
 from trains.models import ExitCriterion, ReleaseTrain
@@ -224,6 +224,18 @@ class CriteriaView(APIView):
         return Response(s.CriterionSerializer(criterion).data, status=status.HTTP_201_CREATED)
 
 
+def _visible_criterion(user, pk: int) -> ExitCriterion:
+    criterion = (
+        ExitCriterion.objects.filter(train__in=trains_visible_to(user))
+        .select_related("train")
+        .filter(pk=pk)
+        .first()
+    )
+    if criterion is None:
+        raise Http404("No such exit criterion.")
+    return criterion
+
+
 class CriterionCheckView(APIView):
     met = True
 
@@ -233,15 +245,28 @@ class CriterionCheckView(APIView):
         responses=answers({200: s.CriterionSerializer}, 403, 404, 409),
     )
     def post(self, request, pk: int) -> Response:
-        criterion = (
-            ExitCriterion.objects.filter(train__in=trains_visible_to(request.user))
-            .select_related("train")
-            .filter(pk=pk)
-            .first()
-        )
-        if criterion is None:
-            raise Http404("No such exit criterion.")
+        criterion = _visible_criterion(request.user, pk)
         criterion = services.criterion_set_met(criterion=criterion, by=request.user, met=self.met)
+        (criterion,) = _with_status(criterion.train, [criterion])
+        return Response(s.CriterionSerializer(criterion).data)
+
+
+class CriterionRequiredView(APIView):
+    @extend_schema(
+        summary="Make an exit criterion required or optional, while its phase is not over "
+        "(its release managers)",
+        request=s.CriterionRequiredSerializer,
+        responses=answers({200: s.CriterionSerializer}, 400, 403, 404, 409),
+    )
+    def post(self, request, pk: int) -> Response:
+        criterion = _visible_criterion(request.user, pk)
+        # Permission before input: only its managers get to hear the input is wrong.
+        criterion.train = get_train_for_user(request.user, criterion.train_id, need=MANAGE)
+        data = s.CriterionRequiredSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        criterion = services.criterion_set_required(
+            criterion=criterion, by=request.user, required=data.validated_data["required"]
+        )
         (criterion,) = _with_status(criterion.train, [criterion])
         return Response(s.CriterionSerializer(criterion).data)
 

@@ -103,6 +103,12 @@ class CriterionForm(forms.Form):
     due_date = forms.DateField(widget=DATE, required=False)
 
 
+class CriterionRequiredForm(forms.Form):
+    required = forms.TypedChoiceField(
+        choices=[("1", "Required"), ("0", "Optional")], coerce=lambda v: v == "1"
+    )
+
+
 class RequirementForm(forms.Form):
     gate = forms.ChoiceField(
         choices=Gate.choices, widget=forms.Select(attrs={"class": "form-select", "id": "req-gate"})

@@ -17,6 +17,11 @@ urlpatterns = [
         name="criterion_check",
     ),
     path(
+        "trains/<int:pk>/criteria/<int:criterion_pk>/required/",
+        trains.criterion_required_view,
+        name="criterion_required",
+    ),
+    path(
         "trains/<int:pk>/criteria/<int:criterion_pk>/remove/",
         trains.criterion_remove_view,
         name="criterion_remove",

@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING
 from django_fsm import RETURN_VALUE, can_proceed
 
 from approvals.models import Gate
-from trains.choices import FINAL_STATES, CriterionCheck, PhaseKind, TrainState
+from trains.choices import (
+    FINAL_STATES,
+    PHASE_ORDER,
+    STATE_PHASE,
+    CriterionCheck,
+    PhaseKind,
+    TrainState,
+)
 from trains.facts import CriterionFact, Facts, facts_of
 
 if TYPE_CHECKING:
@@ -189,6 +196,13 @@ MANUAL_STEPS = tuple(name for name, s in STEPS.items() if s.via == Via.STEP)
 # The state in which a gate waits for its approvers.
 GATE_STATE = {s.gate: s.sources[0] for s in STEPS.values() if s.via == Via.DECISION}
 STATE_GATE = {state: gate for gate, state in GATE_STATE.items()}
+
+
+def phase_over(train: ReleaseTrain, phase: str) -> bool:
+    """Whether the train has left this phase behind: its exit criteria are settled and
+    can no longer be added, removed or made optional."""
+    current = STATE_PHASE.get(train.state)
+    return current is not None and PHASE_ORDER.index(phase) < PHASE_ORDER.index(current)
 
 
 def gate_of(transition: str) -> Gate | None:

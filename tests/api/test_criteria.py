@@ -1,9 +1,10 @@
-"""Exit criteria: list with their status, add, check and uncheck."""
+"""Exit criteria: list with their status, add, check and uncheck, make optional."""
 
 import pytest
 
-from tests.factories import drive, make_train
+from tests.factories import drive, fresh, make_train
 from trains import services
+from trains.choices import CriterionCheck, EventKind
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +97,59 @@ def test_checking_outside_the_phase_is_409_and_automatic_ones_too(api_as, manage
     assert api.post(f"/api/v1/criteria/{manual.pk}/check/").status_code == 409
     assert api.post(f"/api/v1/criteria/{automatic.pk}/check/").status_code == 409
     assert api.post("/api/v1/criteria/999999/check/").status_code == 404
+
+
+def test_manager_makes_a_criterion_optional_and_required_again(api_as, manager):
+    train = make_train(manager)
+    criterion = train.criteria.get(rule=CriterionCheck.HAS_RELEASES)
+    api = api_as(manager)
+    optional = api.post(f"/api/v1/criteria/{criterion.pk}/required/", {"required": False})
+    assert optional.status_code == 200, optional.content
+    assert optional.json()["required"] is False and optional.json()["automatic"] is True
+    assert fresh(criterion).required is False
+    event = train.events.latest("id")
+    assert event.kind == EventKind.CRITERION
+    assert event.data == {"criterion": criterion.pk, "required": False}
+    again = api.post(f"/api/v1/criteria/{criterion.pk}/required/", {"required": True})
+    assert again.status_code == 200 and again.json()["required"] is True
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"), [("manager", 400), ("stakeholder", 403), ("outsider", 404)]
+)
+def test_making_a_criterion_optional_is_for_its_managers(
+    api_as, request, manager, stakeholder, persona, status
+):
+    train = make_train(manager)
+    services.train_grant(train=train, by=manager, user=stakeholder)
+    criterion = train.criteria.get(rule=CriterionCheck.HAS_RELEASES)
+    user = request.getfixturevalue(persona)
+    # no body: its managers hear the input is wrong, the others that they may not
+    response = api_as(user).post(f"/api/v1/criteria/{criterion.pk}/required/")
+    assert response.status_code == status, response.content
+    refused = api_as(user).post(f"/api/v1/criteria/{criterion.pk}/required/", {"required": 0.5})
+    assert refused.status_code == status
+    assert fresh(criterion).required is True
+
+
+def test_making_a_criterion_of_a_passed_phase_optional_is_409_saying_why(
+    api_as, manager, owner, qa, executive, engineer
+):
+    train, *_ = drive(
+        make_train(manager),
+        "construction",
+        manager=manager,
+        owner=owner,
+        qa=qa,
+        executive=executive,
+        engineer=engineer,
+    )
+    criterion = train.criteria.get(rule=CriterionCheck.HAS_RELEASES)
+    response = api_as(manager).post(
+        f"/api/v1/criteria/{criterion.pk}/required/", {"required": False}
+    )
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        "The scoping phase is over: its exit criteria can no longer change."
+    )
+    assert fresh(criterion).required is True

@@ -14,6 +14,7 @@ STABLE_PATHS = {
     "/api/v1/trains/{id}/criteria/",
     "/api/v1/criteria/{id}/check/",
     "/api/v1/criteria/{id}/uncheck/",
+    "/api/v1/criteria/{id}/required/",
     "/api/v1/trains/{id}/approval-requirements/",
     "/api/v1/trains/{id}/decisions/",
     "/api/v1/inbox/",

@@ -208,6 +208,7 @@ RULES: dict[str, list[Rule]] = {
     "criterion_add": [Rule("POST", manage_act, train, S)],
     "criterion_check": [Rule("POST", act, on_train("criterion_pk", "criterion"), S)],
     "criterion_remove": [Rule("POST", manage_act, on_train("criterion_pk", "criterion"), S)],
+    "criterion_required": [Rule("POST", manage_act, on_train("criterion_pk", "criterion"), S)],
     "requirement_add": [Rule("POST", manage_act, train, S)],
     "requirement_remove": [Rule("POST", manage_act, on_train("requirement_pk", "dev"), S)],
     "release_add": [Rule("POST", manage_act, train, S)],
@@ -301,6 +302,10 @@ RULES: dict[str, list[Rule]] = {
     ],
     "api:criterion_uncheck": [
         Rule("POST", api_seen(200, ({"manager", "qa"}, 403)), obj("criterion"), S, api=True)
+    ],
+    # Permission before input: only its managers get to hear the input is missing.
+    "api:criterion_required": [
+        Rule("POST", api_seen(400, ({"manager"}, 403)), obj("criterion"), S, api=True)
     ],
     "api:requirements": [
         Rule("GET", api_seen(200), train, S, api=True),

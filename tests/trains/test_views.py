@@ -4,7 +4,7 @@ import pytest
 
 from releasemgr.ids import INVALID_ID
 from tests.factories import ReleaseFactory, drive, fresh, make_train, scope
-from trains.choices import EventKind
+from trains.choices import CriterionCheck, EventKind
 from trains.models import ReleaseTrain
 
 pytestmark = pytest.mark.django_db
@@ -293,6 +293,72 @@ def test_qa_cannot_tick_scoping_criteria(client, people):
         f"/trains/{train.pk}/criteria/{criterion.pk}/check/", {"met": "1"}
     )
     assert fresh(criterion).met_at is None
+
+
+def test_manager_makes_an_automatic_criterion_optional_and_required_again(client, manager):
+    train = make_train(manager)
+    criterion = train.criteria.get(rule=CriterionCheck.HAS_RELEASES)
+    url = f"/trains/{train.pk}/criteria/{criterion.pk}/required/"
+    login(client, manager)
+    assert f'action="{url}"' in client.get(f"/trains/{train.pk}/").content.decode()
+    response = client.post(url, {"required": "0", "state": "scoping"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="criteria"')
+    assert "Make required" in html
+    assert fresh(criterion).required is False
+    event = train.events.latest("id")
+    assert event.kind == EventKind.CRITERION and event.message.startswith("Made optional")
+    # without htmx: a redirect back to the panel
+    response = client.post(url, {"required": "1"})
+    assert response.status_code == 302 and response["Location"].endswith("#criteria")
+    assert fresh(criterion).required is True
+
+
+def test_making_a_criterion_optional_needs_a_clear_choice(client, manager):
+    train = make_train(manager)
+    criterion = train.criteria.get(rule=CriterionCheck.HAS_RELEASES)
+    events = train.events.count()
+    response = login(client, manager).post(
+        f"/trains/{train.pk}/criteria/{criterion.pk}/required/", {"required": "maybe"}, follow=True
+    )
+    assert "Select a valid choice" in response.content.decode()
+    assert fresh(criterion).required is True
+    assert train.events.count() == events
+
+
+def test_stakeholder_cannot_make_a_criterion_optional_and_outsider_gets_404(
+    client, manager, stakeholder, outsider
+):
+    from trains import services
+
+    train = make_train(manager)
+    services.train_grant(train=train, by=manager, user=stakeholder)
+    criterion = train.criteria.get(rule=CriterionCheck.HAS_RELEASES)
+    url = f"/trains/{train.pk}/criteria/{criterion.pk}/required/"
+    login(client, stakeholder)
+    assert "Make optional" not in client.get(f"/trains/{train.pk}/").content.decode()
+    assert client.post(url, {"required": "0"}).status_code == 403
+    assert login(client, outsider).post(url, {"required": "0"}).status_code == 404
+    assert client.get(url).status_code in (404, 405)
+    assert fresh(criterion).required is True
+
+
+def test_a_criterion_of_a_passed_phase_stays_as_it_is_with_the_reason(client, people):
+    train, *_ = drive(make_train(people["manager"]), "construction", **people)
+    scoping = train.criteria.get(phase="scoping", rule=CriterionCheck.HAS_RELEASES)
+    construction = train.criteria.get(phase="construction", rule=CriterionCheck.RELEASES_COMPLETE)
+    login(client, people["manager"])
+    html = client.get(f"/trains/{train.pk}/").content.decode()
+    assert f"/criteria/{scoping.pk}/required/" not in html
+    assert f"/criteria/{construction.pk}/required/" in html
+    response = client.post(
+        f"/trains/{train.pk}/criteria/{scoping.pk}/required/", {"required": "0"}, follow=True
+    )
+    assert "The scoping phase is over: its exit criteria can no longer change." in (
+        response.content.decode()
+    )
+    assert fresh(scoping).required is True
 
 
 def test_criterion_of_another_train_is_404(client, manager):

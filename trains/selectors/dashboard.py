@@ -50,6 +50,8 @@ class CriterionRow:
     check_url: str = ""
     remove_url: str = ""
     met_line: str = ""
+    can_set_required: bool = False  # made required or optional while its phase is not over
+    required_url: str = ""
 
     def __post_init__(self) -> None:
         criterion = self.criterion
@@ -302,6 +304,7 @@ def _phase_rows(train: ReleaseTrain, user, status: TrainStatus, *, manage: bool)
         end = phase.planned_end or previous_end
         criteria = []
         may_tick = access.can_check_criterion(user, train, phase.kind)
+        may_set_required = manage and train.is_open and not workflow.phase_over(train, phase.kind)
         for criterion in (c for c in facts.criteria if c.phase == phase.kind):
             met, detail = workflow.criterion_status(criterion, facts)
             can_toggle, note = False, ""
@@ -328,6 +331,8 @@ def _phase_rows(train: ReleaseTrain, user, status: TrainStatus, *, manage: bool)
                     check_url=base + "check/",
                     remove_url=base + "remove/",
                     met_line=met_line,
+                    can_set_required=may_set_required,
+                    required_url=base + "required/",
                 )
             )
         start_x = _position(previous_end, train.start_date, span)

@@ -11,11 +11,9 @@ from releasemgr.exceptions import (
     InvalidState,
     NotAllowed,
 )
-from trains import access
+from trains import access, workflow
 from trains.choices import (
-    PHASE_ORDER,
     PHASE_WORK_STATE,
-    STATE_PHASE,
     EventKind,
     PhaseKind,
     TrainState,
@@ -75,6 +73,8 @@ def criterion_remove(*, criterion: ExitCriterion, by: User) -> None:
 
 
 def criterion_set_required(*, criterion: ExitCriterion, by: User, required: bool) -> ExitCriterion:
+    """Make a criterion required or optional (automatic ones too: they cannot be removed)
+    while its phase is not over."""
     train = criterion.train
     if not access.can_manage(by, train):
         raise NotAllowed("Only the train's release managers set exit criteria.")
@@ -91,6 +91,7 @@ def criterion_set_required(*, criterion: ExitCriterion, by: User, required: bool
                 EventKind.CRITERION,
                 by,
                 f"Made {'required' if required else 'optional'}: {criterion}",
+                data={"criterion": criterion.pk, "required": required},
             )
     return criterion
 
@@ -127,6 +128,8 @@ def criterion_set_met(*, criterion: ExitCriterion, by: User, met: bool) -> ExitC
 
 
 def _require_phase_not_passed(train: ReleaseTrain, phase: str) -> None:
-    current = STATE_PHASE.get(train.state)
-    if current is not None and PHASE_ORDER.index(phase) < PHASE_ORDER.index(current):
-        raise InvalidState(f"The {PhaseKind(phase).label.lower()} phase is over.")
+    if workflow.phase_over(train, phase):
+        raise InvalidState(
+            f"The {PhaseKind(phase).label.lower()} phase is over: its exit criteria can no "
+            "longer change."
+        )

@@ -22,6 +22,7 @@ from trains.choices import TrainState
 from trains.filters import TrainFilter
 from trains.forms import (
     CriterionForm,
+    CriterionRequiredForm,
     DecisionForm,
     DeployForm,
     GrantForm,
@@ -238,6 +239,27 @@ def criterion_check_view(request: HttpRequest, pk: int, criterion_pk: int) -> Ht
     attempt(
         request, lambda: services.criterion_set_met(criterion=criterion, by=request.user, met=met)
     )
+    return _back(request, train, "criteria")
+
+
+@login_required
+@require_POST
+def criterion_required_view(request: HttpRequest, pk: int, criterion_pk: int) -> HttpResponse:
+    """Make a criterion required (required=1) or optional (required=0)."""
+    train = get_train_for_user(request.user, pk, need="manage")
+    criterion = _on_train(train.criteria, criterion_pk, "criterion")
+    form = CriterionRequiredForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors(form))
+    else:
+        required = form.cleaned_data["required"]
+        attempt(
+            request,
+            lambda: services.criterion_set_required(
+                criterion=criterion, by=request.user, required=required
+            ),
+            f"Exit criterion made {'required' if required else 'optional'}.",
+        )
     return _back(request, train, "criteria")
 
 
