@@ -1,13 +1,15 @@
 """Creating and editing trains: dates, names, phases."""
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 
 from releasemgr.exceptions import NotAllowed
-from tests.factories import make_train, schedule
+from tests.factories import fresh, make_train, schedule
 from trains import services
+from trains.choices import EventKind, TrainType
 from trains.models import ReleaseTrain
 
 pytestmark = pytest.mark.django_db
@@ -77,14 +79,83 @@ def test_primary_manager_must_be_a_release_manager(manager, owner):
     assert "primary_manager" in _errors(excinfo)
 
 
-def test_update_moves_phase_dates_and_records_it(manager):
+def test_update_moves_phase_dates_and_records_them_from_old_to_new(manager):
     train = make_train(manager)
+    end, deployment_end = train.end_date, train.phases.get(kind="deployment").planned_end
     later = train.end_date + timedelta(days=5)
     services.train_update(train=train, by=manager, end_date=later, phase_ends={"deployment": later})
     train.refresh_from_db()
     assert train.end_date == later
     assert train.phases.get(kind="deployment").planned_end == later
-    assert train.events.filter(kind="updated", message="Changed end_date, deployment end").exists()
+    event = train.events.get(kind=EventKind.UPDATED)
+    assert event.message == (
+        f"Changed end date: {end:%Y-%m-%d} → {later:%Y-%m-%d}; "
+        f"deployment end: {deployment_end:%Y-%m-%d} → {later:%Y-%m-%d}"
+    )
+    assert event.data == {
+        "changes": {
+            "end_date": [end.isoformat(), later.isoformat()],
+            "phase_deployment": [deployment_end.isoformat(), later.isoformat()],
+        }
+    }
+
+
+def test_update_records_each_change_with_people_by_name(manager, other_manager, engineer):
+    other_manager.first_name, other_manager.last_name = "Olga", "Other"
+    other_manager.save()
+    train = make_train(manager, purpose="Spring features")
+    services.train_update(
+        train=train,
+        by=manager,
+        name="Renamed",
+        purpose="x" * 300,
+        train_type=TrainType.PATCH,
+        primary_manager=other_manager,
+        release_engineers=[engineer],
+    )
+    event = fresh(train).events.get(kind=EventKind.UPDATED)
+    assert event.message.startswith(
+        f"Changed name: {train.name} → Renamed; purpose: Spring features → xxx"
+    )
+    assert "…; type: Minor → Patch; primary release manager: manager → Olga Other; " in (
+        event.message
+    )
+    assert event.message.endswith("; release engineers: none → engineer")
+    assert event.data["changes"] == {
+        "name": [train.name, "Renamed"],
+        "purpose": ["Spring features", "x" * 300],
+        "train_type": [TrainType.MINOR, TrainType.PATCH],
+        "primary_manager": [manager.pk, other_manager.pk],
+        "release_engineers": [[], [engineer.pk]],
+    }
+    assert json.loads(json.dumps(event.data)) == event.data
+
+
+def test_update_that_changes_nothing_records_nothing(manager, engineer):
+    train = make_train(manager, release_engineers=[engineer])
+    updated_at = train.updated_at
+    services.train_update(
+        train=train,
+        by=manager,
+        name=f"  {train.name} ",
+        purpose=train.purpose,
+        train_type=train.train_type,
+        primary_manager=manager,
+        start_date=train.start_date,
+        end_date=train.end_date,
+        phase_ends={p.kind: p.planned_end for p in train.phases.all()},
+        release_engineers=[engineer],
+    )
+    assert not train.events.filter(kind=EventKind.UPDATED).exists()
+    assert fresh(train).updated_at == updated_at
+
+
+def test_update_does_not_report_engineers_it_did_not_change(manager, engineer):
+    train = make_train(manager, release_engineers=[engineer])
+    services.train_update(train=train, by=manager, purpose="New", release_engineers=[engineer])
+    event = train.events.get(kind=EventKind.UPDATED)
+    assert event.message == "Changed purpose: none → New"
+    assert event.data == {"changes": {"purpose": ["", "New"]}}
 
 
 def test_update_with_bad_dates_changes_nothing(manager):

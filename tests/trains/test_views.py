@@ -153,6 +153,20 @@ def test_edit_changes_dates(client, manager):
     response = client.post(f"/trains/{train.pk}/edit/", edit_post(train, purpose="New purpose"))
     assert response.status_code == 302
     assert fresh(train).purpose == "New purpose"
+    (event,) = train.events.filter(kind=EventKind.UPDATED)
+    assert event.message == "Changed purpose: none → New purpose"
+
+
+def test_saving_the_edit_form_unchanged_writes_no_history(client, manager, engineer):
+    from trains import services
+
+    train = make_train(manager)
+    services.train_update(train=train, by=manager, release_engineers=[engineer])
+    train = fresh(train)
+    events = train.events.count()
+    response = login(client, manager).post(f"/trains/{train.pk}/edit/", edit_post(train))
+    assert response.status_code == 302
+    assert train.events.count() == events
 
 
 @pytest.mark.parametrize(

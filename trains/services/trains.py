@@ -8,6 +8,7 @@ from datetime import date
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -18,6 +19,7 @@ from releasemgr.exceptions import (
     NotAllowed,
     ServiceError,
 )
+from releasemgr.people import name_of
 from trains import access, workflow
 from trains.choices import (
     OPEN_STATES,
@@ -47,6 +49,7 @@ from trains.services.common import (
 from trains.services.gates import requirements_check
 
 TRAIN_FIELDS = ("name", "purpose", "train_type", "primary_manager", "start_date", "end_date")
+SHOWN_MAX = 80  # a changed text longer than this is cut short in the history's message
 
 
 def _clean_train(train: ReleaseTrain, phase_ends: dict[str, date | None]) -> None:
@@ -185,7 +188,11 @@ def train_update(
     release_engineers: Iterable[User] | None = None,
     **fields,
 ) -> ReleaseTrain:
-    """Change a train's details or schedule. Schedules slip, so dates stay editable."""
+    """Change a train's details or schedule. Schedules slip, so dates stay editable.
+
+    The history row says what changed, from what to what (`_changes`); when nothing
+    changed there is none.
+    """
     unknown = set(fields) - set(TRAIN_FIELDS)
     if unknown:
         raise ServiceError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
@@ -194,40 +201,93 @@ def train_update(
     with transaction.atomic():
         locked = lock_train(train)
         require_open(locked)
-        changed = []
-        for field, value in fields.items():
+        changes: list[tuple[str, object, object]] = []  # (field, old, new)
+        for field in TRAIN_FIELDS:
+            if field not in fields:
+                continue
+            value = fields[field]
             if field == "name":
                 value = (value or "").strip()
-            if getattr(locked, field) != value:
+            old = getattr(locked, field)
+            if old != value:
                 setattr(locked, field, value)
-                changed.append(field)
+                changes.append((field, old, value))
         manager = fields.get("primary_manager")
         if manager is not None and not roles.has_role(manager, roles.RELEASE_MANAGERS):
             raise ValidationError(
                 {"primary_manager": "The primary manager must be a release manager."}
             )
-        if "primary_manager" in changed:
+        manager_changed = any(field == "primary_manager" for field, _, _ in changes)
+        if manager_changed:
             requirements_check(locked)
         phases = {p.kind: p for p in locked.phases.all()}
         ends = {kind: p.planned_end for kind, p in phases.items()}
         if phase_ends is not None:
             ends.update(phase_ends)
         _clean_train(locked, ends)
-        locked.save()
-        for kind, phase in phases.items():
+        if changes:  # so far, the train's own fields
+            locked.save()
+        for kind in PHASE_ORDER:
+            phase = phases[kind]
             if ends.get(kind) != phase.planned_end:
+                changes.append((f"phase_{kind}", phase.planned_end, ends.get(kind)))
                 phase.planned_end = ends.get(kind)
                 phase.save(update_fields=["planned_end"])
-                changed.append(f"{PhaseKind(kind).label.lower()} end")
         if release_engineers is not None:
-            locked.release_engineers.set(release_engineers)
-            changed.append("release engineers")
-        if "primary_manager" in changed:
+            old_engineers = list(locked.release_engineers.all())
+            new_engineers = list(release_engineers)
+            if {u.pk for u in old_engineers} != {u.pk for u in new_engineers}:
+                locked.release_engineers.set(new_engineers)
+                changes.append(("release_engineers", old_engineers, new_engineers))
+        if manager_changed:
             assign_perm(access.MANAGE_PERM, locked.primary_manager, locked)
             assign_perm(access.VIEW_PERM, locked.primary_manager, locked)
-        if changed:
-            record(locked, EventKind.UPDATED, by, "Changed " + ", ".join(changed))
+        if changes:
+            message, data = _changes(changes)
+            record(locked, EventKind.UPDATED, by, message, data=data)
     return locked
+
+
+def _changes(changes: list[tuple[str, object, object]]) -> tuple[str, dict]:
+    """The history's message and data for a train's changes: each field with its old and
+    new value, people by name and dates as YYYY-MM-DD in the message (long texts cut
+    short), ids and ISO dates in `data["changes"]` (whole: JSON keeps it)."""
+    return (
+        "Changed "
+        + "; ".join(f"{_label(f)}: {_shown(f, old)} → {_shown(f, new)}" for f, old, new in changes),
+        {"changes": {f: [_kept(old), _kept(new)] for f, old, new in changes}},
+    )
+
+
+def _label(field: str) -> str:
+    if field.startswith("phase_"):
+        return f"{PhaseKind(field.removeprefix('phase_')).label.lower()} end"
+    return str(ReleaseTrain._meta.get_field(field).verbose_name)
+
+
+def _shown(field: str, value) -> str:
+    if field == "train_type":
+        return TrainType(value).label
+    if isinstance(value, list):
+        return ", ".join(sorted(map(name_of, value), key=str.casefold)) or "none"
+    if isinstance(value, Model):
+        return name_of(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if value is None or value == "":
+        return "none"
+    text = " ".join(str(value).split())
+    return text if len(text) <= SHOWN_MAX else text[: SHOWN_MAX - 1] + "…"
+
+
+def _kept(value):
+    if isinstance(value, list):
+        return sorted(u.pk for u in value)
+    if isinstance(value, Model):
+        return value.pk
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def train_transition(*, train: ReleaseTrain, name: str, by: User, reason: str = "") -> ReleaseTrain:
