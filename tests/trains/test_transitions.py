@@ -3,10 +3,20 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from releasemgr import roles
 from releasemgr.exceptions import ConditionsUnmet, InvalidState, NotAllowed, ServiceError
-from tests.factories import complete_all, drive, fresh, make_train, scope
+from tests.factories import (
+    ReleaseFactory,
+    UserFactory,
+    complete_all,
+    drive,
+    fresh,
+    make_train,
+    scope,
+)
 from trains import services
-from trains.models import Phase, TrainEvent
+from trains.choices import EventKind
+from trains.models import Notification, Phase, TrainEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -299,6 +309,54 @@ def test_cancel_from_any_open_state(people, state):
     assert train.state == "cancelled"
     event = train.events.filter(transition="cancel").get()
     assert (event.from_state, event.message) == (state, "Budget cut")
+
+
+@pytest.mark.parametrize("state", ["scoping", "construction", "verification", "deployment"])
+def test_cancelling_frees_its_releases_to_join_another_train(people, state):
+    manager = people["manager"]
+    train, _, _, releases = drive(make_train(manager), state, **people)
+    states = {r.pk: fresh(r).state for r in releases}
+    services.train_transition(train=train, name="cancel", by=manager, reason="Budget cut")
+    cancel = train.events.get(transition="cancel")
+    freed = list(train.events.filter(kind=EventKind.RELEASE, id__gt=cancel.id).order_by("id"))
+    assert [e.data for e in freed] == [{"release": r.pk, "freed": True} for r in releases]
+    assert [e.message for e in freed] == [
+        f"Freed {r}: the train was cancelled; it may join another train" for r in releases
+    ]
+    assert all(e.actor == manager for e in freed)
+    other = make_train(manager)
+    for release in releases:
+        release = fresh(release)
+        assert release.train is None and release.state == states[release.pk]
+        services.release_add(train=other, release=release, by=manager)
+    assert other.application_releases.count() == len(releases)
+
+
+def test_a_freed_release_is_told_to_its_owner_only_while_they_see_the_train(people, role_groups):
+    manager, owner = people["manager"], people["owner"]
+    other_owner = UserFactory(username="other_owner", roles=[roles.PRODUCT_OWNERS])
+    train = make_train(manager)
+    _, _, (seen,) = scope(train, manager=manager, owner=owner, releases=1)
+    unseen = ReleaseFactory(application__product_owner=other_owner)
+    services.release_add(train=train, release=unseen, by=manager)
+    services.train_grant(train=train, by=manager, user=owner)  # still sees it once cancelled
+    services.train_transition(train=train, name="cancel", by=manager, reason="Budget cut")
+    told = Notification.objects.filter(event__train=train, event__data__freed=True)
+    assert {(n.event.data["release"], n.recipient_id) for n in told} == {(seen.pk, owner.pk)}
+    assert Notification.objects.filter(event__transition="cancel", recipient=owner).exists()
+    # who saw the train only through their release is told nothing of it, not even that
+    # it was cancelled: it is no longer theirs to open
+    cancel = train.events.get(transition="cancel")
+    assert not Notification.objects.filter(recipient=other_owner, event__id__gte=cancel.id).exists()
+    assert train.events.filter(data__release=unseen.pk, data__freed=True).exists()
+
+
+def test_a_refused_cancel_frees_nothing(people):
+    train, _, _, releases = drive(make_train(people["manager"]), "closed", **people)
+    with pytest.raises(InvalidState):
+        services.train_transition(train=train, name="cancel", by=people["manager"], reason="no")
+    assert all(fresh(r).train_id == train.pk for r in releases)
+    assert not train.events.filter(data__freed=True).exists()
 
 
 def test_cancel_needs_a_reason(people):

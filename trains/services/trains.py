@@ -12,6 +12,7 @@ from django.db.models import Model
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
+from applications.models import ApplicationRelease
 from releasemgr import roles
 from releasemgr.exceptions import (
     ConditionsUnmet,
@@ -291,7 +292,8 @@ def _kept(value):
 
 
 def train_transition(*, train: ReleaseTrain, name: str, by: User, reason: str = "") -> ReleaseTrain:
-    """Take one of the manual steps: start construction, request an approval, cancel."""
+    """Take one of the manual steps: start construction, request an approval, cancel.
+    Cancelling also frees the train's application releases (`_free_releases`)."""
     if name not in workflow.MANUAL_STEPS:
         raise ServiceError(f"'{name}' is not a step that can be taken by hand.")
     step = workflow.STEPS[name]
@@ -301,7 +303,43 @@ def train_transition(*, train: ReleaseTrain, name: str, by: User, reason: str = 
         reason = clean_reason(reason, step.label)
     with transaction.atomic():
         locked = lock_train(train, expect_state=True)
-        return run_step(locked, name, by, reason)
+        if name != "cancel":
+            return run_step(locked, name, by, reason)
+        freed = _free_releases(locked)  # undone with the rest if the step is refused
+        run_step(locked, name, by, reason)
+        for release in freed:
+            record(
+                locked,
+                EventKind.RELEASE,
+                by,
+                f"Freed {release}: the train was cancelled; it may join another train",
+                data={"release": release.pk, "freed": True},
+                notify=[release.application.product_owner],
+            )
+        return locked
+
+
+def _free_releases(train: ReleaseTrain) -> list[ApplicationRelease]:
+    """Take every application release off a train being cancelled, so that it can join
+    another train; each keeps its development state. Returns them.
+
+    Every release on a cancelled train is unfinished: only a closed train delivered its
+    releases, and a closed train cannot be cancelled, so none of these was deployed.
+    They are freed before the cancellation is recorded, so that its notifications and
+    those of the freed releases (`record` keeps the train's viewers) go only to people
+    who may still open the train: a product owner who saw it only through a release
+    no longer does.
+    """
+    releases = list(
+        ApplicationRelease.objects.select_for_update(of=("self",))
+        .filter(train=train)
+        .select_related("application__product_owner")
+        .order_by("id")
+    )
+    for release in releases:
+        release.train = None
+        release.save(update_fields=["train", "updated_at"])
+    return releases
 
 
 def train_deploy(*, train: ReleaseTrain, by: User, succeeded: bool, log: str = "") -> Deployment:
