@@ -18,7 +18,7 @@ from applications.models import (
     TurnoverState,
 )
 from approvals.models import ApprovalRequirement, Gate
-from releasemgr.ids import parse_id
+from releasemgr.ids import MAX_ID, parse_id
 from releasemgr.people import name_of
 from trains import access, workflow
 from trains.choices import PhaseKind, TrainState, TrainType
@@ -45,6 +45,9 @@ def _api_id(value) -> int:
 
 class IdField(serializers.IntegerField):
     """An object's id in a JSON body."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)  # for the schema
 
     def to_internal_value(self, data) -> int:
         return _api_id(data)

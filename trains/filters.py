@@ -5,6 +5,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django_filters.fields import ModelChoiceField
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from releasemgr import roles
 from releasemgr.ids import IdChoiceMixin, IdField
@@ -12,6 +14,7 @@ from trains.choices import TrainState, TrainType
 from trains.models import ReleaseTrain
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class IdFilter(django_filters.NumberFilter):
     """An id in the query string (releasemgr.ids): a clear 400, never a huge integer
     handed to the database."""
