@@ -545,6 +545,10 @@ def test_release_add_and_remove_with_reason(client, manager, owner):
     assert fresh(release).train is None
     response = client.post(f"/trains/{train.pk}/releases/", {"release": "abc"}, follow=True)
     assert "Choose an application release" in response.content.decode()
+    response = client.post(
+        f"/trains/{train.pk}/releases/", {"release": "99999999999999999999"}, follow=True
+    )
+    assert INVALID_ID in response.content.decode()
 
 
 def test_grant_and_revoke_view(client, manager, stakeholder):

@@ -349,7 +349,9 @@ def release_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         release = ApplicationRelease.objects.filter(pk=form.cleaned_data["release"]).first()
     if release is None:
-        messages.error(request, "Choose an application release to add.")
+        messages.error(
+            request, f"Choose an application release to add. {form_errors(form)}".strip()
+        )
     else:
         attempt(
             request,
