@@ -268,6 +268,20 @@ def test_the_primary_manager_cannot_change_to_someone_a_group_quorum_needs(
     assert fresh(train).primary_manager == people["manager"]
 
 
+def test_a_group_short_of_members_does_not_block_an_unrelated_change_of_manager(
+    people, other_manager, cab
+):
+    group, members = cab
+    train = make_train(people["manager"])
+    services.requirement_add(
+        train=train, by=people["manager"], gate=Gate.EXECUTIVE, group=group, required_approvals=3
+    )
+    members[0].is_active = False
+    members[0].save()
+    services.train_update(train=train, by=people["manager"], primary_manager=other_manager)
+    assert fresh(train).primary_manager == other_manager
+
+
 def test_requirement_is_a_user_or_a_group(people, cab):
     group, _ = cab
     train = make_train(people["manager"])

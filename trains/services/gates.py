@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from approvals import services as approval_services
@@ -62,8 +63,12 @@ def requirement_add(
 def requirements_check(train: ReleaseTrain) -> None:
     """Refuse, on its primary manager, a train whose approval requirements can no longer
     be met: the manager just named is one of its executive approvers, or was one of the
-    few members of a group it asks for. Called on the locked train, after the change."""
-    for requirement in train.approval_requirements.select_related("user", "group"):
+    few members of a group it asks for. Called on the locked train, after the change.
+    Only the requirements that name the new manager are checked: the others did not
+    change."""
+    manager = train.primary_manager_id
+    named = train.approval_requirements.filter(Q(user_id=manager) | Q(group__user__id=manager))
+    for requirement in named.select_related("user", "group").order_by("id"):
         try:
             approval_services.requirement_check(
                 requirement,
