@@ -34,7 +34,6 @@ from django.db.models import (
     BooleanField,
     Exists,
     ExpressionWrapper,
-    F,
     OuterRef,
     Q,
     QuerySet,
@@ -469,25 +468,28 @@ def users_who_can_view(train: ReleaseTrain) -> QuerySet:
 # Deciding at a gate -------------------------------------------------------------------------
 
 DECIDERS = (NAMED_APPROVER, APPROVER_GROUP)
+# Separation of duties: at these gates, the train's person in this field may not decide,
+# even when a requirement names them (by name or through a group).
+BARRED = {Gate.EXECUTIVE: "primary_manager"}
 SEPARATION_OF_DUTIES = "The train's primary release manager may not give its executive approval."
 
 
 def barred_from_deciding(train: ReleaseTrain, gate: str) -> frozenset[int]:
     """The people who may not decide at this gate of this train even when a requirement
     names them (separation of duties): the primary release manager at the executive
-    gate. `SEPARATION_OF_DUTIES` says why. The queries below (`_decides`,
-    `decider_pairs`) are the set-wide form of the same rule."""
-    if gate == Gate.EXECUTIVE and train.primary_manager_id is not None:
-        return frozenset([train.primary_manager_id])
-    return frozenset()
+    gate (`BARRED`). `SEPARATION_OF_DUTIES` says why."""
+    who = BARRED.get(gate)
+    barred = getattr(train, f"{who}_id") if who else None
+    return frozenset([barred]) if barred is not None else frozenset()
 
 
 def _decides(user: AbstractBaseUser) -> Q:
     """Requirements that ask for this user: by name or through one of their groups.
     A train's primary release manager is not asked for its executive approval."""
-    return reduce(operator.or_, (link.names(user) for link in DECIDERS)) & ~Q(
-        gate=Gate.EXECUTIVE, train__primary_manager=user
-    )
+    named = reduce(operator.or_, (link.names(user) for link in DECIDERS))
+    for gate, who in BARRED.items():
+        named &= ~Q(gate=gate, **{f"train__{who}": user})
+    return named
 
 
 def decidable_requirements(user: User) -> QuerySet[ApprovalRequirement]:
@@ -550,16 +552,21 @@ def decider_pairs(pairs_wanted: set[tuple[int, str]]) -> list[tuple[tuple[int, s
         train_id__in=id_list(t for t, _ in pairs_wanted),
         gate__in={g for _, g in pairs_wanted},
     ).order_by()
+    barred = sorted(set(BARRED.values()))
+    # One filter() call: the condition on a group's members and the values read share
+    # the one join to them.
     parts = [
-        requirements.filter(pk__in=link.rows().values("pk"))
-        .filter(**{f"{link.member}__is_active": True})
-        .exclude(Q(gate=Gate.EXECUTIVE) & Q(**{link.member: F("train__primary_manager")}))
-        .values_list("train_id", "gate", link.member)
+        requirements.filter(
+            pk__in=link.rows().values("pk"), **{f"{link.member}__is_active": True}
+        ).values_list("train_id", "gate", link.member, *(f"train__{f}" for f in barred))
         for link in DECIDERS
     ]
     first, *rest = parts
-    return [
-        ((train_id, gate), user_id)
-        for train_id, gate, user_id in first.union(*rest, all=True)
-        if (train_id, gate) in pairs_wanted
-    ]
+    found = []
+    for train_id, gate, user_id, *people in first.union(*rest, all=True):
+        who = BARRED.get(gate)
+        if who and user_id == dict(zip(barred, people, strict=True))[who]:
+            continue  # barred_from_deciding, for many trains at once
+        if (train_id, gate) in pairs_wanted:
+            found.append(((train_id, gate), user_id))
+    return found

@@ -45,6 +45,7 @@ world = st.fixed_dictionaries(
     {
         "roles": st.lists(st.sets(group, max_size=3), min_size=PEOPLE, max_size=PEOPLE),
         "inactive": st.sets(person, max_size=2),
+        "lead_groups": st.sets(group, max_size=2),  # the primary manager's other groups
         "superuser": st.one_of(st.none(), person),
         "ties": st.lists(st.lists(tie, max_size=6), min_size=TRAINS, max_size=TRAINS),
     }
@@ -68,6 +69,7 @@ def worlds(n: int):
 
 def _build(spec: dict, lead):
     groups = {name: Group.objects.get_or_create(name=name)[0] for name in [*roles.ALL_ROLES, "cab"]}
+    lead.groups.add(*(groups[n] for n in spec["lead_groups"]))
     users = []
     for i, names in enumerate(spec["roles"]):
         user = UserFactory(username=f"p{i}", is_superuser=spec["superuser"] == i)
@@ -146,6 +148,22 @@ def test_every_form_of_the_policy_gives_the_same_answer(spec, manager):
                 for requirement in ApprovalRequirement.objects.filter(train__in=trains):
                     listed = access.decidable_requirements(user).filter(pk=requirement.pk).exists()
                     assert listed == access.may_decide(user, requirement, requirement.train)
+        # ... and so do the audiences of one gate and of many gates at once
+        gates = {(t.pk, g) for t in trains for g in Gate}
+        many = {}
+        for pair, user_id in access.decider_pairs(gates):
+            many.setdefault(pair, set()).add(user_id)
+        for train in trains:
+            for gate in Gate:
+                one = set(access.deciders(train, gate).values_list("pk", flat=True))
+                assert many.get((train.pk, gate), set()) == one, gate
+                for user in map(_reload, everyone):
+                    asked = any(
+                        access.may_decide(user, r, train)
+                        for r in train.approval_requirements.filter(gate=gate)
+                    )
+                    if user.is_active:
+                        assert asked == (user.pk in one), (gate, user)
         transaction.set_rollback(True)
 
 
@@ -182,3 +200,17 @@ def test_a_qa_person_who_cannot_see_the_train_hears_nothing_of_its_deadlines(man
     assert audience.of_reminders(keys=keys)[keys[0]] == {manager.pk, qa.pk}
     ReleaseTrainGroupObjectPermission.objects.filter(content_object=train).delete()
     assert audience.of_reminders(keys=keys)[keys[0]] == {manager.pk}
+
+
+def test_an_escalation_reaches_the_executives_but_not_the_primary_manager_among_them(
+    manager, executive
+):
+    """The primary manager is in the executives group the gate asks: the others hear of
+    the overdue deadline, the manager does not (separation of duties)."""
+    executives = Group.objects.get(name=roles.EXECUTIVES)
+    manager.groups.add(executives)
+    train = make_train(manager)
+    services.requirement_add(train=train, by=manager, gate=Gate.EXECUTIVE, group=executives)
+    key = (train.pk, ReminderTarget.PHASE, PhaseKind.VERIFICATION, ReminderKind.ESCALATION)
+    assert audience.of_reminders(keys=[key])[key] == {executive.pk}
+    assert set(access.deciders(train, Gate.EXECUTIVE)) == {executive}
