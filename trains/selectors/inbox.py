@@ -6,9 +6,8 @@ import operator
 from dataclasses import dataclass
 from functools import reduce
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet
 
 from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
 from trains import access, workflow
@@ -49,21 +48,16 @@ def pending_requirements(*, user: AbstractBaseUser) -> QuerySet[ApprovalRequirem
 def inbox_summary(*, user: AbstractBaseUser) -> tuple[int, bool]:
     """(How many trains wait for this user's decision, whether they ever decided): what
     the navigation's Approvals link shows, in one query."""
-    waiting = ReleaseTrain.objects.filter(
-        pk__in=pending_requirements(user=user).values("train_id")
-    ).order_by()
-    row = (
-        get_user_model()
-        .objects.filter(pk=user.pk)
+    # COUNT(DISTINCT train) as a plain function, not an aggregate: no GROUP BY, one row
+    waiting = (
+        pending_requirements(user=user)
+        .order_by()
         .annotate(
-            # COUNT as a plain function, not an aggregate: no GROUP BY, one row
-            waiting=Subquery(waiting.annotate(n=Func("pk", function="COUNT")).values("n")),
-            decided=Exists(ApprovalDecision.objects.filter(user=OuterRef("pk"))),
+            n=Func("train_id", function="COUNT", template="%(function)s(DISTINCT %(expressions)s)")
         )
-        .values_list("waiting", "decided")
-        .first()
     )
-    return (row[0] or 0, bool(row[1])) if row else (0, False)
+    (row,) = waiting.values_list("n", Exists(ApprovalDecision.objects.filter(user=user.pk)))
+    return row[0] or 0, bool(row[1])
 
 
 @dataclass

@@ -58,7 +58,7 @@ def train_list_view(request: HttpRequest) -> HttpResponse:
         {
             "filters": filters,
             "page": page,
-            "rows": list_rows(page, user=request.user),
+            "rows": list_rows(trains, page, user=request.user),
             "query": query.urlencode(),
             "can_create": roles.has_role(request.user, roles.RELEASE_MANAGERS),
         },
