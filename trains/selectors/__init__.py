@@ -22,7 +22,14 @@ from trains.selectors.inbox import (
     inbox_summary,
     pending_requirements,
 )
-from trains.selectors.lists import ListRow, list_rows, train_list
+from trains.selectors.lists import (
+    ListRow,
+    Needs,
+    list_rows,
+    needs_my_action,
+    train_list,
+    trains_shown,
+)
 
 __all__ = [
     "DEPLOYED_STATES",
@@ -31,6 +38,7 @@ __all__ = [
     "Dashboard",
     "InboxItem",
     "ListRow",
+    "Needs",
     "application_releases",
     "applications_for",
     "calendar_entries",
@@ -40,8 +48,10 @@ __all__ = [
     "inbox",
     "inbox_summary",
     "list_rows",
+    "needs_my_action",
     "pending_requirements",
     "train_dashboard",
     "train_list",
+    "trains_shown",
     "turnovers_waiting",
 ]
