@@ -1,4 +1,4 @@
-"""Filters of the trains list; the CSV export and the API use the same ones."""
+"""Filters of the trains list; the CSV export, the API and the calendar use the same ones."""
 
 import django_filters
 from django import forms
@@ -74,6 +74,17 @@ class TrainFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(purpose__icontains=value))
+
+
+class CalendarFilter(django_filters.FilterSet):
+    """The calendar's filters: the trains list's own type and manager fields."""
+
+    train_type = TrainFilter.declared_filters["train_type"]
+    manager = TrainFilter.declared_filters["manager"]
+
+    class Meta:
+        model = ReleaseTrain
+        fields = ["train_type", "manager"]
 
 
 class Show(models.TextChoices):

@@ -257,7 +257,18 @@ TARGETS = [
         },
         method="GET",
     ),
-    Target("calendar month", "manager", lambda w: "/calendar/", {"month": text(20)}, method="GET"),
+    Target(
+        "calendar month",
+        "manager",
+        lambda w: "/calendar/",
+        {
+            "month": text(20),
+            "train_type": pick(TrainType.values),
+            "manager": ids,
+            "show": pick(Show.values),
+        },
+        method="GET",
+    ),
     Target(
         "history paging",
         "stakeholder",

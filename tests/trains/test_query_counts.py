@@ -153,14 +153,21 @@ def test_calendar_is_constant(client, manager, django_assert_max_num_queries):
     train = make_train(manager)
     month = train.start_date.strftime("%Y-%m")
     small = _count(client, f"/calendar/?month={month}")
-    for _ in range(20):
-        t = make_train(manager)
+    for i in range(20):
+        t = make_train(manager, train_type="patch" if i % 2 else "minor")
         services.milestone_add(train=t, by=manager, name="Freeze", due_date=t.start_date)
-    # session, user with its groups, inbox count; phases and milestones of the visible
-    # trains
+    # session, user with its groups; phases, milestones and windows of the visible open
+    # trains; the manager filter's choices
     assert _count(client, f"/calendar/?month={month}") == small
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         assert client.get(f"/calendar/?month={month}").status_code == 200
+    # filtered, with the closed and cancelled trains: one more, the chosen manager (the
+    # filter's form checks the id)
+    filtered = f"/calendar/?month={month}&train_type=patch&manager={manager.pk}&show=all"
+    assert _count(client, filtered) == small + 1
+    with django_assert_max_num_queries(7):
+        response = client.get(filtered)
+    assert response.context["month"].window_count == 10
 
 
 def test_applications_list_is_constant(client, people, django_assert_max_num_queries):

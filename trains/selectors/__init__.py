@@ -6,7 +6,12 @@ from trains.selectors.applications import (
     applications_for,
     turnovers_waiting,
 )
-from trains.selectors.calendar import CalendarEntry, calendar_entries
+from trains.selectors.calendar import (
+    CalendarEntry,
+    CalendarMonth,
+    calendar_entries,
+    calendar_month,
+)
 from trains.selectors.dashboard import (
     DEPLOYED_STATES,
     HISTORY_PAGE,
@@ -35,6 +40,7 @@ __all__ = [
     "DEPLOYED_STATES",
     "HISTORY_PAGE",
     "CalendarEntry",
+    "CalendarMonth",
     "Dashboard",
     "InboxItem",
     "ListRow",
@@ -42,6 +48,7 @@ __all__ = [
     "application_releases",
     "applications_for",
     "calendar_entries",
+    "calendar_month",
     "decided",
     "dashboard_train",
     "history_page",
