@@ -23,7 +23,8 @@ from api.models import ApiToken, CalendarFeed, WebhookDelivery, WebhookSubscript
 from releasemgr import roles
 from releasemgr.exceptions import ServiceError
 from trains.access import get_train_for_user, trains_visible_to
-from trains.filters import TrainFilter
+from trains.filters import Show, TrainFilter, show_from
+from trains.selectors import trains_shown
 
 # Profile ------------------------------------------------------------------------------
 
@@ -118,12 +119,16 @@ def _csv_response(body: str, filename: str) -> HttpResponse:
 @login_required
 @require_GET
 def trains_export(request: HttpRequest) -> HttpResponse:
-    """The trains list as CSV, with the list page's filters (same query string)."""
+    """The trains list as CSV, with the list page's filters and tab (same query string);
+    every tab's trains when no tab is named."""
     filterset = TrainFilter(request.GET, queryset=trains_visible_to(request.user), request=request)
     if not filterset.is_valid():
         problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.errors.items())
         return HttpResponseBadRequest(f"Invalid filters: {problems}", content_type="text/plain")
-    trains = selectors.export_trains(queryset=filterset.qs)
+    show = show_from(request.GET.get("show"), default=Show.ALL)
+    trains = selectors.export_trains(
+        queryset=trains_shown(filterset.qs, show=show, user=request.user)
+    )
     stamp = timezone.localdate().isoformat()
     return _csv_response(feeds.trains_csv(trains), f"trains-{stamp}.csv")
 

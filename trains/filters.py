@@ -1,16 +1,18 @@
-"""Filters of the trains list; the CSV export and the API use the same ones."""
+"""Filters of the trains list; the CSV export, the API and the calendar use the same ones."""
 
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.http import QueryDict
 from django_filters.fields import ModelChoiceField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from releasemgr import roles
 from releasemgr.ids import IdChoiceMixin, IdField
-from trains.choices import TrainState, TrainType
+from trains.choices import FINAL_STATES, OPEN_STATES, TrainState, TrainType
 from trains.models import ReleaseTrain
 
 
@@ -72,3 +74,50 @@ class TrainFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(purpose__icontains=value))
+
+
+class CalendarFilter(django_filters.FilterSet):
+    """The calendar's filters: the trains list's own type and manager fields."""
+
+    train_type = TrainFilter.declared_filters["train_type"]
+    manager = TrainFilter.declared_filters["manager"]
+
+    class Meta:
+        model = ReleaseTrain
+        fields = ["train_type", "manager"]
+
+
+class Show(models.TextChoices):
+    """Which trains a page shows (`?show=`): the trains list's tabs, the calendar's choice.
+    Closed and cancelled trains are one click away, never in the way."""
+
+    NEEDS = "needs", "Needs my action"  # open trains; trains.selectors.lists narrows them
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed and cancelled"
+    ALL = "all", "All"
+
+
+SHOW_STATES: dict[Show, tuple[TrainState, ...]] = {
+    Show.NEEDS: OPEN_STATES,
+    Show.OPEN: OPEN_STATES,
+    Show.CLOSED: FINAL_STATES,
+    Show.ALL: tuple(TrainState),
+}
+
+
+def show_from(value: str | None, *, default: Show) -> Show:
+    """The `?show=` a page was asked for; `default` when none or an unknown one."""
+    return Show(value) if value in Show.values else default
+
+
+def shown(trains: QuerySet, show: Show) -> QuerySet:
+    """The trains whose state `show` includes."""
+    return trains if show == Show.ALL else trains.filter(state__in=SHOW_STATES[show])
+
+
+def query_with(query: QueryDict, **values: str) -> str:
+    """A page's query string with these values set: links that keep the other filters."""
+    query = query.copy()
+    for key, value in values.items():
+        query[key] = value
+    return query.urlencode()

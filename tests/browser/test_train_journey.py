@@ -297,8 +297,10 @@ def test_one_train_from_submission_to_closed(
     expect(page.locator("#deployments")).to_contain_text("Succeeded")
     expect(page.locator("#actions")).to_be_empty()
 
-    # The manager sees it closed on the list and on the calendar.
+    # The manager sees it closed on the list and on the calendar, where closed trains are
+    # one click away.
     page = visitor.sign_in("manager")
+    page.get_by_role("link", name="Closed and cancelled", exact=True).click()
     row = page.get_by_role("row").filter(has_text=TRAIN)
     expect(row).to_contain_text("Closed")
     expect(row).to_contain_text("2 / 2")
@@ -307,6 +309,7 @@ def test_one_train_from_submission_to_closed(
     scoping_ends = timezone.localdate() + timedelta(days=7)
     if scoping_ends.month != timezone.localdate().month:
         page.get_by_role("link", name="Next month").click()
+    page.get_by_role("link", name="Include closed and cancelled trains").click()
     expect(page.get_by_role("grid")).to_contain_text(f"{TRAIN}: Scoping ends")
     screenshot(page, "11-calendar")
 
@@ -315,7 +318,9 @@ def test_one_train_from_submission_to_closed(
     expect(nav(page).get_by_role("link")).to_have_text(
         ["releasemgr", "Trains", "Calendar", "Notifications", "Profile"]
     )
-    open_train(page)
+    go(page, "Trains")
+    page.get_by_role("link", name="Closed and cancelled", exact=True).click()
+    page.get_by_role("link", name=TRAIN).click()
     expect(state_badge(page)).to_have_text("Closed")
     expect(page.locator("#history")).to_contain_text("deployment → closed")
     main = page.locator("main")

@@ -32,6 +32,7 @@ from tests.security.hostile import (
 )
 from tests.security.world import World
 from trains.choices import PhaseKind, TrainState, TrainType
+from trains.filters import Show
 
 pytestmark = pytest.mark.slow
 
@@ -252,10 +253,22 @@ TARGETS = [
             "starts_after": date_(),
             "ends_before": date_(),
             "page": lambda w: numbers_text(),
+            "show": pick(Show.values),
         },
         method="GET",
     ),
-    Target("calendar month", "manager", lambda w: "/calendar/", {"month": text(20)}, method="GET"),
+    Target(
+        "calendar month",
+        "manager",
+        lambda w: "/calendar/",
+        {
+            "month": text(20),
+            "train_type": pick(TrainType.values),
+            "manager": ids,
+            "show": pick(Show.values),
+        },
+        method="GET",
+    ),
     Target(
         "history paging",
         "stakeholder",
@@ -268,7 +281,13 @@ TARGETS = [
         "trains export filters",
         "qa",
         lambda w: "/trains/export.csv",
-        {"q": text(), "state": pick(TrainState.values), "starts_after": date_(), "manager": ids},
+        {
+            "q": text(),
+            "state": pick(TrainState.values),
+            "starts_after": date_(),
+            "manager": ids,
+            "show": pick(Show.values),
+        },
         method="GET",
     ),
     Target(

@@ -6,8 +6,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from applications.models import Application, ApplicationRelease
-from tests.factories import drive, make_train
+from tests.factories import drive, make_train, scope
 from trains import services
+from trains.filters import Show
 
 pytestmark = pytest.mark.django_db
 
@@ -38,16 +39,56 @@ def test_trains_list_is_constant(client, manager, owner, django_assert_max_num_q
     small = _count(client, "/trains/")
     for i in range(50):
         _fill(make_train(manager), owner, 20, f"app{i}")
-    # session, user with its groups (auth backend), inbox count (navigation), paginator
-    # count, the page of trains with each one's facts and this person's rights (JSON and
-    # EXISTS columns: every row's status without another query), the manager filter's
-    # choices.
+    # session, user with its groups (auth backend); the trains that might need this
+    # manager, with each one's facts and rights (none does: the open tab is shown);
+    # paginator count, the page of trains with each one's facts and this person's rights
+    # (JSON and EXISTS columns: every row's status without another query), the manager
+    # filter's choices. (No inbox count: no approval requirement names the manager.)
     with django_assert_max_num_queries(6):
         response = client.get("/trains/")
     assert response.status_code == 200
+    assert response.context["show"] == Show.OPEN
     assert _count(client, "/trains/") == small
     assert "50 trains" not in response.content.decode()  # 51 in all, 25 a page
     assert "Page 1 of 3" in response.content.decode()
+    # every other tab as well (closed: nothing to page through)
+    for tab, queries in (("open", 6), ("all", 6), ("closed", 5)):
+        with django_assert_max_num_queries(queries):
+            assert client.get(f"/trains/?show={tab}").status_code == 200
+
+
+def _ready(manager, owner, people, name):
+    train = make_train(manager, name=name)
+    scope(train, manager=manager, owner=owner)
+    return train
+
+
+def test_needs_my_action_is_constant(client, people, django_assert_max_num_queries):
+    """The default tab of a manager with steps to take and decisions to make."""
+    manager, owner = people["manager"], people["owner"]
+    client.force_login(manager)
+    _ready(manager, owner, people, "first")
+    drive(make_train(manager), "development_approval", **people)  # his decision
+    small = _count(client, "/trains/")
+    for i in range(12):
+        _ready(manager, owner, people, f"ready {i}")
+        make_train(manager, name=f"blocked {i}")
+    # session, user with its groups; the trains that might need this manager with each
+    # one's facts and rights, whose statuses decide (the page is cut from that list:
+    # no count, no second read); the navigation's inbox count; the manager filter's
+    # choices
+    with django_assert_max_num_queries(5):
+        response = client.get("/trains/")
+    assert response.context["show"] == Show.NEEDS
+    assert len(response.context["rows"]) == 14
+    assert _count(client, "/trains/") == small
+    # an executive with decisions waiting, the same
+    client.force_login(people["executive"])
+    for _ in range(3):
+        drive(make_train(manager), "executive_approval", **people)
+    with django_assert_max_num_queries(5):
+        response = client.get("/trains/")
+    assert len(response.context["rows"]) == 3
 
 
 def _big_scoping_train(manager, owner, name):
@@ -112,14 +153,21 @@ def test_calendar_is_constant(client, manager, django_assert_max_num_queries):
     train = make_train(manager)
     month = train.start_date.strftime("%Y-%m")
     small = _count(client, f"/calendar/?month={month}")
-    for _ in range(20):
-        t = make_train(manager)
+    for i in range(20):
+        t = make_train(manager, train_type="patch" if i % 2 else "minor")
         services.milestone_add(train=t, by=manager, name="Freeze", due_date=t.start_date)
-    # session, user with its groups, inbox count; phases and milestones of the visible
-    # trains
+    # session, user with its groups; phases, milestones and windows of the visible open
+    # trains; the manager filter's choices
     assert _count(client, f"/calendar/?month={month}") == small
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         assert client.get(f"/calendar/?month={month}").status_code == 200
+    # filtered, with the closed and cancelled trains: one more, the chosen manager (the
+    # filter's form checks the id)
+    filtered = f"/calendar/?month={month}&train_type=patch&manager={manager.pk}&show=all"
+    assert _count(client, filtered) == small + 1
+    with django_assert_max_num_queries(7):
+        response = client.get(filtered)
+    assert response.context["month"].window_count == 10
 
 
 def test_applications_list_is_constant(client, people, django_assert_max_num_queries):

@@ -6,7 +6,12 @@ from trains.selectors.applications import (
     applications_for,
     turnovers_waiting,
 )
-from trains.selectors.calendar import CalendarEntry, calendar_entries
+from trains.selectors.calendar import (
+    CalendarEntry,
+    CalendarMonth,
+    calendar_entries,
+    calendar_month,
+)
 from trains.selectors.dashboard import (
     DEPLOYED_STATES,
     HISTORY_PAGE,
@@ -22,26 +27,40 @@ from trains.selectors.inbox import (
     inbox_summary,
     pending_requirements,
 )
-from trains.selectors.lists import ListRow, list_rows, train_list
+from trains.selectors.lists import (
+    ListRow,
+    Needs,
+    list_rows,
+    needs_my_action,
+    page_rows,
+    train_list,
+    trains_shown,
+)
 
 __all__ = [
     "DEPLOYED_STATES",
     "HISTORY_PAGE",
     "CalendarEntry",
+    "CalendarMonth",
     "Dashboard",
     "InboxItem",
     "ListRow",
+    "Needs",
     "application_releases",
     "applications_for",
     "calendar_entries",
+    "calendar_month",
     "decided",
     "dashboard_train",
     "history_page",
     "inbox",
     "inbox_summary",
     "list_rows",
+    "page_rows",
+    "needs_my_action",
     "pending_requirements",
     "train_dashboard",
     "train_list",
+    "trains_shown",
     "turnovers_waiting",
 ]

@@ -1,19 +1,15 @@
-"""Reads for the calendar: deadlines and milestones of a month."""
+"""Reads for the calendar: a month of phase deadlines, milestones and train windows."""
 
 from __future__ import annotations
 
+import calendar as pycalendar
 from dataclasses import dataclass
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from trains.access import trains_visible_to
-from trains.models import (
-    Milestone,
-    Phase,
-    ReleaseTrain,
-)
+from trains.models import Milestone, Phase, ReleaseTrain
 
 
 @dataclass
@@ -25,11 +21,48 @@ class CalendarEntry:
     overdue: bool
     done: bool
 
+    @property
+    def title(self) -> str:
+        """The whole entry in words, for its title: a cut entry keeps nothing back."""
+        mark = " (overdue)" if self.overdue else " (done)" if self.done else ""
+        return f"{self.train.name}: {self.label}{mark}"
 
-def calendar_entries(*, user: AbstractBaseUser, first: date, last: date) -> list[CalendarEntry]:
-    """Phase deadlines and milestones of visible trains between two dates (2 queries)."""
+
+@dataclass(frozen=True)
+class WindowBar:
+    """A train's window (start to end date) across one week, as a bar over its days."""
+
+    train: ReleaseTrain
+    column: int  # the weekday it starts on this week, 1 (Monday) to 7
+    span: int  # how many days of this week it covers
+    starts: bool  # the window starts this week
+    ends: bool  # the window ends this week
+
+    @property
+    def title(self) -> str:
+        train = self.train
+        return f"{train.name}: {train.start_date:%Y-%m-%d} → {train.end_date:%Y-%m-%d}"
+
+
+@dataclass
+class CalendarWeek:
+    windows: list[WindowBar]
+    days: list[tuple[date, list[CalendarEntry]]]
+
+
+@dataclass
+class CalendarMonth:
+    first: date
+    weeks: list[CalendarWeek]
+    entry_count: int
+    window_count: int  # trains whose window shows this month
+
+
+def calendar_entries(
+    *, trains: QuerySet[ReleaseTrain], first: date, last: date
+) -> list[CalendarEntry]:
+    """Phase deadlines and milestones of these trains between two dates (2 queries)."""
     today = timezone.localdate()
-    visible = trains_visible_to(user)
     entries = [
         CalendarEntry(
             day=p.planned_end,
@@ -40,7 +73,7 @@ def calendar_entries(*, user: AbstractBaseUser, first: date, last: date) -> list
             done=p.actual_end is not None,
         )
         for p in Phase.objects.filter(
-            train__in=visible, planned_end__range=(first, last)
+            train__in=trains, planned_end__range=(first, last)
         ).select_related("train")
     ]
     entries += [
@@ -53,8 +86,52 @@ def calendar_entries(*, user: AbstractBaseUser, first: date, last: date) -> list
             done=m.reached_at is not None,
         )
         for m in Milestone.objects.filter(
-            train__in=visible, due_date__range=(first, last)
+            train__in=trains, due_date__range=(first, last)
         ).select_related("train")
     ]
     entries.sort(key=lambda e: (e.day, e.train.name, e.label))
     return entries
+
+
+def _bars(trains: list[ReleaseTrain], week: list[date]) -> list[WindowBar]:
+    monday, sunday = week[0], week[-1]
+    bars = []
+    for train in trains:
+        if train.end_date < monday or train.start_date > sunday:
+            continue
+        start, end = max(train.start_date, monday), min(train.end_date, sunday)
+        bars.append(
+            WindowBar(
+                train=train,
+                column=(start - monday).days + 1,
+                span=(end - start).days + 1,
+                starts=train.start_date >= monday,
+                ends=train.end_date <= sunday,
+            )
+        )
+    return bars
+
+
+def calendar_month(*, trains: QuerySet[ReleaseTrain], month: date) -> CalendarMonth:
+    """The weeks (Monday first) around a month: each day's deadlines and milestones of
+    these trains, and each week's bars of the trains' windows (3 queries)."""
+    weeks = pycalendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
+    first, last = weeks[0][0], weeks[-1][-1]
+    entries = calendar_entries(trains=trains, first=first, last=last)
+    by_day: dict[date, list[CalendarEntry]] = {}
+    for entry in entries:
+        by_day.setdefault(entry.day, []).append(entry)
+    windows = list(
+        trains.filter(start_date__lte=last, end_date__gte=first).order_by(
+            "start_date", "end_date", "name", "id"
+        )
+    )
+    return CalendarMonth(
+        first=month,
+        weeks=[
+            CalendarWeek(_bars(windows, week), [(day, by_day.get(day, [])) for day in week])
+            for week in weeks
+        ],
+        entry_count=len(entries),
+        window_count=len(windows),
+    )

@@ -1,21 +1,34 @@
-"""Reads for the trains list."""
+"""Reads for the trains list: the trains a person sees, what each waits on, and which of
+them wait for this person ("Needs my action")."""
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
+from datetime import date
+from functools import reduce
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from trains.access import trains_visible_to
+from approvals.models import Gate
+from trains import access, workflow
+from trains.filters import Show, shown
 from trains.models import ReleaseTrain
-from trains.status import TrainStatus, for_status, statuses
+from trains.selectors.inbox import pending_requirements
+from trains.status import TrainStatus, Waiting, for_status, statuses
+from trains.workflow import STEPS
 
 
 def train_list(*, user: AbstractBaseUser) -> QuerySet[ReleaseTrain]:
-    """The trains the user may see, newest first (to filter, count and page through;
-    `list_rows` reads a page of them with their status)."""
-    return trains_visible_to(user).select_related("primary_manager").order_by("-start_date", "-id")
+    """The trains the user may see, newest first: to filter, count and page through.
+    `page_rows` reads a page of them with their status, `needs_my_action` the ones that
+    wait for this person."""
+    return (
+        access.trains_visible_to(user)
+        .select_related("primary_manager")
+        .order_by("-start_date", "-id")
+    )
 
 
 @dataclass(frozen=True)
@@ -23,12 +36,130 @@ class ListRow:
     train: ReleaseTrain
     status: TrainStatus
 
+    @property
+    def my_move(self) -> str:
+        """What this person can do now to move the train on, in words; empty when nothing.
 
-def list_rows(trains: QuerySet[ReleaseTrain], page, *, user: AbstractBaseUser) -> list[ListRow]:
+        A step they may take now that is enabled and is the train's next step, or a
+        requirement they may decide now (both from `train_status`). Cancelling is open to
+        a manager at any time and moves nothing on: it never makes a train "need" anyone.
+        """
+        status = self.status
+        for option in status.options:
+            if option.enabled and option.step == status.next_step:
+                return option.label
+        if status.decidable:
+            return f"Decide on {Gate(status.decidable[0].gate).label.lower()}"
+        return ""
+
+    @property
+    def needs_me(self) -> bool:
+        return bool(self.my_move)
+
+    @property
+    def blocked_by(self) -> tuple[Waiting, ...]:
+        """What stands in the way of the next step, each with who can clear it; empty when
+        nothing does (or the train is closed or cancelled)."""
+        step = self.status.next_step
+        if step is None or not workflow.unmet(self.train, step.name):
+            return ()
+        return self.status.waiting
+
+    @property
+    def ready_for(self) -> str:
+        """Who may take the next step, when nothing blocks it."""
+        if self.blocked_by or self.status.next_step is None:
+            return ""
+        return ", ".join(who for w in self.status.waiting for who in w.who)
+
+
+def list_rows(trains, *, user: AbstractBaseUser) -> list[ListRow]:
+    """Trains read `for_status`, each with its status (no query)."""
+    trains = list(trains)
+    return [ListRow(t, s) for t, s in zip(trains, statuses(trains, user), strict=True)]
+
+
+def page_rows(trains: QuerySet[ReleaseTrain], page, *, user: AbstractBaseUser) -> list[ListRow]:
     """The trains of one page of `trains` (a Paginator's page), each with its status:
     one query, which reads every row's facts and the user's rights with it
-    (`for_status`). The count and the filters work on the plain query."""
+    (`for_status`); the count and the filters work on the plain query."""
     if not page.paginator.count:
         return []
-    rows = list(for_status(trains, user)[page.start_index() - 1 : page.end_index()])
-    return [ListRow(t, s) for t, s in zip(rows, statuses(rows, user), strict=True)]
+    bounds = slice(page.start_index() - 1, page.end_index())
+    return list_rows(for_status(trains, user)[bounds], user=user)
+
+
+# Needs my action ---------------------------------------------------------------------------
+#
+# Whether a step is enabled comes from the exit criteria, whose automatic checks exist only
+# in Python (trains.workflow); writing them again in SQL would be a second copy of the
+# state table. So the database narrows the trains to those where this person could have
+# something to do, from the same rules (the `may_<action>` columns of trains.access for
+# the steps of trains.workflow, and the inbox's pending requirements), and `train_status`
+# decides for each of those. For most people that is a handful of trains; for someone who
+# may act on very many, the page checks the NEEDS_SCAN ending soonest and says so.
+
+NEEDS_SCAN = 100
+
+# The steps that move a train on and wait for a condition: each state's next step, when a
+# person takes it (trains.status). Cancelling waits for nothing and moves nothing on.
+_MOVING_STEPS = tuple(
+    s for s in STEPS.values() if s.offered and s.action and (s.needs_criteria or s.needs_quorum)
+)
+
+
+@dataclass(frozen=True)
+class Needs:
+    rows: list[ListRow]  # most urgent first
+    checked_all: bool  # False: more trains could need this person than were checked
+    scanned: int  # how many trains it checks at most
+
+    @property
+    def count_label(self) -> str:
+        return f"{len(self.rows)}{'' if self.checked_all else '+'}"
+
+
+def _might_need(user: AbstractBaseUser) -> Q | None:
+    """Trains (read `for_status`) this person might have something to do on now: in a
+    state one of the moving steps leaves, which they may take; or with a requirement
+    waiting for their decision. None when nothing could be (no query needed). It narrows
+    the trains whose status is read, never decides: `ListRow.needs_me` does."""
+    ways = [
+        Q(state__in=step.sources, **{f"may_{step.action}": True})
+        for step in _MOVING_STEPS
+        if not access.trains_for(user, step.action).query.is_empty()
+    ]
+    if getattr(user, "may_have_inbox", True):  # read with the user (releasemgr.auth)
+        waiting = pending_requirements(user=user).order_by().values("train_id")
+        ways.append(Q(pk__in=waiting))
+    return reduce(operator.or_, ways) if ways else None
+
+
+def _urgency(row: ListRow) -> tuple:
+    status = row.status
+    return (not status.overdue, status.deadline or date.max, row.train.name.lower(), row.train.pk)
+
+
+def needs_my_action(trains: QuerySet[ReleaseTrain], *, user: AbstractBaseUser) -> Needs:
+    """The trains of `trains` (a plain `train_list`, filtered or not) that wait for this person,
+    overdue and nearest deadline first. One query, none for someone who cannot act."""
+    condition = _might_need(user)
+    if condition is None:
+        return Needs([], checked_all=True, scanned=NEEDS_SCAN)
+    candidates = list(
+        for_status(trains, user).filter(condition).order_by("end_date", "id")[: NEEDS_SCAN + 1]
+    )
+    rows = [r for r in list_rows(candidates[:NEEDS_SCAN], user=user) if r.needs_me]
+    return Needs(
+        sorted(rows, key=_urgency), checked_all=len(candidates) <= NEEDS_SCAN, scanned=NEEDS_SCAN
+    )
+
+
+def trains_shown(
+    trains: QuerySet[ReleaseTrain], *, show: Show, user: AbstractBaseUser
+) -> QuerySet[ReleaseTrain]:
+    """The trains of one tab of the list, as a query: what the CSV export of a tab holds."""
+    if show != Show.NEEDS:
+        return shown(trains, show)
+    needs = needs_my_action(trains, user=user)
+    return trains.filter(pk__in=[row.train.pk for row in needs.rows])

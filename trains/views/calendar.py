@@ -1,6 +1,5 @@
-"""A month of phase deadlines and milestones."""
+"""A month of phase deadlines, milestones and train windows."""
 
-import calendar as pycalendar
 from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
@@ -9,7 +8,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from trains.selectors import calendar_entries
+from trains.access import trains_visible_to
+from trains.filters import CalendarFilter, Show, query_with, show_from, shown
+from trains.selectors import calendar_month
 
 
 def _month(value: str | None) -> date | None:
@@ -26,14 +27,20 @@ def _month(value: str | None) -> date | None:
 @login_required
 @require_GET
 def calendar_view(request: HttpRequest) -> HttpResponse:
+    """Open trains by default; `?show=all` adds the closed and cancelled ones. The type and
+    manager filters are the trains list's."""
     first = _month(request.GET.get("month"))
     if first is None or not 1900 <= first.year <= 9998:
         return HttpResponse("Give the month as YYYY-MM, e.g. ?month=2026-11.", status=400)
-    weeks = pycalendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
-    entries = calendar_entries(user=request.user, first=weeks[0][0], last=weeks[-1][-1])
-    by_day: dict[date, list] = {}
-    for entry in entries:
-        by_day.setdefault(entry.day, []).append(entry)
+    filters = CalendarFilter(request.GET, queryset=trains_visible_to(request.user))
+    trains = filters.qs if filters.is_valid() else filters.queryset.none()
+    show = show_from(request.GET.get("show"), default=Show.OPEN)
+    if show == Show.NEEDS:  # a tab of the trains list only
+        show = Show.OPEN
+    month = calendar_month(trains=shown(trains, show), month=first)
+    # The month links keep the filters; the filters and "show" links keep the month.
+    kept = request.GET.copy()
+    kept.pop("month", None)
     previous = (first - timedelta(days=1)).replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return render(
@@ -41,11 +48,17 @@ def calendar_view(request: HttpRequest) -> HttpResponse:
         "trains/calendar.html",
         {
             "first": first,
+            "month": month,
             "today": timezone.localdate(),
-            "weeks": [[(day, by_day.get(day, [])) for day in week] for week in weeks],
             "weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
-            "previous": previous.strftime("%Y-%m"),
-            "following": following.strftime("%Y-%m"),
-            "entry_count": len(entries),
+            "filters": filters,
+            "show": show,
+            "Show": Show,
+            "month_value": f"{first:%Y-%m}",
+            "previous": query_with(kept, month=f"{previous:%Y-%m}"),
+            "following": query_with(kept, month=f"{following:%Y-%m}"),
+            "this_month": query_with(kept),
+            "show_all": query_with(request.GET, show=Show.ALL),
+            "show_open": query_with(request.GET, show=Show.OPEN),
         },
     )

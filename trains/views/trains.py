@@ -19,7 +19,7 @@ from releasemgr.ids import MAX_ID, parse_id
 from trains import services, workflow
 from trains.access import get_train_for_user
 from trains.choices import TrainState
-from trains.filters import TrainFilter
+from trains.filters import SHOW_STATES, Show, TrainFilter, query_with, show_from, shown
 from trains.forms import (
     CriterionForm,
     CriterionRequiredForm,
@@ -35,7 +35,8 @@ from trains.forms import (
 from trains.selectors import (
     dashboard_train,
     history_page,
-    list_rows,
+    needs_my_action,
+    page_rows,
     train_dashboard,
     train_list,
 )
@@ -47,20 +48,52 @@ PAGE_SIZE = 25
 @login_required
 @require_GET
 def train_list_view(request: HttpRequest) -> HttpResponse:
-    filters = TrainFilter(request.GET, queryset=train_list(user=request.user))
-    trains = filters.qs if filters.is_valid() else train_list(user=request.user).none()
-    page = Paginator(trains, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
+    """The trains one may see, in tabs: what needs this person (the default when anything
+    does), open, closed and cancelled, all; the filters apply to every tab."""
+    user = request.user
+    filters = TrainFilter(request.GET, queryset=train_list(user=user))
+    trains = filters.qs if filters.is_valid() else filters.queryset.none()
+    needs = needs_my_action(trains, user=user)
+    show = show_from(request.GET.get("show"), default=Show.NEEDS if needs.rows else Show.OPEN)
+    if show == Show.NEEDS:
+        page = Paginator(needs.rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = list(page)
+    else:
+        tab = shown(trains, show)
+        page = Paginator(tab, PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = page_rows(tab, page, user=user)
+    # The tabs keep the other filters but not the states (each tab offers its own).
+    others = request.GET.copy()
+    for key in ("page", "show", "state"):
+        others.pop(key, None)
+    query = request.GET.copy()  # this tab, as its pages and the CSV link carry it
     query.pop("page", None)
+    picked = request.GET.getlist("state")
     return render(
         request,
         "trains/train_list.html",
         {
             "filters": filters,
+            "show": show,
+            "Show": Show,
+            "tabs": [
+                {
+                    "label": tab.label,
+                    "query": query_with(others, show=tab),
+                    "active": tab == show,
+                    "count": needs.count_label if tab == Show.NEEDS else "",
+                }
+                for tab in Show
+            ],
+            "states": [
+                {"value": state, "label": state.label, "checked": state in picked}
+                for state in SHOW_STATES[show]
+            ],
+            "needs": needs,
             "page": page,
-            "rows": list_rows(trains, page, user=request.user),
-            "query": query.urlencode(),
-            "can_create": roles.has_role(request.user, roles.RELEASE_MANAGERS),
+            "rows": rows,
+            "query": query_with(query, show=show),
+            "can_create": roles.has_role(user, roles.RELEASE_MANAGERS),
         },
     )
 
