@@ -222,7 +222,8 @@ RULES: dict[str, list[Rule]] = {
     ],
     "milestone_add": [Rule("POST", manage_act, train, S)],
     "milestone_reach": [Rule("POST", manage_act, on_train("milestone_pk", "milestone"), S)],
-    "access_grant": [Rule("POST", manage_act, train, S)],
+    # No user name given: the form comes back with the reason beside the field.
+    "access_grant": [Rule("POST", manage_page, train, S)],
     "access_revoke": [Rule("POST", manage_act, on_train("user_pk", "granted"), S)],
     "train_step": [
         Rule("POST", act, lambda w, p, s: {"pk": w.side(s).train.pk, "transition": "cancel"}, S)
