@@ -159,6 +159,11 @@ def obj(attr, **extra):
     return kwargs
 
 
+def last_deployment(w, p, s):
+    train = w.side(s).train
+    return {"pk": train.pk, "deployment_pk": train.deployments.order_by("-id").first().pk}
+
+
 def release(index=0, **extra):
     return lambda w, p, s: {"pk": w.side(s).releases[index].pk, **extra}
 
@@ -203,6 +208,7 @@ RULES: dict[str, list[Rule]] = {
     "train_detail": [Rule("GET", page, train, S)],
     "train_edit": [Rule("GET", manage_page, train, S), Rule("POST", manage_page, train, S)],
     "train_history": [Rule("GET", page, train, S, query="?before=999999999")],
+    "deployment_log": [Rule("GET", page, last_deployment, S)],
     "train_deploy": [Rule("POST", deploy_act, train, S)],
     "train_decide": [Rule("POST", act, train, S)],
     "criterion_add": [Rule("POST", manage_act, train, S)],

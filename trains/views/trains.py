@@ -468,3 +468,13 @@ def history_view(request: HttpRequest, pk: int) -> HttpResponse:
         {"train": train, "events": events, "more": more, "older": before_id is not None},
     )
 
+
+@login_required
+@require_GET
+def deployment_log_view(request: HttpRequest, pk: int, deployment_pk: int) -> HttpResponse:
+    """One deployment's whole log: the dashboard shows only its end."""
+    train = get_train_for_user(request.user, pk)
+    deployment = _on_train(
+        train.deployments.select_related("attempted_by"), deployment_pk, "deployment"
+    )
+    return render(request, "trains/deployment_log.html", {"train": train, "deployment": deployment})
