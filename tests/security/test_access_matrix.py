@@ -202,6 +202,10 @@ RULES: dict[str, list[Rule]] = {
     "": [Rule("GET", everyone(302))],
     "login": [Rule("GET", everyone(200, anon=200)), Rule("POST", everyone(200, anon=200))],
     "logout": [Rule("POST", everyone(302))],
+    "favicon": [Rule("GET", everyone(200, anon=200))],
+    # An empty form comes back with its errors; done is a page.
+    "password_change": [Rule("GET", everyone(200)), Rule("POST", everyone(200))],
+    "password_change_done": [Rule("GET", everyone(200))],
     # Trains
     "train_list": [Rule("GET", everyone(200))],
     "train_create": [Rule("GET", only({"manager"}, 200)), Rule("POST", only({"manager"}, 200))],
