@@ -72,6 +72,14 @@ def test_the_password_change_asks_the_anonymous_to_sign_in(client):
     assert response["Location"].startswith("/accounts/login/")
 
 
+def test_the_api_docs_carry_the_apps_navigation(client, manager):
+    client.force_login(manager)
+    html = client.get("/api/docs/").content.decode()
+    assert '<nav class="navbar' in html and 'aria-label="Main"' in html
+    assert 'href="/trains/"' in html and 'href="/profile/"' in html
+    assert '<div id="swagger-ui"></div>' in html
+
+
 @pytest.mark.slow
 def test_make_run_points_the_mail_links_at_its_port(tmp_path):
     """scripts/run-dev.sh with stand-ins for Python and Celery that write down SITE_URL."""
