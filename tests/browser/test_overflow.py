@@ -20,6 +20,7 @@ from playwright.sync_api import Page
 from api import services as api_services
 from api.models import WebhookDelivery, WebhookSubscription
 from applications.models import Application, ApplicationRelease
+from tests import numbers
 from tests.browser.support import PHONE, Visitor
 from tests.factories import drive, fresh, make_train
 from trains import services
@@ -40,7 +41,7 @@ LOG = "\n".join(
     [f"step {n}: {unbroken('deploying', 300)}" for n in range(12)] + ["done: rolled back"]
 )
 # Pages no link leads to in this data, but which a person reaches all the same.
-SEEDS = ("/trains/", "/profile/", "/api/docs/", "/approvals/?tab=decided")
+SEEDS = ("/trains/", "/profile/", "/api/docs/", "/approvals/", "/approvals/?tab=decided")
 SEED_TRAIN_PAGES = ("history/",)
 # Where the crawl never goes: files, the admin, the API itself, sign-out.
 SKIP_PREFIXES = ("/admin/", "/static/", "/api/v1/", "/api/schema/", "/calendar/feed/", "/accounts/")
@@ -49,25 +50,36 @@ SKIP_SUFFIXES = (".csv", ".ics")
 PAGE_PARAMS = ("tab",)
 PER_PATTERN = 3  # instances of one URL pattern worth crawling (every train page: all)
 EVERY_INSTANCE = {"train_detail"}
+# Pages each role must have been through, so that a crawl that stops finding links fails.
+EVERYONE = {
+    "train_list",
+    "train_detail",
+    "train_history",
+    "deployment_log",
+    "inbox",
+    "calendar",
+    "notifications:preferences",
+    "api:profile",
+    "api:docs",
+    "password_change",
+}
 MUST_REACH = {
-    "manager": {
-        "train_list",
+    "manager": EVERYONE
+    | {
         "train_create",
-        "train_detail",
         "train_edit",
-        "train_history",
-        "inbox",
-        "calendar",
         "application_list",
         "application_detail",
-        "notifications:preferences",
         "notifications:sent",
         "notifications:sent_train",
-        "api:profile",
-        "api:docs",
         "api:webhook_list",
         "api:webhook_detail",
     },
+    "owner": EVERYONE | {"application_list", "application_detail"},
+    "qa": EVERYONE,
+    "executive": EVERYONE,
+    "engineer": EVERYONE | {"application_list", "application_detail"},
+    "stakeholder": EVERYONE,
 }
 
 
@@ -247,8 +259,9 @@ def test_no_page_is_wider_than_a_phone(visitor: Visitor, long_names):
     crawl = Crawl()
     for role in ROLES:
         _crawl_as(visitor, role, long_names, crawl)
-    total = sum(crawl.checked.values())
-    print(f"390 px crawl: {total} pages checked ({crawl.checked})")
+    for role, pages in crawl.checked.items():
+        numbers.add(f"390 px crawl: pages checked as {role}", pages)
+    numbers.add("390 px crawl: pages x roles checked", sum(crawl.checked.values()))
     assert crawl.wide == [], "\n".join(crawl.wide)
     for role, names in MUST_REACH.items():
         assert names <= crawl.reached[role], f"{role} never reached {names - crawl.reached[role]}"
