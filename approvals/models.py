@@ -5,6 +5,7 @@ from django.db.models import Q
 
 from releasemgr.history import AppendOnlyModel
 from releasemgr.people import name_of
+from releasemgr.roles import group_label
 
 
 class Gate(models.TextChoices):
@@ -75,8 +76,8 @@ class ApprovalRequirement(models.Model):
 
 
 def group_approver_label(group: str, needed: int) -> str:
-    """How a group requirement reads: "2 of group executives"."""
-    return f"{needed} of group {group}"
+    """How a group requirement reads: "2 of group Executives"."""
+    return f"{needed} of group {group_label(group)}"
 
 
 class ApprovalDecision(AppendOnlyModel):

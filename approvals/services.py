@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 
 from approvals.models import ApprovalDecision, ApprovalRequirement
 from releasemgr.exceptions import InvalidState
+from releasemgr.roles import group_label
 
 
 def requirement_create(
@@ -47,14 +48,15 @@ def requirement_check(
     if requirement.group_id is not None:
         active = requirement.group.user_set.filter(is_active=True)
         members = active.exclude(pk__in=list(barred)).count()
+        group = group_label(requirement.group.name)
         if requirement.required_approvals > members:
             message = (
-                f"Group {requirement.group.name} has {members} active member(s); it cannot "
+                f"Group {group} has {members} active member(s); it cannot "
                 f"give {requirement.required_approvals} approvals."
             )
             if barred and active.filter(pk__in=list(barred)).exists():
                 message = (
-                    f"Group {requirement.group.name} has {members} active member(s) who may "
+                    f"Group {group} has {members} active member(s) who may "
                     f"decide here; it cannot give {requirement.required_approvals} approvals. "
                     f"{barred_reason}"
                 )

@@ -17,6 +17,19 @@ ROLE_LABELS = {
     EXECUTIVES: "Executive",
     RELEASE_ENGINEERS: "Release engineer",
 }
+# A role's group named as a whole (an approver, a choice in a form): "Product owners".
+ROLE_GROUP_LABELS = {
+    RELEASE_MANAGERS: "Release managers",
+    PRODUCT_OWNERS: "Product owners",
+    QA: "QA",
+    EXECUTIVES: "Executives",
+    RELEASE_ENGINEERS: "Release engineers",
+}
+
+
+def group_label(name: str) -> str:
+    """A group as people read it: a role's group by its label, any other by its name."""
+    return ROLE_GROUP_LABELS.get(name, name)
 
 
 def _groups(user: AbstractBaseUser) -> dict[int, str]:

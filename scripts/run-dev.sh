@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 PORT=${PORT:-8000}
+# The links in the mails the worker sends point at this server, unless told otherwise.
+export SITE_URL=${SITE_URL:-http://127.0.0.1:$PORT}
 mkdir -p var
 
 "$BIN/python" manage.py migrate --noinput

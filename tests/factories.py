@@ -103,10 +103,27 @@ def complete_all(releases, owner):
             services.release_transition(release=release, name="complete_development", by=owner)
 
 
-def drive(train, to, *, manager, owner, qa, executive, engineer, releases=2, exec_needed=1):
+def drive(
+    train,
+    to,
+    *,
+    manager,
+    owner,
+    qa,
+    executive,
+    engineer,
+    releases=2,
+    exec_needed=1,
+    executives_group="executives",
+):
     """Walk a new train through the services to state `to`; returns (train, dev, exe, rels)."""
     dev, exe, rels = scope(
-        train, manager=manager, owner=owner, releases=releases, exec_needed=exec_needed
+        train,
+        manager=manager,
+        owner=owner,
+        executives_group=executives_group,
+        releases=releases,
+        exec_needed=exec_needed,
     )
     order = [
         "scoping",

@@ -140,7 +140,7 @@ class RequirementForm(forms.Form):
             if kind == "user":
                 users.append((f"user:{pk}", f"{person_name(first, last, name)} ({name})"))
             else:
-                groups.append((f"group:{pk}", f"Group: {name}"))
+                groups.append((f"group:{pk}", f"Group: {roles.group_label(name)}"))
         self.fields["approver"].choices = [("", "Choose…"), ("Groups", groups), ("People", users)]
 
     def clean(self):

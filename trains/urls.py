@@ -8,6 +8,11 @@ urlpatterns = [
     path("trains/<int:pk>/", trains.train_detail_view, name="train_detail"),
     path("trains/<int:pk>/edit/", trains.train_edit_view, name="train_edit"),
     path("trains/<int:pk>/history/", trains.history_view, name="train_history"),
+    path(
+        "trains/<int:pk>/deployments/<int:deployment_pk>/log/",
+        trains.deployment_log_view,
+        name="deployment_log",
+    ),
     path("trains/<int:pk>/deploy/", trains.train_deploy_view, name="train_deploy"),
     path("trains/<int:pk>/decide/", trains.decision_view, name="train_decide"),
     path("trains/<int:pk>/criteria/", trains.criterion_add_view, name="criterion_add"),

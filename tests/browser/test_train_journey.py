@@ -109,7 +109,7 @@ def scope_train(page: Page) -> None:
     approvals = page.locator("#approvals")
     for gate, approver, shown in [
         ("Development approval", "manager (manager)", "manager"),
-        ("Executive approval", "Group: executives", "1 of group executives"),
+        ("Executive approval", "Group: Executives", "1 of group Executives"),
     ]:
         approvals.get_by_text("Add an approver").click()
         approvals.get_by_label("Gate").select_option(label=gate)
@@ -196,7 +196,8 @@ def test_one_train_from_submission_to_closed(
     expect(state_badge(page)).to_have_text("Construction")
     expect(flash(page)).to_contain_text(f"Rejected: {TRAIN}.")
     expect(page.locator("#history")).to_contain_text(
-        "development_approval → construction: Portal 5.1.0 fails the smoke test"
+        "Reject development: Development approval → Construction — "
+        "Portal 5.1.0 fails the smoke test"
     )
 
     # The owner reopens the rejected release and completes it again: round two.
@@ -322,7 +323,7 @@ def test_one_train_from_submission_to_closed(
     page.get_by_role("link", name="Closed and cancelled", exact=True).click()
     page.get_by_role("link", name=TRAIN).click()
     expect(state_badge(page)).to_have_text("Closed")
-    expect(page.locator("#history")).to_contain_text("deployment → closed")
+    expect(page.locator("#history")).to_contain_text("Record deployment: Deployment → Closed")
     main = page.locator("main")
     expect(main.get_by_role("button")).to_have_count(0)
     expect(main.locator("form")).to_have_count(0)

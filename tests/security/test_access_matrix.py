@@ -159,6 +159,11 @@ def obj(attr, **extra):
     return kwargs
 
 
+def last_deployment(w, p, s):
+    train = w.side(s).train
+    return {"pk": train.pk, "deployment_pk": train.deployments.order_by("-id").first().pk}
+
+
 def release(index=0, **extra):
     return lambda w, p, s: {"pk": w.side(s).releases[index].pk, **extra}
 
@@ -197,12 +202,17 @@ RULES: dict[str, list[Rule]] = {
     "": [Rule("GET", everyone(302))],
     "login": [Rule("GET", everyone(200, anon=200)), Rule("POST", everyone(200, anon=200))],
     "logout": [Rule("POST", everyone(302))],
+    "favicon": [Rule("GET", everyone(200, anon=200))],
+    # An empty form comes back with its errors; done is a page.
+    "password_change": [Rule("GET", everyone(200)), Rule("POST", everyone(200))],
+    "password_change_done": [Rule("GET", everyone(200))],
     # Trains
     "train_list": [Rule("GET", everyone(200))],
     "train_create": [Rule("GET", only({"manager"}, 200)), Rule("POST", only({"manager"}, 200))],
     "train_detail": [Rule("GET", page, train, S)],
     "train_edit": [Rule("GET", manage_page, train, S), Rule("POST", manage_page, train, S)],
     "train_history": [Rule("GET", page, train, S, query="?before=999999999")],
+    "deployment_log": [Rule("GET", page, last_deployment, S)],
     "train_deploy": [Rule("POST", deploy_act, train, S)],
     "train_decide": [Rule("POST", act, train, S)],
     "criterion_add": [Rule("POST", manage_act, train, S)],
@@ -222,7 +232,8 @@ RULES: dict[str, list[Rule]] = {
     ],
     "milestone_add": [Rule("POST", manage_act, train, S)],
     "milestone_reach": [Rule("POST", manage_act, on_train("milestone_pk", "milestone"), S)],
-    "access_grant": [Rule("POST", manage_act, train, S)],
+    # No user name given: the form comes back with the reason beside the field.
+    "access_grant": [Rule("POST", manage_page, train, S)],
     "access_revoke": [Rule("POST", manage_act, on_train("user_pk", "granted"), S)],
     "train_step": [
         Rule("POST", act, lambda w, p, s: {"pk": w.side(s).train.pk, "transition": "cancel"}, S)

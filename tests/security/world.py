@@ -17,6 +17,7 @@ from approvals.models import Gate
 from releasemgr import roles
 from tests.factories import ReleaseFactory, UserFactory, complete_all, fresh, make_train
 from trains import services
+from trains.models import Deployment
 
 PERSONAS = ("manager", "owner", "qa", "executive", "engineer", "stakeholder", "outsider")
 PERSONA_ROLES = {
@@ -28,7 +29,13 @@ PERSONA_ROLES = {
 }
 OWN_NAME = "Matrix own train"
 # Strings of the other train that must never reach a page of someone who cannot see it.
-SECRETS = ("Zulu secret train", "Zulu secret purpose", "Zulu milestone", "Zulu criterion")
+SECRETS = (
+    "Zulu secret train",
+    "Zulu secret purpose",
+    "Zulu milestone",
+    "Zulu criterion",
+    "Zulu deployment log",
+)
 
 
 @dataclass
@@ -83,6 +90,11 @@ def _build_side(train, *, manager, owner, ticker, exec_group, granted, app_name,
     )
     services.train_grant(train=train, by=manager, user=granted)
     turnover = services.turnover_submit(release=fresh(releases[0]), by=owner, description="v1")
+    # A deployment attempt to read the log of (written directly: the train is not in
+    # deployment, and the matrix needs only the row).
+    Deployment.objects.create(
+        train=train, attempted_by=manager, succeeded=False, log=labels["deployment_log"]
+    )
     return Side(fresh(train), dev, exe, releases, criterion, milestone, turnover, granted)
 
 
@@ -112,7 +124,11 @@ def build_world() -> World:
         exec_group=Group.objects.get(name=roles.EXECUTIVES),
         granted=users["stakeholder"],
         app_name="Own app",
-        labels={"criterion": "Own criterion", "milestone": "Own milestone"},
+        labels={
+            "criterion": "Own criterion",
+            "milestone": "Own milestone",
+            "deployment_log": "Own deployment log",
+        },
     )
     other = _build_side(
         make_train(
@@ -127,7 +143,7 @@ def build_world() -> World:
         exec_group=board,
         granted=users["other_stakeholder"],
         app_name="Zulu app",
-        labels={"criterion": SECRETS[3], "milestone": SECRETS[2]},
+        labels={"criterion": SECRETS[3], "milestone": SECRETS[2], "deployment_log": SECRETS[4]},
     )
     world = World(users=users, own=own, other=other)
     for name, user in users.items():

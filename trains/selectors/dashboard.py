@@ -311,7 +311,8 @@ def _phase_rows(train: ReleaseTrain, user, status: TrainStatus, *, manage: bool)
             if criterion.is_manual and train.is_open and may_tick:
                 if work_state == PHASE_WORK_STATE[phase.kind]:
                     can_toggle = True
-                else:
+                elif not met and not workflow.phase_over(train, phase.kind):
+                    # Only a criterion still to tick, of a phase not yet over, waits for its state.
                     note = (
                         f"Can be ticked during "
                         f"{TrainState(PHASE_WORK_STATE[phase.kind]).label.lower()}"
@@ -550,13 +551,41 @@ def _release_rows(train: ReleaseTrain) -> list[ReleaseRow]:
 
 
 def _event_rows(events) -> list[EventRow]:
+    """History rows in words: a step by its label with the states it moved between
+    ("Request development approval: Construction → Development approval"), a person by
+    their full name."""
     rows = []
-    for pk, kind, at, source, target, message, actor in events.values_list(
-        "id", "kind", "created_at", "from_state", "to_state", "message", "actor__username"
+    for (
+        pk,
+        kind,
+        at,
+        source,
+        target,
+        transition,
+        message,
+        username,
+        first,
+        last,
+    ) in events.values_list(
+        "id",
+        "kind",
+        "created_at",
+        "from_state",
+        "to_state",
+        "transition",
+        "message",
+        "actor__username",
+        "actor__first_name",
+        "actor__last_name",
     ):
         if kind == EventKind.TRANSITION:
-            text = f"{source} → {target}" + (f": {message}" if message else "")
+            step = workflow.STEPS.get(transition)
+            source, target = TrainState(source).label, TrainState(target).label
+            moved = f"{source} → {target}" if source != target else f"stays in {source}"
+            text = f"{step.label}: {moved}" if step else moved
+            text += f" — {message}" if message else ""
         else:
             text = message or EventKind(kind).label
-        rows.append(EventRow(pk, _when(at), at.isoformat(), actor or "system", text))
+        who = person_name(first, last, username) if username else "system"
+        rows.append(EventRow(pk, _when(at), at.isoformat(), who, text))
     return rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -16,6 +17,7 @@ from approvals.models import ApprovalRequirement
 from releasemgr import roles
 from releasemgr.exceptions import ServiceError
 from releasemgr.ids import MAX_ID, parse_id
+from releasemgr.people import name_of
 from trains import services, workflow
 from trains.access import get_train_for_user
 from trains.choices import TrainState
@@ -441,26 +443,30 @@ def milestone_reach_view(request: HttpRequest, pk: int, milestone_pk: int) -> Ht
 @login_required
 @require_POST
 def access_grant_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Share the train. A refusal comes back beside the field, with what was typed."""
     train = get_train_for_user(request.user, pk, need="manage")
     form = GrantForm(request.POST)
     if form.is_valid():
-        user = form.cleaned_data["user"]
-        level = form.cleaned_data["level"]
-        attempt(
-            request,
-            lambda: services.train_grant(train=train, by=request.user, user=user, level=level),
-            f"{user.get_username()} may now {level} this train.",
-        )
-    else:
-        messages.error(request, form_errors(form))
-    return _back(request, train, "access")
+        user, level = form.cleaned_data["user"], form.cleaned_data["level"]
+        try:
+            services.train_grant(train=train, by=request.user, user=user, level=level)
+        except ValidationError as error:
+            form.add_error("username", error.messages)
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{name_of(user)} may now {level} this train.")
+            return _back(request, train, "access")
+    train = dashboard_train(request.user, train.pk)
+    context = {**_dashboard_context(request, train), "grant_form": form}
+    if is_htmx(request):
+        return render(request, "trains/_panel_access.html", {**context, "oob": True})
+    return render(request, "trains/train_detail.html", context)
 
 
 @login_required
 @require_POST
 def access_revoke_view(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
-    from django.contrib.auth import get_user_model
-
     train = get_train_for_user(request.user, pk, need="manage")
     user = get_user_model().objects.filter(pk=user_pk).first()
     if user is None:
@@ -468,7 +474,7 @@ def access_revoke_view(request: HttpRequest, pk: int, user_pk: int) -> HttpRespo
     attempt(
         request,
         lambda: services.train_revoke(train=train, by=request.user, user=user),
-        f"{user.get_username()} no longer sees this train.",
+        f"{name_of(user)} no longer sees this train.",
     )
     return _back(request, train, "access")
 
@@ -494,3 +500,14 @@ def history_view(request: HttpRequest, pk: int) -> HttpResponse:
         template,
         {"train": train, "events": events, "more": more, "older": before_id is not None},
     )
+
+
+@login_required
+@require_GET
+def deployment_log_view(request: HttpRequest, pk: int, deployment_pk: int) -> HttpResponse:
+    """One deployment's whole log: the dashboard shows only its end."""
+    train = get_train_for_user(request.user, pk)
+    deployment = _on_train(
+        train.deployments.select_related("attempted_by"), deployment_pk, "deployment"
+    )
+    return render(request, "trains/deployment_log.html", {"train": train, "deployment": deployment})
