@@ -16,9 +16,12 @@ from trains.services.gates import decision_record, requirement_add, requirement_
 from trains.services.releases import (
     release_add,
     release_remove,
+    release_step_refusal,
     release_transition,
     turnover_decide,
+    turnover_decide_refusal,
     turnover_submit,
+    turnover_submit_refusal,
 )
 from trains.services.trains import (
     TRAIN_FIELDS,
@@ -44,6 +47,7 @@ __all__ = [
     "milestone_reach",
     "release_add",
     "release_remove",
+    "release_step_refusal",
     "release_transition",
     "requirement_add",
     "requirement_remove",
@@ -54,6 +58,8 @@ __all__ = [
     "train_transition",
     "train_update",
     "turnover_decide",
+    "turnover_decide_refusal",
     "turnover_submit",
+    "turnover_submit_refusal",
     "validate_schedule",
 ]
