@@ -19,7 +19,7 @@ from applications.models import (
 from releasemgr import roles
 from trains import services
 from trains.access import trains_visible_to
-from trains.choices import OPEN_STATES
+from trains.choices import OPEN_STATES, TrainState
 
 # Who works with applications at all; release managers and engineers see every one,
 # product owners their own.
@@ -112,6 +112,29 @@ def release_actions(
     )
 
 
+@dataclass(frozen=True)
+class OwnerMove:
+    """A product owner's next move on a release."""
+
+    step: ReleaseStep | None  # a development step forward; None: submit its turnover
+
+
+# Once the development gate is passed, the releases are built: their owners are asked to
+# hand them over. A turnover may be submitted earlier, but is not pressed on them while
+# the gate may still send the releases back.
+HAND_OVER_STATES = (TrainState.VERIFICATION, TrainState.EXECUTIVE_APPROVAL, TrainState.DEPLOYMENT)
+
+
+def next_move(actions: ReleaseActions, *, train_state: str | None) -> OwnerMove | None:
+    """What the release waits for its owner to do: a development step forward; else,
+    past the development gate, the turnover to submit."""
+    if actions.forward:
+        return OwnerMove(actions.forward[0])
+    if actions.submit_turnover and train_state in HAND_OVER_STATES:
+        return OwnerMove(None)
+    return None
+
+
 def may_decide_turnover(user: AbstractBaseUser, *, turnover_state: str, train_state: str) -> bool:
     """Whether this user may accept or reject a turnover of a train they see (no query)."""
     return (
@@ -193,5 +216,5 @@ def releases_to_finish(*, user: AbstractBaseUser) -> int:
                 if present
             },
         )
-        count += bool(actions.forward or actions.submit_turnover)
+        count += next_move(actions, train_state=release.train_state) is not None
     return count

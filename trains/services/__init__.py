@@ -14,6 +14,7 @@ from trains.services.criteria import (
 )
 from trains.services.gates import decision_record, requirement_add, requirement_remove
 from trains.services.releases import (
+    EDITABLE_RELEASE_STATES,
     release_add,
     release_remove,
     release_step_refusal,
@@ -37,6 +38,7 @@ from trains.services.trains import (
 )
 
 __all__ = [
+    "EDITABLE_RELEASE_STATES",
     "TRAIN_FIELDS",
     "criterion_add",
     "criterion_remove",
