@@ -258,6 +258,9 @@ def test_screenshots_of_the_dashboard_in_every_state(visitor: Visitor, train_in_
                 expect(page.get_by_role("heading", level=1)).to_have_text(train.name)
                 screenshot(page, f"dashboard-{name}-{username}-{size}")
                 if size == "phone":
+                    page.locator("#timeline").screenshot(
+                        path=str(SCREENSHOTS / f"timeline-{name}-{username}-phone.png")
+                    )
                     # what a phone shows first, without scrolling
                     page.screenshot(
                         path=str(

@@ -407,3 +407,52 @@ def test_engineers_see_how_many_turnovers_wait_and_owners_their_releases_to_fini
     assert re.search(r"Applications\s*<span[^>]*>1</span>", applications)
     services.turnover_decide(turnover=turnover, by=engineer, accept=True)
     assert _applications_badge(client, engineer) is None
+
+
+# The timeline -----------------------------------------------------------------------------
+
+
+def test_the_timeline_has_a_dated_axis_today_milestones_and_a_legend(client, manager):
+    today = timezone.localdate()
+    train = make_train(
+        manager,
+        start_date=today,
+        end_date=today + timedelta(days=90),
+        phase_ends={
+            "scoping": today + timedelta(days=20),
+            "construction": today + timedelta(days=40),
+            "verification": today + timedelta(days=60),
+            "deployment": today + timedelta(days=80),
+        },
+    )
+    services.milestone_add(
+        train=train, by=manager, name="Code freeze", due_date=today + timedelta(days=35)
+    )
+    html = section(page(client, manager, fresh(train)).content.decode(), "timeline")
+    assert "viewBox" not in html and "style=" not in html
+    assert f">{today:%d %b %Y}</text>" in html  # the first day, dated
+    # a month well inside the window is labelled (January with its year)
+    month = (today + timedelta(days=51)).replace(day=1)
+    label = month.strftime("%b %Y" if month.month == 1 else "%b")
+    assert re.search(rf'<line class="tl-month"[^>]*/>\s*<text[^>]*>{label}</text>', html)
+    assert f"Today {today:%d %b}" in html
+    assert "<polygon" in html and f"Code freeze: due {today + timedelta(days=35):%Y-%m-%d}" in html
+    legend = html.split('aria-label="Legend"')[1].split("</ul>")[0]
+    for key in ("Planned", "Actual", "Current phase", "Past its planned end", "Milestone", "Today"):
+        assert key in legend
+
+
+def test_the_timeline_names_the_gate_the_badge_names(client, people):
+    train, *_ = drive(make_train(people["manager"]), "development_approval", **people)
+    html = section(page(client, people["manager"], train).content.decode(), "timeline")
+    assert "Construction · now: Development approval" in html
+    assert "Development approval requested" in html  # the gate's mark
+
+
+def test_a_phase_past_its_planned_end_shows_its_slip(client, manager, time_machine):
+    train = make_train(manager)
+    scoping_end = train.phases.get(kind="scoping").planned_end
+    time_machine.move_to(scoping_end + timedelta(days=3))
+    html = section(page(client, manager, fresh(train)).content.decode(), "timeline")
+    assert 'class="tl-actual tl-late"' in html
+    assert '<span class="overdue">3 days late</span>' in html

@@ -41,6 +41,7 @@ from trains.selectors.applications import (
     next_move,
     release_actions,
 )
+from trains.selectors.timeline import Timeline, timeline
 from trains.services import EDITABLE_RELEASE_STATES
 from trains.status import TrainStatus, train_status
 
@@ -154,10 +155,6 @@ class EventRow:
 @dataclass
 class PhaseRow:
     phase: PhaseFact
-    status: str  # "done", "current" or "future"
-    overdue: bool
-    x: int  # position and width on the timeline, in thousandths of the train's window
-    width: int
     criteria: list[CriterionRow]
     met: int  # required criteria met, of `total` (train_status)
     total: int
@@ -258,8 +255,8 @@ class Dashboard:
     train: ReleaseTrain
     status: TrainStatus
     banner: Banner
+    timeline: Timeline
     today: date
-    today_x: int | None
     phases: list[PhaseRow]
     current_phase: str | None
     releases: list[ReleaseRow]
@@ -287,12 +284,6 @@ class Dashboard:
     @property
     def state(self) -> str:
         return self.train.state
-
-
-def _position(day: date | None, start: date, span: int) -> int | None:
-    if day is None:
-        return None
-    return max(0, min(1000, round((day - start).days / span * 1000)))
 
 
 def dashboard_train(user, pk: int) -> ReleaseTrain:
@@ -339,12 +330,8 @@ def train_dashboard(*, train: ReleaseTrain, user) -> Dashboard:
         train=train,
         status=status,
         banner=banner,
+        timeline=timeline(train, status, milestones),
         today=today,
-        today_x=(
-            _position(today, train.start_date, _span(train))
-            if train.start_date <= today <= train.end_date
-            else None
-        ),
         phases=phases,
         current_phase=status.phase,
         releases=releases,
@@ -419,25 +406,13 @@ def _owner_moves(status: TrainStatus, releases: list[ReleaseRow]) -> list[OwnerA
     return moves
 
 
-def _span(train: ReleaseTrain) -> int:
-    return max((train.end_date - train.start_date).days, 1)
-
-
 def _phase_rows(train: ReleaseTrain, user, status: TrainStatus, *, manage: bool) -> list[PhaseRow]:
-    """The phases on the timeline, each with its exit criteria."""
+    """The phases, each with its exit criteria (the timeline is `selectors.timeline`)."""
     facts = facts_of(train)
-    span = _span(train)
     work_state = train.state if train.state in PHASE_WORK_STATE.values() else None
-    rows, previous_end = [], train.start_date
+    rows = []
     counts = {p.phase: p for p in status.phases}
     for phase in facts.phases:
-        if phase.actual_end or (status.phase is None and train.state == TrainState.CLOSED):
-            where = "done"
-        elif phase.kind == status.phase:
-            where = "current"
-        else:
-            where = "future"
-        end = phase.planned_end or previous_end
         criteria = []
         may_tick = access.can_check_criterion(user, train, phase.kind)
         may_set_required = manage and train.is_open and not workflow.phase_over(train, phase.kind)
@@ -471,26 +446,14 @@ def _phase_rows(train: ReleaseTrain, user, status: TrainStatus, *, manage: bool)
                     required_url=base + "required/",
                 )
             )
-        start_x = _position(previous_end, train.start_date, span)
-        end_x = _position(end, train.start_date, span)
         rows.append(
             PhaseRow(
                 phase=phase,
-                status=where,
-                overdue=bool(
-                    phase.planned_end
-                    and phase.planned_end < status.today
-                    and not phase.actual_end
-                    and train.is_open
-                ),
-                x=start_x,
-                width=max(end_x - start_x, 8),
                 criteria=criteria,
                 met=counts[phase.kind].met,
                 total=counts[phase.kind].total,
             )
         )
-        previous_end = end
     return rows
 
 
