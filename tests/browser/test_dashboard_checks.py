@@ -44,15 +44,15 @@ def test_ticking_a_criterion_refreshes_its_panel_without_a_reload(visitor: Visit
     page = visitor.sign_in("manager")
     open_dashboard(page, train)
     page.evaluate("window.__notReloaded = true")
-    request = page.locator("#actions").get_by_role("button", name="Request executive approval")
+    request = page.locator("#status").get_by_role("button", name="Request executive approval")
     expect(request).to_be_enabled()
 
     page.get_by_role("button", name=f"Untick {QA_SIGN_OFF}").click()
     tick = page.get_by_role("button", name=f"Tick {QA_SIGN_OFF}")
     expect(tick).to_be_visible()
-    # The actions came along out of band: the step now waits, and says why.
+    # The status banner came along out of band: the step now waits, and says why.
     expect(request).to_be_disabled()
-    expect(page.locator("#actions")).to_contain_text("1 verification exit criterion unmet")
+    expect(page.locator("#status")).to_contain_text("1 verification exit criterion unmet")
 
     tick.click()
     expect(page.locator("#criteria")).to_contain_text("Checked by manager")
@@ -125,12 +125,15 @@ def trains_for_every_form(people):
     release = ApplicationRelease.objects.filter(train=at_executive).first()
     services.turnover_submit(release=release, by=owner, description="packages and runbook")
     deploying = train_in("deployment", people)
+    # the other release of that train may still be handed over: its form shows
+    other = ApplicationRelease.objects.filter(train=at_executive).exclude(pk=release.pk).get()
     return {
         "scoping": scoping,
         "at_gate": at_gate,
         "at_executive": at_executive,
         "deploying": deploying,
         "application": release.application,
+        "to_hand_over": other.application,
     }
 
 
@@ -150,9 +153,15 @@ def test_every_form_field_has_a_label(visitor: Visitor, live_server, trains_for_
             f"/applications/{t['application'].pk}/": "Version",
             "/calendar/": None,
         },
-        "owner": {f"/applications/{t['application'].pk}/": "What is delivered"},
-        "executive": {"/approvals/": "Comment (needed to reject)"},
-        "engineer": {"/applications/": "Reason"},
+        "owner": {
+            f"/applications/{t['to_hand_over'].pk}/": "What is delivered",
+            f"/trains/{t['at_executive'].pk}/": "What is delivered in",
+        },
+        "executive": {
+            "/approvals/": "Comment (needed to reject)",
+            f"/trains/{t['at_executive'].pk}/": "Comment (needed to reject)",
+        },
+        "engineer": {"/applications/": "Reason", f"/trains/{t['at_executive'].pk}/": "Reason"},
     }
     missing = {}
     page = visitor.browser.new_page(base_url=live_server.url)
