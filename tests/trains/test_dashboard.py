@@ -456,3 +456,12 @@ def test_a_phase_past_its_planned_end_shows_its_slip(client, manager, time_machi
     html = section(page(client, manager, fresh(train)).content.decode(), "timeline")
     assert 'class="tl-actual tl-late"' in html
     assert '<span class="overdue">3 days late</span>' in html
+
+
+def test_a_train_without_planned_ends_draws_what_happened_and_says_not_set(client, manager):
+    train = make_train(manager, phase_ends={})
+    response = page(client, manager, train)
+    timeline = response.context["d"].timeline
+    assert [bool(line.bars) for line in timeline.phases] == [True, False, False, False]
+    assert [b.css for b in timeline.phases[0].bars] == ["tl-actual tl-current"]  # no plan
+    assert "→ not set" in section(response.content.decode(), "timeline")
