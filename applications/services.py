@@ -6,6 +6,8 @@ trains.services, which calls these and then moves the train if it should.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -72,41 +74,67 @@ def release_create(
     return release
 
 
+def release_step_refusal(
+    *, release: ApplicationRelease, name: str, by: AbstractBaseUser
+) -> ServiceError | None:
+    """Why `by` may not take development step `name` of this release, as far as the
+    release says (None: they may). `release_transition` raises it; pages read it to offer
+    only the steps that can succeed. No query."""
+    if name not in RELEASE_TRANSITIONS:
+        return ServiceError(f"Unknown step {name!r} for an application release.")
+    if not can_own(by, release.application):
+        return NotAllowed("Only the application's product owner can move its releases.")
+    if not can_proceed(getattr(release, name), check_conditions=False):
+        return InvalidState(
+            f"{release} is {release.get_state_display().lower()}; "
+            f"'{RELEASE_TRANSITIONS[name]}' is not possible now."
+        )
+    return None
+
+
 def release_transition(
     *, release: ApplicationRelease, name: str, by: AbstractBaseUser
 ) -> ApplicationRelease:
     """Move a release through development. The caller holds a transaction."""
-    if name not in RELEASE_TRANSITIONS:
-        raise ServiceError(f"Unknown step {name!r} for an application release.")
-    if not can_own(by, release.application):
-        raise NotAllowed("Only the application's product owner can move its releases.")
+    refusal = release_step_refusal(release=release, name=name, by=by)
+    if refusal is not None:
+        raise refusal
     locked = ApplicationRelease.objects.select_for_update().get(pk=release.pk)
     if locked.state != release.state:
         raise ConcurrentChange(
             f"Someone else changed {release} first: it is now {locked.get_state_display()}."
         )
-    method = getattr(locked, name)
-    if not can_proceed(method, check_conditions=False):
-        raise InvalidState(
-            f"{release} is {locked.get_state_display().lower()}; "
-            f"'{RELEASE_TRANSITIONS[name]}' is not possible now."
-        )
-    method()
+    getattr(locked, name)()
     locked.save()
     return locked
+
+
+def turnover_submit_refusal(
+    *, release: ApplicationRelease, by: AbstractBaseUser, turnover_states: Collection[str]
+) -> ServiceError | None:
+    """Why `by` may not submit a turnover of this release, as far as the release says
+    (None: they may); `turnover_states` are the states of its turnovers so far. No query."""
+    if not can_own(by, release.application):
+        return NotAllowed("Only the application's product owner can submit its turnover.")
+    if release.state != ReleaseState.DEVELOPMENT_COMPLETE:
+        return InvalidState(f"{release} is not development-complete; finish development first.")
+    if TurnoverState.SUBMITTED in turnover_states:
+        return InvalidState(f"{release} already has a turnover waiting for review.")
+    if TurnoverState.ACCEPTED in turnover_states:
+        return InvalidState(f"{release} already has an accepted turnover.")
+    return None
 
 
 def turnover_submit(
     *, release: ApplicationRelease, by: AbstractBaseUser, description: str
 ) -> Turnover:
-    if not can_own(by, release.application):
-        raise NotAllowed("Only the application's product owner can submit its turnover.")
-    if release.state != ReleaseState.DEVELOPMENT_COMPLETE:
-        raise InvalidState(f"{release} is not development-complete; finish development first.")
-    if release.turnovers.filter(state=TurnoverState.SUBMITTED).exists():
-        raise InvalidState(f"{release} already has a turnover waiting for review.")
-    if release.turnovers.filter(state=TurnoverState.ACCEPTED).exists():
-        raise InvalidState(f"{release} already has an accepted turnover.")
+    refusal = turnover_submit_refusal(
+        release=release,
+        by=by,
+        turnover_states=set(release.turnovers.values_list("state", flat=True)),
+    )
+    if refusal is not None:
+        raise refusal
     turnover = Turnover(release=release, submitted_by=by, description=description.strip())
     turnover.full_clean(exclude=["state"])
     with transaction.atomic():
@@ -114,18 +142,31 @@ def turnover_submit(
     return turnover
 
 
+def turnover_decide_refusal(*, turnover_state: str, by: AbstractBaseUser) -> ServiceError | None:
+    """Why `by` may not accept or reject a turnover in this state (None: they may)."""
+    if not roles.has_role(by, roles.RELEASE_ENGINEERS):
+        return NotAllowed("Only release engineers can accept or reject turnovers.")
+    if turnover_state != TurnoverState.SUBMITTED:
+        return ConcurrentChange(
+            f"This turnover was already {TurnoverState(turnover_state).label.lower()}."
+        )
+    return None
+
+
 def turnover_decide(
     *, turnover: Turnover, by: AbstractBaseUser, accept: bool, reason: str = ""
 ) -> Turnover:
     """Accept or reject a turnover. The caller holds a transaction."""
-    if not roles.has_role(by, roles.RELEASE_ENGINEERS):
-        raise NotAllowed("Only release engineers can accept or reject turnovers.")
+    refusal = turnover_decide_refusal(turnover_state=TurnoverState.SUBMITTED, by=by)
+    if refusal is not None:
+        raise refusal
     reason = reason.strip()
     if not accept and not reason:
         raise ValidationError({"reason": "A rejected turnover needs a reason."})
     locked = Turnover.objects.select_for_update().get(pk=turnover.pk)
-    if locked.state != TurnoverState.SUBMITTED:
-        raise ConcurrentChange(f"This turnover was already {locked.get_state_display().lower()}.")
+    refusal = turnover_decide_refusal(turnover_state=locked.state, by=by)
+    if refusal is not None:
+        raise refusal
     if accept:
         locked.accept()
     else:

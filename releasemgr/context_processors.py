@@ -9,6 +9,7 @@ def navigation(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {"nav": {"items": [], "user_items": [], "roles": []}}
     from trains.selectors import inbox_summary
+    from trains.selectors.applications import uses_applications
 
     path = request.path
     items = [{"label": "Trains", "url": "/trains/"}]
@@ -22,11 +23,14 @@ def navigation(request: HttpRequest) -> dict:
         summary = inbox_summary(user=user)
     if summary and (summary[0] or summary[1]):
         items.append({"label": "Approvals", "url": "/approvals/", "badge": summary[0]})
-    if any(
-        roles.has_role(user, r)
-        for r in (roles.PRODUCT_OWNERS, roles.RELEASE_ENGINEERS, roles.RELEASE_MANAGERS)
-    ):
-        items.append({"label": "Applications", "url": "/applications/"})
+    if uses_applications(user):
+        items.append(
+            {
+                "label": "Applications",
+                "url": "/applications/",
+                "badge": _applications_badge(request),
+            }
+        )
     items.append({"label": "Calendar", "url": "/calendar/"})
     if user.is_staff or roles.has_role(user, roles.RELEASE_MANAGERS):
         items.append({"label": "Sent mail", "url": "/notifications/sent/"})
@@ -43,3 +47,19 @@ def navigation(request: HttpRequest) -> dict:
         item["active"] = item["url"] == current
     labels = [roles.ROLE_LABELS[r] for r in roles.ALL_ROLES if r in roles.user_roles(user)]
     return {"nav": {"items": items, "user_items": user_items, "roles": labels}}
+
+
+def _applications_badge(request: HttpRequest) -> int:
+    """What waits for this person under Applications: turnovers to accept or reject (release
+    engineers; the applications page knows its count) and their releases to move on
+    (product owners). One query for each role held, none for the others."""
+    from trains.selectors import turnovers_waiting
+    from trains.selectors.applications import releases_to_finish
+
+    user = request.user
+    waiting = 0
+    if roles.has_role(user, roles.RELEASE_ENGINEERS):
+        waiting = getattr(request, "turnovers_waiting", None)
+        if waiting is None:
+            waiting = turnovers_waiting(user=user).count()
+    return waiting + releases_to_finish(user=user)

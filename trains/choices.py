@@ -99,6 +99,7 @@ class NotificationKind(models.TextChoices):
     APPROVAL_REQUESTED = "approval_requested", "Approval requested from you"
     REJECTED = "rejected", "Train rejected at a gate"
     TURNOVER_SUBMITTED = "turnover_submitted", "Turnover submitted"
+    TURNOVER_DECIDED = "turnover_decided", "Turnover accepted or rejected"
     DEPLOYMENT_FAILED = "deployment_failed", "Deployment failed"
     TRAIN_CLOSED = "train_closed", "Train closed or cancelled"
     UPDATE = "update", "Other changes to your trains"
@@ -111,9 +112,10 @@ NOTIFICATION_HELP = {
     NotificationKind.APPROVAL_REQUESTED: "A gate waits for your decision.",
     NotificationKind.REJECTED: "A train you work on was sent back, with the reason.",
     NotificationKind.TURNOVER_SUBMITTED: "A release was handed over and waits for acceptance.",
+    NotificationKind.TURNOVER_DECIDED: "A release engineer accepted or rejected your turnover.",
     NotificationKind.DEPLOYMENT_FAILED: "A deployment attempt of a train you see failed.",
     NotificationKind.TRAIN_CLOSED: "A train you see was deployed or cancelled.",
-    NotificationKind.UPDATE: "Releases added or removed, turnovers decided, gates passed.",
+    NotificationKind.UPDATE: "Releases added or removed, gates passed, other changes.",
 }
 
 
@@ -123,6 +125,9 @@ class Delivery(models.TextChoices):
     OFF = "off", "Off"
 
 
+# What someone must act on or hear of at once is mailed at once: a turnover's verdict (the
+# owner resubmits a rejected one), a deployment's outcome (DEPLOYMENT_FAILED,
+# TRAIN_CLOSED); the rest waits for the daily digest.
 DEFAULT_DELIVERY = {kind: Delivery.EMAIL for kind in NotificationKind} | {
     NotificationKind.UPDATE: Delivery.DIGEST,
 }

@@ -28,7 +28,19 @@ from trains.choices import (
 )
 from trains.facts import Facts, Refusal, RequirementFact, facts_of, with_facts
 from trains.models import ReleaseTrain
-from trains.workflow import STEPS, Option, Step
+from trains.workflow import STEPS, Option, Step, Via
+
+# Where a train stands, in plain words: the title of the status banner on its page.
+STATE_WORDS = {
+    TrainState.SCOPING: "Being scoped",
+    TrainState.CONSTRUCTION: "In construction",
+    TrainState.DEVELOPMENT_APPROVAL: "Waiting for development approval",
+    TrainState.VERIFICATION: "In verification",
+    TrainState.EXECUTIVE_APPROVAL: "Waiting for executive approval",
+    TrainState.DEPLOYMENT: "Ready for deployment",
+    TrainState.CLOSED: "Deployed and closed",
+    TrainState.CANCELLED: "Cancelled",
+}
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,7 @@ class Waiting:
 
     what: str
     who: tuple[str, ...]
+    blocking: bool = True  # False: the step could be taken now, it waits only for them
 
     def __str__(self) -> str:
         return f"{self.what} ({', '.join(self.who)})" if self.who else self.what
@@ -153,6 +166,65 @@ class TrainStatus:
         return f"Rejected at {gate.label.lower()}" if gate else "Cancelled"
 
     @property
+    def refusal_current(self) -> bool:
+        """The train stands where its last rejection or cancellation put it."""
+        refusal = self.last_refusal
+        return refusal is not None and STEPS[refusal.transition].target == self.state
+
+    @property
+    def refusal_recalled(self) -> bool:
+        """The train waits again at the gate that last rejected it: its approvers should
+        know why it was rejected the last time."""
+        refusal = self.last_refusal
+        return (
+            refusal is not None
+            and not self.refusal_current
+            and workflow.gate_of(refusal.transition) is not None
+            and workflow.gate_of(refusal.transition) == workflow.STATE_GATE.get(self.state)
+        )
+
+    @property
+    def words(self) -> str:
+        """Where the train stands, in plain words: "Waiting for development approval"."""
+        return STATE_WORDS[self.state]
+
+    @property
+    def next_text(self) -> str:
+        """The step it waits for: "Next: Start construction"; "Next: Verification, once
+        approved" for a gate, whose step the system takes."""
+        step = self.next_step
+        if step is None or not self.is_open:
+            return ""
+        if step.via == Via.SYSTEM:
+            return f"Next: {TrainState(step.target).label}, once approved"
+        return f"Next: {step.label}"
+
+    @property
+    def blockers(self) -> tuple[Waiting, ...]:
+        """What stands in the way of the next step (nothing, when it waits only for
+        someone to take it)."""
+        return tuple(w for w in self.waiting if w.blocking)
+
+    @property
+    def waiting_on(self) -> tuple[str, ...]:
+        """Everyone the train waits on, each once, in the order of what they hold up."""
+        return tuple(dict.fromkeys(who for w in self.waiting for who in w.who))
+
+    @property
+    def deadline_text(self) -> str:
+        """How far the current phase's planned end is: "in 3 days", "2 days overdue"."""
+        days = self.days_left
+        if days is None:
+            return ""
+        if days < 0:
+            return f"{-days} day{'s' if days != -1 else ''} overdue"
+        if days == 0:
+            return "today"
+        if days == 1:
+            return "tomorrow"
+        return f"in {days} days"
+
+    @property
     def waiting_text(self) -> str:
         """What the train waits on, in one line."""
         return "; ".join(str(w) for w in self.waiting)
@@ -218,17 +290,26 @@ def _waiting(train: ReleaseTrain, facts: Facts, step: Step | None) -> tuple[Wait
         waiting.append(Waiting(f"{criterion.description}: {detail}", who))
     if not waiting:
         takers = (*lead, *engineers) if step.action == access.DEPLOY else lead
-        waiting.append(Waiting(f"{step.label.lower()}, which nothing blocks", takers))
+        waiting.append(
+            Waiting(f"{step.label.lower()}, which nothing blocks", takers, blocking=False)
+        )
     return tuple(waiting)
 
 
 def _since(train: ReleaseTrain, facts: Facts) -> datetime | None:
+    """Since when the train stands where it does: closed or cancelled, at a gate, sent
+    back by a rejection, or in its phase (scoping: since it was submitted)."""
     if train.state in FINAL_STATES:
         return train.closed_at
     if train.gate_opened_at:
         return train.gate_opened_at
+    refusal = facts.last_refusal
+    if refusal is not None and STEPS[refusal.transition].target == train.state:
+        return refusal.at
     current = facts.phase(STATE_PHASE[train.state])
-    return current.actual_start if current else None
+    if current and current.actual_start:
+        return current.actual_start
+    return train.created_at if train.state == TrainState.SCOPING else None
 
 
 def train_status(train: ReleaseTrain, user=None, *, today: date | None = None) -> TrainStatus:

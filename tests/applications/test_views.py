@@ -89,3 +89,80 @@ def test_a_product_owner_registers_only_their_own_applications(client, owner, ro
     assert response.status_code == 200
     assert "You can register only applications you own" in response.content.decode()
     assert not Application.objects.exists()
+
+
+# Buttons that can only fail are not shown: the page asks the services' own refusals -----
+
+
+class Rollback(Exception):
+    pass
+
+
+def _succeeds(call) -> bool:
+    """Whether a service call would succeed now; nothing it writes is kept."""
+    from django.db import transaction
+
+    from releasemgr.exceptions import ServiceError
+
+    try:
+        with transaction.atomic():
+            call()
+            raise Rollback
+    except Rollback:
+        return True
+    except ServiceError:
+        return False
+
+
+@pytest.mark.parametrize(
+    "state", ["scoping", "construction", "verification", "deployment", "closed"]
+)
+def test_the_application_page_offers_exactly_what_the_services_allow(client, people, state):
+    from applications.models import RELEASE_TRANSITIONS
+
+    train, *_, releases = drive(make_train(people["manager"]), state, **people)
+    owner = people["owner"]
+    client.force_login(owner)
+    for release in releases:
+        page = client.get(f"/applications/{release.application_id}/")
+        (shown,) = [r for r in page.context["releases"] if r.pk == release.pk]
+        for name in RELEASE_TRANSITIONS:
+            allowed = _succeeds(
+                lambda name=name, release=release: services.release_transition(
+                    release=fresh(release), name=name, by=owner
+                )
+            )
+            assert (name in [s.name for s in shown.actions.steps]) == allowed, (state, name)
+        allowed = _succeeds(
+            lambda release=release: services.turnover_submit(
+                release=fresh(release), by=owner, description="x"
+            )
+        )
+        assert shown.actions.submit_turnover == allowed, state
+
+
+def test_a_closed_trains_release_offers_neither_reopening_nor_a_turnover(client, people):
+    train, *_, (release, _) = drive(make_train(people["manager"]), "closed", **people)
+    client.force_login(people["owner"])
+    html = client.get(f"/applications/{release.application_id}/").content.decode()
+    assert "Reopen development" not in html and "Submit turnover" not in html
+    assert "Mark development complete" not in html and "Start development" not in html
+    # and the service agrees: pressing it anyway is refused with the reason
+    response = client.post(f"/applications/releases/{release.pk}/reopen_development/", follow=True)
+    assert "can change only in scoping or construction" in response.content.decode()
+    assert fresh(release).state == "development_complete"
+
+
+def test_only_the_latest_turnover_shows_and_earlier_ones_are_behind_a_disclosure(client, people):
+    train, *_, (release, _) = drive(make_train(people["manager"]), "verification", **people)
+    owner, engineer = people["owner"], people["engineer"]
+    first = services.turnover_submit(release=fresh(release), by=owner, description="v1")
+    services.turnover_decide(turnover=first, by=engineer, accept=False, reason="No runbook")
+    second = services.turnover_submit(release=fresh(release), by=owner, description="v2")
+    services.turnover_decide(turnover=second, by=engineer, accept=True)
+    client.force_login(owner)
+    html = client.get(f"/applications/{release.application_id}/").content.decode()
+    card = html.split(f'id="release-{release.pk}"')[1].split("</article>")[0]
+    latest, earlier = card.split("<details")
+    assert "Accepted" in latest and "Rejected" not in latest and "No runbook" not in latest
+    assert "Earlier turnovers (1)" in earlier and "Rejected" in earlier and "No runbook" in earlier

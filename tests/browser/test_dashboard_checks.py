@@ -4,20 +4,24 @@ labels on every field, and a phone-width screen."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from applications.models import ApplicationRelease
 from tests.browser.support import (
     PHONE,
+    SCREENSHOTS,
     Visitor,
     flash,
     horizontal_overflow,
+    screenshot,
     state_badge,
     unlabelled_fields,
 )
-from tests.factories import ReleaseFactory, drive, fresh, make_train, scope
+from tests.factories import ReleaseFactory, drive, fresh, make_train, schedule, scope
 from trains import services
 
 pytestmark = pytest.mark.browser
@@ -40,15 +44,15 @@ def test_ticking_a_criterion_refreshes_its_panel_without_a_reload(visitor: Visit
     page = visitor.sign_in("manager")
     open_dashboard(page, train)
     page.evaluate("window.__notReloaded = true")
-    request = page.locator("#actions").get_by_role("button", name="Request executive approval")
+    request = page.locator("#status").get_by_role("button", name="Request executive approval")
     expect(request).to_be_enabled()
 
     page.get_by_role("button", name=f"Untick {QA_SIGN_OFF}").click()
     tick = page.get_by_role("button", name=f"Tick {QA_SIGN_OFF}")
     expect(tick).to_be_visible()
-    # The actions came along out of band: the step now waits, and says why.
+    # The status banner came along out of band: the step now waits, and says why.
     expect(request).to_be_disabled()
-    expect(page.locator("#actions")).to_contain_text("1 verification exit criterion unmet")
+    expect(page.locator("#status")).to_contain_text("1 verification exit criterion unmet")
 
     tick.click()
     expect(page.locator("#criteria")).to_contain_text("Checked by manager")
@@ -121,12 +125,15 @@ def trains_for_every_form(people):
     release = ApplicationRelease.objects.filter(train=at_executive).first()
     services.turnover_submit(release=release, by=owner, description="packages and runbook")
     deploying = train_in("deployment", people)
+    # the other release of that train may still be handed over: its form shows
+    other = ApplicationRelease.objects.filter(train=at_executive).exclude(pk=release.pk).get()
     return {
         "scoping": scoping,
         "at_gate": at_gate,
         "at_executive": at_executive,
         "deploying": deploying,
         "application": release.application,
+        "to_hand_over": other.application,
     }
 
 
@@ -146,9 +153,15 @@ def test_every_form_field_has_a_label(visitor: Visitor, live_server, trains_for_
             f"/applications/{t['application'].pk}/": "Version",
             "/calendar/": None,
         },
-        "owner": {f"/applications/{t['application'].pk}/": "What is delivered"},
-        "executive": {"/approvals/": "Comment (needed to reject)"},
-        "engineer": {"/applications/": "Reason"},
+        "owner": {
+            f"/applications/{t['to_hand_over'].pk}/": "What is delivered",
+            f"/trains/{t['at_executive'].pk}/": "What is delivered in",
+        },
+        "executive": {
+            "/approvals/": "Comment (needed to reject)",
+            f"/trains/{t['at_executive'].pk}/": "Comment (needed to reject)",
+        },
+        "engineer": {"/applications/": "Reason", f"/trains/{t['at_executive'].pk}/": "Reason"},
     }
     missing = {}
     page = visitor.browser.new_page(base_url=live_server.url)
@@ -188,3 +201,94 @@ def test_pages_fit_a_phone_screen(visitor: Visitor, trains_for_every_form):
         loose = page.locator("table:not(.table-responsive table)")
         expect(loose).to_have_count(0)
     assert {p: px for p, px in overflow.items() if px > 0} == {}
+
+
+# The dashboard in every state, wide and on a phone ----------------------------------------
+
+STATES = [
+    "scoping",
+    "construction",
+    "development_approval",
+    "verification",
+    "executive_approval",
+    "deployment",
+    "closed",
+]
+
+
+@pytest.fixture
+def train_in_every_state(people, stakeholder):
+    """A train in each state, and one sent back by the executives, one cancelled, one
+    whose deployment failed; the stakeholder sees them all."""
+    trains = {state: train_in(state, people) for state in STATES}
+    rejected, _, exe, _ = drive(make_train(people["manager"]), "executive_approval", **people)
+    services.decision_record(
+        requirement=exe, by=people["executive"], approve=False, comment="Too risky this week"
+    )
+    trains["executive_rejected"] = fresh(rejected)
+    cancelled = train_in("construction", people)
+    services.train_transition(
+        train=cancelled, name="cancel", by=people["manager"], reason="Budget moved to Q3"
+    )
+    trains["cancelled"] = fresh(cancelled)
+    failed = train_in("deployment", people)
+    services.train_deploy(train=failed, by=people["engineer"], succeeded=False, log="timeout")
+    trains["deployment_failed"] = fresh(failed)
+    # Started three weeks ago and late: slip on the timeline, milestones of every kind.
+    today = timezone.localdate()
+    late = train_in("construction", people, **schedule(today - timedelta(days=20), step=9))
+    for name, due, reached in [
+        ("Design frozen", today - timedelta(days=15), True),
+        ("Test data ready", today - timedelta(days=3), False),
+        ("Go/no-go", today + timedelta(days=12), False),
+    ]:
+        milestone = services.milestone_add(
+            train=late, by=people["manager"], name=name, due_date=due
+        )
+        if reached:
+            services.milestone_reach(milestone=milestone, by=people["manager"])
+    trains["construction_late"] = fresh(late)
+    for train in trains.values():
+        services.train_grant(train=fresh(train), by=people["manager"], user=stakeholder)
+    return trains
+
+
+def test_screenshots_of_the_dashboard_in_every_state(visitor: Visitor, train_in_every_state):
+    """Wide and phone screenshots of every state, as the manager and as a stakeholder; on
+    a phone the status banner is the first thing under the title and nothing is wider
+    than the screen."""
+    for username in ("manager", "stakeholder"):
+        for size, viewport in (("wide", None), ("phone", PHONE)):
+            page = visitor.sign_in(username, viewport=viewport)
+            for name, train in train_in_every_state.items():
+                page.goto(f"/trains/{train.pk}/")
+                banner = page.locator("#status")
+                expect(banner).to_be_visible()
+                expect(page.get_by_role("heading", level=1)).to_have_text(train.name)
+                screenshot(page, f"dashboard-{name}-{username}-{size}")
+                if size == "phone":
+                    page.locator("#timeline").screenshot(
+                        path=str(SCREENSHOTS / f"timeline-{name}-{username}-phone.png")
+                    )
+                    # what a phone shows first, without scrolling
+                    page.screenshot(
+                        path=str(
+                            SCREENSHOTS / f"dashboard-{name}-{username}-phone-first-screen.png"
+                        )
+                    )
+                    assert horizontal_overflow(page) <= 0, (name, username)
+                    title = page.get_by_role("heading", level=1).bounding_box()
+                    first_below = page.evaluate(
+                        """() => {
+                          const title = document.querySelector('main h1');
+                          const below = [...document.querySelectorAll(
+                            '#train-header > *, main > section, main > div')]
+                            .filter(e => e.getBoundingClientRect().height > 0
+                                      && e.getBoundingClientRect().top
+                                         >= title.getBoundingClientRect().bottom);
+                          below.sort((a, b) => a.getBoundingClientRect().top
+                                               - b.getBoundingClientRect().top);
+                          return below.length ? below[0].id : null;
+                        }"""
+                    )
+                    assert title is not None and first_below == "status", (name, first_below)

@@ -183,3 +183,34 @@ def test_overdue_is_the_current_phase_past_its_planned_end(people, time_machine)
     time_machine.move_to(scoping_end + timedelta(days=1))
     status = train_status(fresh(train))
     assert status.deadline == scoping_end and status.overdue and status.days_left == -1
+
+
+def test_a_rejection_is_current_until_the_train_moves_on_and_recalled_at_its_gate(people):
+    train, _, exe, _ = drive(make_train(people["manager"]), "executive_approval", **people)
+    services.decision_record(
+        requirement=exe, by=people["executive"], approve=False, comment="Too risky"
+    )
+    status = train_status(fresh(train))
+    assert status.refusal_current and not status.refusal_recalled
+    assert status.since == status.last_refusal.at  # back in verification since then
+    assert status.words == "In verification"
+    assert status.next_text == "Next: Request executive approval"
+    assert status.blockers == ()  # QA's sign-off still holds: only the step is left
+    services.train_transition(
+        train=fresh(train), name="request_executive_approval", by=people["manager"]
+    )
+    status = train_status(fresh(train))
+    assert not status.refusal_current and status.refusal_recalled  # the gate's approvers
+    assert status.next_text == "Next: Deployment, once approved"
+    assert status.waiting_on == ("1 of group executives",)
+
+
+def test_scoping_stands_since_the_train_was_submitted_and_says_how_far_its_deadline_is(
+    people, time_machine
+):
+    train = make_train(people["manager"])
+    status = train_status(train)
+    assert status.since == train.phases.get(kind="scoping").actual_start
+    assert status.deadline_text == "in 7 days"
+    time_machine.move_to(status.deadline + timedelta(days=1))
+    assert train_status(fresh(train)).deadline_text == "1 day overdue"

@@ -125,6 +125,16 @@ def event_content(event: TrainEvent, kind: str) -> Content:
             heading=f"{train} was deployed and is closed.",
             action_url=url,
         )
+    if kind == NotificationKind.TURNOVER_DECIDED:
+        accepted = bool(event.data.get("accept"))
+        verdict = "accepted" if accepted else "rejected"
+        return Content(
+            subject=f"Turnover {verdict}: {train}",
+            heading=f"A turnover on {train} was {verdict}" + (f" by {actor}." if actor else "."),
+            lines=[event.message]
+            + ([] if accepted else ["Submit it again from the train's page once it is fixed."]),
+            action_url=url,
+        )
     if kind == NotificationKind.TURNOVER_SUBMITTED:
         return Content(
             subject=f"Turnover submitted: {train}",

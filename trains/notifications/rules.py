@@ -36,6 +36,8 @@ def event_notification_kind(
         return NotificationKind.TRAIN_CLOSED
     if transition == "cancel":
         return NotificationKind.TRAIN_CLOSED
-    if kind == EventKind.TURNOVER and "accept" not in (data or {}):
+    if kind == EventKind.TURNOVER:
+        if "accept" in (data or {}):
+            return NotificationKind.TURNOVER_DECIDED
         return NotificationKind.TURNOVER_SUBMITTED
     return NotificationKind.UPDATE

@@ -14,7 +14,14 @@ from datetime import date, datetime
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from applications.models import ApplicationRelease
+from applications.models import (
+    RELEASE_BADGES,
+    TURNOVER_BADGES,
+    Application,
+    ApplicationRelease,
+    ReleaseState,
+    TurnoverState,
+)
 from approvals.models import ApprovalRequirement, Gate, group_approver_label
 from releasemgr.people import person_name
 from trains import access, workflow
@@ -26,6 +33,16 @@ from trains.models import (
     ReleaseTrain,
     ReleaseTrainUserObjectPermission,
 )
+from trains.selectors.applications import (
+    ReleaseActions,
+    ReleaseStep,
+    may_decide_turnover,
+    may_open_application,
+    next_move,
+    release_actions,
+)
+from trains.selectors.timeline import Timeline, timeline
+from trains.services import EDITABLE_RELEASE_STATES
 from trains.status import TrainStatus, train_status
 
 HISTORY_PAGE = 50
@@ -33,7 +50,6 @@ HISTORY_PAGE = 50
 # (tests/trains/test_transitions.py holds the state machine to that): earlier states skip
 # the query.
 DEPLOYED_STATES = (TrainState.DEPLOYMENT, TrainState.CLOSED, TrainState.CANCELLED)
-EDITABLE_RELEASE_STATES = (TrainState.SCOPING, TrainState.CONSTRUCTION)
 
 
 @dataclass
@@ -73,15 +89,28 @@ class CriterionRow:
 
 @dataclass
 class TurnoverRow:
-    label: str
-    badge: str
+    pk: int
+    state: TurnoverState
     description: str
     reason: str
+    submitted_at: datetime
+    decided_by: str
+    decided_at: datetime | None
+    can_decide: bool = False  # this person may accept or reject it here, now
+
+    @property
+    def label(self) -> str:
+        return TurnoverState(self.state).label
+
+    @property
+    def badge(self) -> str:
+        return TURNOVER_BADGES[self.state]
 
 
 @dataclass
 class ReleaseRow:
-    """An application release as the dashboard shows it: display values computed once."""
+    """An application release as the dashboard shows it: display values computed once,
+    its turnovers newest first, and what this person may do to it here."""
 
     pk: int
     app_name: str
@@ -92,9 +121,19 @@ class ReleaseRow:
     badge: str
     turnovers: list[TurnoverRow]
     remove_url: str = ""
+    app_url: str = ""  # its application's page, where this person may open it
+    actions: ReleaseActions = field(default_factory=ReleaseActions)
 
     def __str__(self) -> str:
         return f"{self.app_name} {self.version}"
+
+    @property
+    def latest(self) -> TurnoverRow | None:
+        return self.turnovers[0] if self.turnovers else None
+
+    @property
+    def earlier(self) -> list[TurnoverRow]:
+        return self.turnovers[1:]
 
 
 @dataclass
@@ -116,10 +155,6 @@ class EventRow:
 @dataclass
 class PhaseRow:
     phase: PhaseFact
-    status: str  # "done", "current" or "future"
-    overdue: bool
-    x: int  # position and width on the timeline, in thousandths of the train's window
-    width: int
     criteria: list[CriterionRow]
     met: int  # required criteria met, of `total` (train_status)
     total: int
@@ -183,14 +218,45 @@ class Action:
     reasons: list[str]
     summary: str
     needs_reason: bool = False
+    records_deployment: bool = False  # the deployment form, not a plain button
+
+
+@dataclass
+class OwnerAction:
+    """A product owner's next move on one of their releases: a development step
+    forward, or (no step) the turnover to submit."""
+
+    release: ReleaseRow
+    step: ReleaseStep | None = None
+
+
+@dataclass
+class Banner:
+    """The status banner at the top of the train's page: where the train stands (its
+    `train_status`, the same for everyone) and the one thing this person can do about it
+    now. At most one of `decide`, `step`, `review`, `owner`, `tick` is set."""
+
+    status: TrainStatus
+    failed_deployment: Deployment | None = None  # the last attempt, when it failed
+    decide: list[RequirementRow] = field(default_factory=list)  # approve or reject
+    step: Action | None = None  # the train's next step, enabled or with what blocks it
+    review: list[ReleaseRow] = field(default_factory=list)  # their turnovers to decide
+    owner: OwnerAction | None = None
+    owner_more: int = 0  # the owner's other releases that wait for them
+    tick: CriterionRow | None = None  # a required criterion of the phase to tick
+
+    @property
+    def has_action(self) -> bool:
+        return bool(self.decide or self.step or self.review or self.owner or self.tick)
 
 
 @dataclass
 class Dashboard:
     train: ReleaseTrain
     status: TrainStatus
+    banner: Banner
+    timeline: Timeline
     today: date
-    today_x: int | None
     phases: list[PhaseRow]
     current_phase: str | None
     releases: list[ReleaseRow]
@@ -220,12 +286,6 @@ class Dashboard:
         return self.train.state
 
 
-def _position(day: date | None, start: date, span: int) -> int | None:
-    if day is None:
-        return None
-    return max(0, min(1000, round((day - start).days / span * 1000)))
-
-
 def dashboard_train(user, pk: int) -> ReleaseTrain:
     """The train for its page, with its facts and the user's rights on it: one query."""
     return access.get_train_for_user(
@@ -243,65 +303,116 @@ def train_dashboard(*, train: ReleaseTrain, user) -> Dashboard:
     today = status.today
     manage = access.can_manage(user, train)
     engineers = [Person(p.pk, p.username, p.name) for p in facts.engineers]
+    phases = _phase_rows(train, user, status, manage=manage)
+    releases = _release_rows(train, user)
+    gates = _gate_rows(train, user, status)
+    deployments = (
+        list(train.deployments.select_related("attempted_by"))
+        if train.state in DEPLOYED_STATES
+        else []
+    )
+    milestones = list(train.milestones.all())
+    actions = [
+        Action(
+            o.name,
+            o.label,
+            o.step.style,
+            o.enabled,
+            o.unmet,
+            o.summary,
+            o.step.needs_reason,
+            o.step.via == workflow.Via.DEPLOYMENT,
+        )
+        for o in status.options
+    ]
+    banner = _banner(status, actions, gates, releases, phases, deployments)
     return Dashboard(
         train=train,
         status=status,
+        banner=banner,
+        timeline=timeline(train, status, milestones),
         today=today,
-        today_x=(
-            _position(today, train.start_date, _span(train))
-            if train.start_date <= today <= train.end_date
-            else None
-        ),
-        phases=_phase_rows(train, user, status, manage=manage),
+        phases=phases,
         current_phase=status.phase,
-        releases=_release_rows(train),
-        gates=_gate_rows(train, user, status),
-        deployments=(
-            list(train.deployments.select_related("attempted_by"))
-            if train.state in DEPLOYED_STATES
-            else []
-        ),
-        milestones=list(train.milestones.all()),
+        releases=releases,
+        gates=gates,
+        deployments=deployments,
+        milestones=milestones,
         **dict(zip(("events", "more_events"), history_page(train=train), strict=True)),
         engineers=engineers,
         viewers=_viewers(train) if manage else [],
-        actions=[
-            Action(
-                o.name,
-                o.label,
-                o.step.style,
-                o.enabled,
-                o.unmet,
-                o.summary,
-                o.step.needs_reason,
-            )
-            for o in status.options
-        ],
+        # The action bar: the steps the banner does not show already.
+        actions=[a for a in actions if a is not banner.step],
         can_manage=manage,
         can_deploy=access.can_deploy(user, train),
         release_candidates=_release_candidates(train) if manage else [],
     )
 
 
-def _span(train: ReleaseTrain) -> int:
-    return max((train.end_date - train.start_date).days, 1)
+def _banner(
+    status: TrainStatus,
+    actions: list[Action],
+    gates: list[GateRow],
+    releases: list[ReleaseRow],
+    phases: list[PhaseRow],
+    deployments: list[Deployment],
+) -> Banner:
+    """The banner's one action for this person, the first that applies: deciding at the
+    open gate; the train's next step when it can be taken; turnovers to accept or reject;
+    the owner's next move on their releases; the next step with what blocks it; a
+    required criterion of the phase to tick."""
+    last = deployments[0] if deployments else None  # newest first
+    banner = Banner(
+        status=status,
+        failed_deployment=(
+            last
+            if last is not None and not last.succeeded and status.state == TrainState.DEPLOYMENT
+            else None
+        ),
+    )
+    next_step = status.next_step
+    step = next((a for a in actions if next_step and a.name == next_step.name), None)
+    moves = _owner_moves(status, releases)
+    ticks = [
+        c
+        for row in phases
+        if row.phase.kind == status.phase
+        for c in row.criteria
+        if c.can_toggle and c.required and not c.met
+    ]
+    decide = [r for gate in gates if gate.is_open for r in gate.requirements if r.can_decide]
+    if decide:
+        banner.decide = decide
+    elif step is not None and step.enabled:
+        banner.step = step
+    elif review := [r for r in releases if r.latest is not None and r.latest.can_decide]:
+        banner.review = review
+    elif moves:
+        banner.owner, banner.owner_more = moves[0], len(moves) - 1
+    elif step is not None:
+        banner.step = step
+    elif ticks:
+        banner.tick = ticks[0]
+    return banner
+
+
+def _owner_moves(status: TrainStatus, releases: list[ReleaseRow]) -> list[OwnerAction]:
+    """Each of this person's releases that waits for them, with their next move."""
+    moves = []
+    for row in releases:
+        move = next_move(row.actions, train_state=status.state)
+        if move is not None:
+            moves.append(OwnerAction(row, move.step))
+    return moves
 
 
 def _phase_rows(train: ReleaseTrain, user, status: TrainStatus, *, manage: bool) -> list[PhaseRow]:
-    """The phases on the timeline, each with its exit criteria."""
+    """The phases, each with its exit criteria (the timeline is `selectors.timeline`)."""
     facts = facts_of(train)
-    span = _span(train)
     work_state = train.state if train.state in PHASE_WORK_STATE.values() else None
-    rows, previous_end = [], train.start_date
+    rows = []
     counts = {p.phase: p for p in status.phases}
     for phase in facts.phases:
-        if phase.actual_end or (status.phase is None and train.state == TrainState.CLOSED):
-            where = "done"
-        elif phase.kind == status.phase:
-            where = "current"
-        else:
-            where = "future"
-        end = phase.planned_end or previous_end
         criteria = []
         may_tick = access.can_check_criterion(user, train, phase.kind)
         may_set_required = manage and train.is_open and not workflow.phase_over(train, phase.kind)
@@ -336,26 +447,14 @@ def _phase_rows(train: ReleaseTrain, user, status: TrainStatus, *, manage: bool)
                     required_url=base + "required/",
                 )
             )
-        start_x = _position(previous_end, train.start_date, span)
-        end_x = _position(end, train.start_date, span)
         rows.append(
             PhaseRow(
                 phase=phase,
-                status=where,
-                overdue=bool(
-                    phase.planned_end
-                    and phase.planned_end < status.today
-                    and not phase.actual_end
-                    and train.is_open
-                ),
-                x=start_x,
-                width=max(end_x - start_x, 8),
                 criteria=criteria,
                 met=counts[phase.kind].met,
                 total=counts[phase.kind].total,
             )
         )
-        previous_end = end
     return rows
 
 
@@ -494,36 +593,53 @@ def _approval_rows(train: ReleaseTrain) -> tuple[list[RequirementRow], list[Deci
     return list(requirements.values()), decisions
 
 
-def _release_rows(train: ReleaseTrain) -> list[ReleaseRow]:
-    """The train's releases with their turnovers as plain rows: one query (a left join,
-    a row per turnover), no model objects."""
-    from applications.models import RELEASE_BADGES, TURNOVER_BADGES, ReleaseState, TurnoverState
-
+def _release_rows(train: ReleaseTrain, user) -> list[ReleaseRow]:
+    """The train's releases with their turnovers (newest first) as plain rows, and what
+    this person may do to each (`trains.services`' own refusals): one query (a left join,
+    a row per turnover), no model objects read."""
     rows: dict[int, ReleaseRow] = {}
+    states: dict[int, set[str]] = {}
+    releases: dict[int, ApplicationRelease] = {}
     for (
         pk,
         version,
         state,
+        app_id,
         app,
+        owner_id,
         first,
         last,
         username,
+        turnover_id,
         turnover_state,
         description,
         reason,
+        submitted_at,
+        decided_at,
+        decider,
+        decider_first,
+        decider_last,
     ) in train.application_releases.order_by(
-        "application__name", "version", "id", "turnovers__submitted_at", "turnovers__id"
+        "application__name", "version", "id", "-turnovers__submitted_at", "-turnovers__id"
     ).values_list(
         "id",
         "version",
         "state",
+        "application_id",
         "application__name",
+        "application__product_owner_id",
         "application__product_owner__first_name",
         "application__product_owner__last_name",
         "application__product_owner__username",
+        "turnovers__id",
         "turnovers__state",
         "turnovers__description",
         "turnovers__rejection_reason",
+        "turnovers__submitted_at",
+        "turnovers__decided_at",
+        "turnovers__decided_by__username",
+        "turnovers__decided_by__first_name",
+        "turnovers__decided_by__last_name",
     ):
         row = rows.get(pk)
         if row is None:
@@ -537,15 +653,41 @@ def _release_rows(train: ReleaseTrain) -> list[ReleaseRow]:
                 badge=RELEASE_BADGES[state],
                 turnovers=[],
                 remove_url=f"/trains/{train.pk}/releases/{pk}/remove/",
+                app_url=(
+                    f"/applications/{app_id}/#release-{pk}"
+                    if may_open_application(user, owner_id)
+                    else ""
+                ),
             )
-        if turnover_state is not None:
+            states[pk] = set()
+            # What the services' refusals read: the release, its application's owner.
+            releases[pk] = ApplicationRelease(
+                pk=pk,
+                version=version,
+                state=state,
+                train_id=train.pk,
+                application=Application(pk=app_id, name=app, product_owner_id=owner_id),
+            )
+        if turnover_id is not None:
+            states[pk].add(turnover_state)
             row.turnovers.append(
                 TurnoverRow(
-                    TurnoverState(turnover_state).label,
-                    TURNOVER_BADGES[turnover_state],
-                    description,
-                    reason,
+                    pk=turnover_id,
+                    state=TurnoverState(turnover_state),
+                    description=description,
+                    reason=reason,
+                    submitted_at=submitted_at,
+                    decided_by=person_name(decider_first, decider_last, decider) if decider else "",
+                    decided_at=decided_at,
                 )
+            )
+    for pk, row in rows.items():
+        row.actions = release_actions(
+            releases[pk], user, train_state=train.state, turnover_states=states[pk]
+        )
+        if row.latest is not None:
+            row.latest.can_decide = may_decide_turnover(
+                user, turnover_state=row.latest.state, train_state=train.state
             )
     return list(rows.values())
 

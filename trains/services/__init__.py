@@ -14,11 +14,15 @@ from trains.services.criteria import (
 )
 from trains.services.gates import decision_record, requirement_add, requirement_remove
 from trains.services.releases import (
+    EDITABLE_RELEASE_STATES,
     release_add,
     release_remove,
+    release_step_refusal,
     release_transition,
     turnover_decide,
+    turnover_decide_refusal,
     turnover_submit,
+    turnover_submit_refusal,
 )
 from trains.services.trains import (
     TRAIN_FIELDS,
@@ -34,6 +38,7 @@ from trains.services.trains import (
 )
 
 __all__ = [
+    "EDITABLE_RELEASE_STATES",
     "TRAIN_FIELDS",
     "criterion_add",
     "criterion_remove",
@@ -44,6 +49,7 @@ __all__ = [
     "milestone_reach",
     "release_add",
     "release_remove",
+    "release_step_refusal",
     "release_transition",
     "requirement_add",
     "requirement_remove",
@@ -54,6 +60,8 @@ __all__ = [
     "train_transition",
     "train_update",
     "turnover_decide",
+    "turnover_decide_refusal",
     "turnover_submit",
+    "turnover_submit_refusal",
     "validate_schedule",
 ]

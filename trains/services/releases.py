@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.db import IntegrityError, transaction
 
 from applications import services as application_services
-from applications.models import ApplicationRelease, Turnover
+from applications.models import ApplicationRelease, Turnover, TurnoverState
 from releasemgr.exceptions import (
     InvalidState,
     NotAllowed,
+    ServiceError,
 )
 from trains import access, workflow
 from trains.choices import (
+    FINAL_STATES,
     EventKind,
     TrainState,
 )
@@ -85,18 +89,73 @@ def release_remove(
         _maybe_request_development_approval(locked)
 
 
+# What an owner or an engineer may do to a release now: the services raise these
+# refusals, and the pages (the train's releases, the application page, the navigation's
+# count) offer only what none refuses. `train_state` is the state of the release's train,
+# None when it is on no train. Who may comes first: a stranger learns nothing of the train.
+
+
+def release_step_refusal(
+    *, release: ApplicationRelease, name: str, by: User, train_state: str | None
+) -> ServiceError | None:
+    """Why `by` cannot take development step `name` of this release now (None: they can)."""
+    refusal = application_services.release_step_refusal(release=release, name=name, by=by)
+    who_may = refusal is not None and not isinstance(refusal, InvalidState)
+    if not who_may and train_state is not None and train_state not in EDITABLE_RELEASE_STATES:
+        return InvalidState(
+            f"{release} is on a train in {TrainState(train_state).label.lower()}; its "
+            "development can change only in scoping or construction."
+        )
+    return refusal
+
+
+def turnover_submit_refusal(
+    *,
+    release: ApplicationRelease,
+    by: User,
+    train_state: str | None,
+    turnover_states: Collection[str],
+) -> ServiceError | None:
+    """Why `by` cannot submit a turnover of this release now (None: they can)."""
+    refusal = application_services.turnover_submit_refusal(
+        release=release, by=by, turnover_states=turnover_states
+    )
+    if refusal is None or isinstance(refusal, InvalidState):
+        if train_state in FINAL_STATES:
+            return InvalidState(
+                f"The release's train is {TrainState(train_state).label.lower()}; "
+                "it takes no more turnovers."
+            )
+        if train_state not in TURNOVER_STATES:
+            return InvalidState("A turnover is submitted once the release's train is past scoping.")
+    return refusal
+
+
+def turnover_decide_refusal(
+    *, turnover_state: str, by: User, train_state: str | None
+) -> ServiceError | None:
+    """Why `by` cannot accept or reject a turnover in this state now (None: they can);
+    that they see its train is for the caller to know."""
+    refusal = application_services.turnover_decide_refusal(turnover_state=turnover_state, by=by)
+    if isinstance(refusal, NotAllowed):
+        return refusal
+    if train_state not in TURNOVER_STATES:
+        return InvalidState("This turnover's train is not open for turnovers.")
+    return refusal
+
+
 def release_transition(*, release: ApplicationRelease, name: str, by: User) -> ApplicationRelease:
     """Move a release through development; the last one completed moves the train on."""
-    if not application_services.can_own(by, release.application):
-        # Who may, before what state: a stranger learns nothing about the train.
-        raise NotAllowed("Only the application's product owner can move its releases.")
+    refusal = application_services.release_step_refusal(release=release, name=name, by=by)
+    if isinstance(refusal, NotAllowed):
+        raise refusal  # before the train is read, or locked
     with transaction.atomic():
         train = lock_train(release.train) if release.train_id else None
-        if train is not None and train.state not in EDITABLE_RELEASE_STATES:
-            raise InvalidState(
-                f"{release} is on a train in {train.get_state_display().lower()}; its "
-                "development can change only in scoping or construction."
-            )
+        refusal = release_step_refusal(
+            release=release, name=name, by=by, train_state=train.state if train else None
+        )
+        if refusal is not None:
+            raise refusal
         release = application_services.release_transition(release=release, name=name, by=by)
         if train is not None:
             record(
@@ -125,8 +184,14 @@ def _maybe_request_development_approval(train: ReleaseTrain) -> None:
 def turnover_submit(*, release: ApplicationRelease, by: User, description: str) -> Turnover:
     with transaction.atomic():
         train = lock_train(release.train) if release.train_id else None
-        if train is None or train.state not in TURNOVER_STATES:
-            raise InvalidState("A turnover is submitted once the release's train is past scoping.")
+        refusal = turnover_submit_refusal(
+            release=release,
+            by=by,
+            train_state=train.state if train else None,
+            turnover_states=(),  # its turnovers are read by the service below
+        )
+        if refusal is not None:
+            raise refusal
         try:
             turnover = application_services.turnover_submit(
                 release=release, by=by, description=description
@@ -148,8 +213,14 @@ def turnover_decide(*, turnover: Turnover, by: User, accept: bool, reason: str =
     release = turnover.release
     with transaction.atomic():
         train = lock_train(release.train) if release.train_id else None
-        if train is None or train.state not in TURNOVER_STATES:
-            raise InvalidState("This turnover's train is not open for turnovers.")
+        # Whether it is still waiting is the service's to say, with the turnover locked.
+        refusal = turnover_decide_refusal(
+            turnover_state=TurnoverState.SUBMITTED,
+            by=by,
+            train_state=train.state if train else None,
+        )
+        if refusal is not None:
+            raise refusal
         if not access.can_view(by, train):
             raise NotAllowed("You cannot see this turnover's train.")
         turnover = application_services.turnover_decide(

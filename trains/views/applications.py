@@ -19,13 +19,13 @@ from releasemgr.exceptions import ServiceError
 from trains import services
 from trains.access import trains_visible_to
 from trains.selectors import application_releases, applications_for, turnovers_waiting
+from trains.selectors.applications import uses_applications
 from trains.views.common import attempt, form_errors
-
-APP_ROLES = (roles.RELEASE_MANAGERS, roles.PRODUCT_OWNERS, roles.RELEASE_ENGINEERS)
+from trains.views.trains import back_to_panel
 
 
 def _require_app_role(user) -> None:
-    if not any(roles.has_role(user, r) for r in APP_ROLES):
+    if not uses_applications(user):
         raise PermissionDenied(
             "Applications are for product owners, release managers and release engineers."
         )
@@ -63,14 +63,17 @@ def application_list_view(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Application {app.name} registered.")
                 return redirect("application_detail", pk=app.pk)
-    engineer = roles.has_role(user, roles.RELEASE_ENGINEERS)
+    turnovers = None
+    if roles.has_role(user, roles.RELEASE_ENGINEERS):
+        turnovers = list(turnovers_waiting(user=user))
+        request.turnovers_waiting = len(turnovers)  # the navigation's badge: no second count
     return render(
         request,
         "applications/application_list.html",
         {
             "applications": applications_for(user=user),
             "form": form if can_create else None,
-            "turnovers": list(turnovers_waiting(user=user)) if engineer else None,
+            "turnovers": turnovers,
             "reject_form": TurnoverRejectForm(),
         },
     )
@@ -107,10 +110,8 @@ def application_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "application": application,
             "releases": application_releases(application=application, user=user),
-            "is_owner": owner,
             "form": form if may_add else None,
             "turnover_form": TurnoverForm(),
-            "transitions": RELEASE_TRANSITIONS,
         },
     )
 
@@ -126,6 +127,14 @@ def _release(user, pk: int) -> ApplicationRelease:
     return release
 
 
+def _done(request: HttpRequest, release: ApplicationRelease, elsewhere) -> HttpResponse:
+    """Back where the action was taken: the train's releases when it came from the train's
+    page (next=train), else `elsewhere`."""
+    if request.POST.get("next") == "train" and release.train_id:
+        return back_to_panel(request, release.train_id, "releases")
+    return elsewhere
+
+
 @login_required
 @require_POST
 def release_step_view(request: HttpRequest, pk: int, transition: str) -> HttpResponse:
@@ -137,7 +146,7 @@ def release_step_view(request: HttpRequest, pk: int, transition: str) -> HttpRes
         lambda: services.release_transition(release=release, name=transition, by=request.user),
         f"{release}: {RELEASE_TRANSITIONS[transition].lower()} — done.",
     )
-    return redirect("application_detail", pk=release.application_id)
+    return _done(request, release, redirect("application_detail", pk=release.application_id))
 
 
 @login_required
@@ -155,30 +164,37 @@ def turnover_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
     else:
         messages.error(request, form_errors(form))
-    return redirect("application_detail", pk=release.application_id)
+    return _done(request, release, redirect("application_detail", pk=release.application_id))
 
 
 @login_required
 @require_POST
 def turnover_decide_view(request: HttpRequest, pk: int, verdict: str) -> HttpResponse:
+    """Accept or reject a turnover, from the queue under Applications or from the train's
+    releases (next=train brings you back there)."""
     if verdict not in ("accept", "reject"):
         raise Http404("No such decision.")
     turnover = turnovers_waiting(user=request.user).filter(pk=pk).first()
     if turnover is None:
-        decided = Turnover.objects.filter(
-            pk=pk, release__train__in=trains_visible_to(request.user)
-        ).exclude(state=TurnoverState.SUBMITTED)
-        if decided.exists():  # only of a turnover the user may see: else it is a 404
+        decided = (
+            Turnover.objects.filter(pk=pk, release__train__in=trains_visible_to(request.user))
+            .exclude(state=TurnoverState.SUBMITTED)
+            .select_related("release")
+            .first()
+        )
+        if decided is not None:  # only of a turnover the user may see: else it is a 404
             messages.error(request, "This turnover was already decided.")
-            return redirect("application_list")
+            return _done(request, decided.release, redirect("application_list"))
         raise Http404("No such turnover waiting.")
-    reason = ""
+    back = redirect("application_list")
     if verdict == "reject":
         form = TurnoverRejectForm(request.POST)
         if not form.is_valid():
             messages.error(request, "Give a reason to reject the turnover.")
-            return redirect("application_list")
+            return _done(request, turnover.release, back)
         reason = form.cleaned_data["reason"]
+    else:
+        reason = ""
     attempt(
         request,
         lambda: services.turnover_decide(
@@ -186,4 +202,4 @@ def turnover_decide_view(request: HttpRequest, pk: int, verdict: str) -> HttpRes
         ),
         f"Turnover of {turnover.release} {verdict}ed.",
     )
-    return redirect("application_list")
+    return _done(request, turnover.release, back)

@@ -172,8 +172,13 @@ def train_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _back(request: HttpRequest, train, panel: str) -> HttpResponse:
-    """After an action: the refreshed panel for htmx, else the dashboard at that panel."""
-    train = dashboard_train(request.user, train.pk)
+    return back_to_panel(request, train.pk, panel)
+
+
+def back_to_panel(request: HttpRequest, train_pk: int, panel: str) -> HttpResponse:
+    """After an action on a train's page: the refreshed panel for htmx (a reload when the
+    train moved meanwhile), else the dashboard at that panel."""
+    train = dashboard_train(request.user, train_pk)
     if is_htmx(request):
         shown = request.POST.get("state")
         if shown and shown != train.state:

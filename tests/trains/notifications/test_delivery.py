@@ -97,6 +97,49 @@ def test_turnover_submitted_goes_to_release_engineers(clock, crew):
     assert event.notifications.get().kind == "turnover_submitted"
 
 
+def test_a_turnover_verdict_is_mailed_to_its_owner_at_once(clock, crew):
+    train, _, _, releases = drive(
+        make_train(crew["manager"], **schedule(START)), "verification", **crew
+    )
+    turnover = services.turnover_submit(
+        release=fresh(releases[0]), by=crew["owner"], description="Build 7"
+    )
+    services.turnover_decide(
+        turnover=turnover, by=crew["engineer"], accept=False, reason="Runbook missing"
+    )
+    event = train.events.filter(kind="turnover").latest("id")
+    (row,) = event.notifications.all()
+    assert (row.recipient, row.kind) == (crew["owner"], "turnover_decided")
+    deliver_all()
+    assert fresh(row).status == "sent"  # at once, not in the next day's digest
+    (message,) = [m for m in outbox_to("owner") if "Turnover rejected" in m.subject]
+    assert f"Turnover of {fresh(releases[0])} rejected: Runbook missing" in message.body
+
+
+def test_a_turnover_verdict_follows_the_owners_preference(clock, crew):
+    notifications.preferences_set(user=crew["owner"], choices={"turnover_decided": "digest"})
+    train, _, _, releases = drive(
+        make_train(crew["manager"], **schedule(START)), "verification", **crew
+    )
+    turnover = services.turnover_submit(
+        release=fresh(releases[0]), by=crew["owner"], description="Build 7"
+    )
+    services.turnover_decide(turnover=turnover, by=crew["engineer"], accept=True)
+    deliver_all()
+    row = Notification.objects.get(recipient=crew["owner"], kind="turnover_decided")
+    assert row.status == "digest"
+
+
+def test_deployment_outcomes_are_mailed_at_once_by_default(clock, crew):
+    train, *_ = drive(make_train(crew["manager"], **schedule(START)), "deployment", **crew)
+    services.train_deploy(train=fresh(train), by=crew["engineer"], succeeded=False, log="boom")
+    services.train_deploy(train=fresh(train), by=crew["engineer"], succeeded=True)
+    deliver_all()
+    rows = Notification.objects.filter(train=train, event__transition="deploy")
+    assert {r.kind for r in rows} == {"deployment_failed", "train_closed"}
+    assert {r.status for r in rows} == {"sent"}
+
+
 def test_failed_deployment_and_closing_go_to_everyone_who_can_see_the_train(
     clock, stakeholder, crew
 ):

@@ -28,6 +28,7 @@ def choices(**overrides):
         "approval_requested": "email",
         "rejected": "email",
         "turnover_submitted": "email",
+        "turnover_decided": "email",
         "deployment_failed": "email",
         "train_closed": "email",
         "update": "digest",
