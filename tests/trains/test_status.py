@@ -202,7 +202,7 @@ def test_a_rejection_is_current_until_the_train_moves_on_and_recalled_at_its_gat
     status = train_status(fresh(train))
     assert not status.refusal_current and status.refusal_recalled  # the gate's approvers
     assert status.next_text == "Next: Deployment, once approved"
-    assert status.waiting_on == ("1 of group executives",)
+    assert status.waiting_on == ("1 of group Executives",)  # the role's label
 
 
 def test_scoping_stands_since_the_train_was_submitted_and_says_how_far_its_deadline_is(
