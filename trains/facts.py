@@ -322,11 +322,11 @@ def forget(train: ReleaseTrain) -> None:
 # From JSON --------------------------------------------------------------------------------
 
 
-def _date(value) -> date | None:
+def parse_date(value) -> date | None:
     return date.fromisoformat(value[:10]) if value else None
 
 
-def _moment(value) -> datetime | None:
+def parse_moment(value) -> datetime | None:
     """A timestamp as PostgreSQL (ISO 8601 with offset) or SQLite (UTC, no offset)
     writes it into JSON."""
     if not value:
@@ -354,7 +354,10 @@ def _parse(row: dict) -> Facts:
     phases = sorted(
         (
             PhaseFact(
-                PhaseKind(p["kind"]), _date(p["end"]), _moment(p["started"]), _moment(p["ended"])
+                PhaseKind(p["kind"]),
+                parse_date(p["end"]),
+                parse_moment(p["started"]),
+                parse_moment(p["ended"]),
             )
             for p in row["facts_phases"] or ()
         ),
@@ -368,8 +371,8 @@ def _parse(row: dict) -> Facts:
                 description=c["text"],
                 required=bool(c["required"]),
                 rule=c["rule"],
-                due_date=_date(c["due"]),
-                met_at=_moment(c["met_at"]),
+                due_date=parse_date(c["due"]),
+                met_at=parse_moment(c["met_at"]),
                 met_by=person_name(c["by_first"], c["by_last"], c["by"]) if c["by"] else "",
             )
             for c in row["facts_criteria"] or ()
@@ -417,7 +420,7 @@ def _parse(row: dict) -> Facts:
                     if refusal["username"]
                     else ""
                 ),
-                at=_moment(refusal["at"]),
+                at=parse_moment(refusal["at"]),
             )
             if refusal
             else None
