@@ -106,6 +106,10 @@ class ReleaseTrain(FSMModelMixin, models.Model):
             # The trains list's order: its first page is read off the index's head
             # instead of sorting every visible train.
             models.Index(fields=["-start_date", "-id"], name="train_list_order"),
+            # "Needs my action" looks at the trains ending soonest that one may act on:
+            # read off this index in order, it stops at the first few instead of sorting
+            # every visible train.
+            models.Index(fields=["end_date", "id"], name="train_deadline_order"),
         ]
 
     def __str__(self) -> str:

@@ -99,7 +99,7 @@ def page_rows(trains: QuerySet[ReleaseTrain], page, *, user: AbstractBaseUser) -
 # decides for each of those. For most people that is a handful of trains; for someone who
 # may act on very many, the page checks the NEEDS_SCAN ending soonest and says so.
 
-NEEDS_SCAN = 100
+NEEDS_SCAN = 25
 
 # The steps that move a train on and wait for a condition: each state's next step, when a
 # person takes it (trains.status). Cancelling waits for nothing and moves nothing on.
@@ -120,12 +120,14 @@ class Needs:
 
 
 def _might_need(user: AbstractBaseUser) -> Q | None:
-    """Trains (read `for_status`) this person might have something to do on now: in a
-    state one of the moving steps leaves, which they may take; or with a requirement
-    waiting for their decision. None when nothing could be (no query needed). It narrows
-    the trains whose status is read, never decides: `ListRow.needs_me` does."""
+    """Trains this person might have something to do on now: in a state one of the moving
+    steps leaves, which they may take (`access.holds`, the rule on each row: the trains
+    are read in deadline order and only the first few are looked at); or
+    with a requirement waiting for their decision. None when nothing could be (no query
+    needed). It narrows the trains whose status is read, never decides:
+    `ListRow.needs_me` does."""
     ways = [
-        Q(state__in=step.sources, **{f"may_{step.action}": True})
+        Q(state__in=step.sources) & access.holds(user, step.action)
         for step in _MOVING_STEPS
         if not access.trains_for(user, step.action).query.is_empty()
     ]
@@ -142,12 +144,14 @@ def _urgency(row: ListRow) -> tuple:
 
 def needs_my_action(trains: QuerySet[ReleaseTrain], *, user: AbstractBaseUser) -> Needs:
     """The trains of `trains` (a plain `train_list`, filtered or not) that wait for this person,
-    overdue and nearest deadline first. One query, none for someone who cannot act."""
+    overdue and nearest deadline first. One query, none for someone who cannot act: the
+    candidates are picked in a subquery, so that only they are read with their facts."""
     condition = _might_need(user)
     if condition is None:
         return Needs([], checked_all=True, scanned=NEEDS_SCAN)
+    picked = trains.filter(condition).order_by("end_date", "id").values("pk")[: NEEDS_SCAN + 1]
     candidates = list(
-        for_status(trains, user).filter(condition).order_by("end_date", "id")[: NEEDS_SCAN + 1]
+        for_status(ReleaseTrain.objects.filter(pk__in=picked), user).order_by("end_date", "id")
     )
     rows = [r for r in list_rows(candidates[:NEEDS_SCAN], user=user) if r.needs_me]
     return Needs(
