@@ -18,13 +18,16 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 REAL_KEY = "k3y-" + "x9Qm7Lp2" * 7  # 60 characters, not the development default
 HOST = "releases.example.com"
+FERNET_KEY = "zAfUbaldQ9WqZLGddvAF0jXDnTXMVeYdwkAAPPkewUI="  # a valid Fernet key
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "SECURE_"))
+        if not key.startswith(
+            ("DJANGO_", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "SECURE_", "FERNET_KEYS")
+        )
     }
     environment.update(env)
     return subprocess.run(
@@ -56,9 +59,20 @@ def test_production_refuses_to_start_with_unsafe_values(secret_key, allowed_host
         DJANGO_ENV="production",
         SECRET_KEY=secret_key,
         ALLOWED_HOSTS=allowed_hosts,
+        FERNET_KEYS=FERNET_KEY,
     )
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and complaint in result.stderr
+
+
+def test_production_refuses_to_start_without_its_own_fernet_keys():
+    """Development derives a key from SECRET_KEY; production must not tie the webhook
+    secrets to it (README, "Secrets at rest")."""
+    result = _run(
+        "manage.py", "check", DJANGO_ENV="production", SECRET_KEY=REAL_KEY, ALLOWED_HOSTS=HOST
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "needs FERNET_KEYS" in result.stderr
 
 
 def test_check_deploy_gives_no_warning_under_production_settings():
@@ -71,6 +85,7 @@ def test_check_deploy_gives_no_warning_under_production_settings():
         DJANGO_ENV="production",
         SECRET_KEY=REAL_KEY,
         ALLOWED_HOSTS=HOST,
+        FERNET_KEYS=FERNET_KEY,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
@@ -94,6 +109,7 @@ def test_production_turns_on_secure_cookies_hsts_and_csp():
         DJANGO_SETTINGS_MODULE="releasemgr.settings",
         SECRET_KEY=REAL_KEY,
         ALLOWED_HOSTS=HOST,
+        FERNET_KEYS=FERNET_KEY,
     )
     assert result.returncode == 0, result.stderr
     s = json.loads(result.stdout)
