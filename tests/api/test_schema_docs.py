@@ -25,6 +25,19 @@ STABLE_PATHS = {
     "/api/v1/turnovers/{id}/accept/",
     "/api/v1/turnovers/{id}/reject/",
     "/api/v1/trains/{id}/deployments/",
+    "/api/v1/criteria/{id}/",
+    "/api/v1/approval-requirements/{id}/",
+    "/api/v1/trains/{id}/releases/",
+    "/api/v1/trains/{id}/releases/{release_pk}/remove/",
+    "/api/v1/trains/{id}/milestones/",
+    "/api/v1/milestones/{id}/reach/",
+    "/api/v1/trains/{id}/access/",
+    "/api/v1/trains/{id}/access/{user_pk}/",
+    "/api/v1/webhooks/",
+    "/api/v1/webhooks/{id}/",
+    "/api/v1/webhook-deliveries/{id}/redeliver/",
+    "/api/v1/notification-preferences/",
+    "/api/v1/notification-preferences/address/retry/",
 }
 
 
