@@ -105,7 +105,9 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Keep a worker's connection for a minute instead of opening one a request (a new
 # PostgreSQL connection costs more than most of our pages' queries together); checked
-# before reuse, so a restarted database costs one failed check, not an error page.
+# before its first use in each request (CONN_HEALTH_CHECKS), so an idle worker's dead
+# connection is replaced without an error; a request in flight when the connection breaks
+# answers 503 "try again" with Retry-After (releasemgr.views.server_error), never a 500.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
