@@ -429,6 +429,18 @@ class RequirementCreateSerializer(serializers.Serializer):
         return attrs
 
 
+class ReleaseMoveSerializer(serializers.Serializer):
+    train = IdField(
+        help_text="The train to move it to: one you manage, in scoping or construction."
+    )
+    reason = serializers.CharField(max_length=TEXT_MAX, help_text="Why it misses its train.")
+    leave_empty = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Move it even when it is its open train's last release (else 409).",
+    )
+
+
 class DecisionCreateSerializer(serializers.Serializer):
     requirement = IdField(help_text="An approval requirement of this train.")
     approve = serializers.BooleanField()

@@ -47,6 +47,11 @@ urlpatterns = [
         views.ReleaseTransitionView.as_view(),
         name="release_transition",
     ),
+    path(
+        f"{v1}application-releases/<int:pk>/move/",
+        views.ReleaseMoveView.as_view(),
+        name="release_move",
+    ),
     path(f"{v1}turnovers/", views.TurnoversView.as_view(), name="turnovers"),
     path(
         f"{v1}turnovers/<int:pk>/accept/",

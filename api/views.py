@@ -461,6 +461,36 @@ class ReleaseTransitionView(APIView):
         return Response(s.ReleaseSerializer(release).data)
 
 
+class ReleaseMoveView(APIView):
+    @extend_schema(
+        summary="Move a release to another train, keeping its state and turnovers "
+        "(the release managers of both trains)",
+        request=s.ReleaseMoveSerializer,
+        responses=answers({200: s.ReleaseSerializer}, 400, 403, 404, 409),
+    )
+    def post(self, request, pk: int) -> Response:
+        release = visible_releases(request.user).filter(pk=pk).first()
+        if release is None:
+            raise Http404("No such application release.")
+        data = s.ReleaseMoveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        target = trains_visible_to(request.user).filter(pk=fields["train"]).first()
+        if target is None:
+            return Response(
+                {"train": ["No such train, or not one you may see."]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        release = services.release_move(
+            release=release,
+            to_train=target,
+            by=request.user,
+            reason=fields["reason"],
+            leave_empty=fields["leave_empty"],
+        )
+        return Response(s.ReleaseSerializer(release).data)
+
+
 def visible_turnovers(user) -> QuerySet[Turnover]:
     return Turnover.objects.filter(release__train__in=trains_visible_to(user)).select_related(
         "release__application", "submitted_by", "decided_by"

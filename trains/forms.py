@@ -84,6 +84,30 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
+class TrainChoiceField(IdChoiceField):
+    def label_from_instance(self, train) -> str:
+        return f"{train.name} ({train.get_state_display().lower()}, ends {train.end_date:%Y-%m-%d})"
+
+
+class ReleaseMoveForm(forms.Form):
+    """Move a release to another train: the trains offered are the caller's to pass
+    (the ones this person manages that take releases now)."""
+
+    to_train = TrainChoiceField(label="Move to train", queryset=None)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text="Why it misses this train; both trains' histories keep it.",
+    )
+    leave_empty = forms.BooleanField(
+        required=False, label="Yes, leave this train with no application release"
+    )
+
+    def __init__(self, *args, targets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_train"].queryset = targets
+
+
 class DeployForm(forms.Form):
     succeeded = forms.TypedChoiceField(
         label="Outcome",

@@ -566,3 +566,13 @@ class UndeliverableAddress(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+# Templates and cadence (issue 14): their own module, part of this app's models.
+from trains.template_models import (  # noqa: E402, F401
+    Cadence,
+    CadenceSchedule,
+    ScheduledTrain,
+    TemplateEvent,
+    TrainTemplate,
+)

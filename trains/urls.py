@@ -43,6 +43,11 @@ urlpatterns = [
         trains.release_remove_view,
         name="release_remove",
     ),
+    path(
+        "trains/<int:pk>/releases/<int:release_pk>/move/",
+        trains.release_move_view,
+        name="release_move",
+    ),
     path("trains/<int:pk>/milestones/", trains.milestone_add_view, name="milestone_add"),
     path(
         "trains/<int:pk>/milestones/<int:milestone_pk>/reach/",

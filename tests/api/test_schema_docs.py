@@ -24,6 +24,7 @@ STABLE_PATHS = {
     "/api/v1/turnovers/",
     "/api/v1/turnovers/{id}/accept/",
     "/api/v1/turnovers/{id}/reject/",
+    "/api/v1/application-releases/{id}/move/",
     "/api/v1/trains/{id}/deployments/",
 }
 
