@@ -27,12 +27,14 @@ DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 
 # The development default; production refuses it below (hence the nosec).
 _DEV_SECRET = "dev-only-insecure-secret-key-do-not-use-in-production"  # nosec B105
+# The placeholder .env.example shows: long enough, public, so refused as well.
+_EXAMPLE_SECRET = "change-me-to-a-long-random-string-of-at-least-forty-characters"  # nosec B105 - refused below
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 if PRODUCTION:
-    if SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 40:
+    if SECRET_KEY in (_DEV_SECRET, _EXAMPLE_SECRET) or len(SECRET_KEY) < 40:
         raise ImproperlyConfigured("DJANGO_ENV=production needs a real SECRET_KEY (40+ chars).")
     if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
         raise ImproperlyConfigured("DJANGO_ENV=production needs an explicit ALLOWED_HOSTS.")
@@ -103,7 +105,9 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Keep a worker's connection for a minute instead of opening one a request (a new
 # PostgreSQL connection costs more than most of our pages' queries together); checked
-# before reuse, so a restarted database costs one failed check, not an error page.
+# before its first use in each request (CONN_HEALTH_CHECKS), so an idle worker's dead
+# connection is replaced without an error; a request in flight when the connection breaks
+# answers 503 "try again" with Retry-After (releasemgr.views.server_error), never a 500.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -186,6 +190,11 @@ if CELERY_BROKER_URL == "filesystem://":
         # which delivers a queue of outbox rows at one mail a second).
         "polling_interval": 0.1,
     }
+# A web request hands work to the broker after its response, trying once with these
+# connect and read timeouts (seconds), and after a failure leaves the broker alone for
+# BROKER_BACKOFF_SECONDS; beat's sweeps send what was not handed over (releasemgr/broker.py).
+BROKER_PUBLISH_TIMEOUT = env.float("BROKER_PUBLISH_TIMEOUT", default=0.5)
+BROKER_BACKOFF_SECONDS = env.float("BROKER_BACKOFF_SECONDS", default=30.0)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
@@ -238,6 +247,11 @@ WEBHOOK_RETRY_DELAYS = [
     int(d) for d in env.list("WEBHOOK_RETRY_DELAYS", default=_RETRY_DELAYS) if d
 ]
 WEBHOOK_ALLOWED_NETWORKS = [n for n in env.list("WEBHOOK_ALLOWED_NETWORKS", default=[]) if n]
+# /healthz answers a Host in ALLOWED_HOSTS, or any Host from these networks (loopback:
+# the container's own health check; add a load balancer's network to probe by address).
+HEALTHZ_ALLOWED_NETWORKS = [
+    n for n in env.list("HEALTHZ_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"]) if n
+]
 WEBHOOK_SCAN_WINDOW = env.int("WEBHOOK_SCAN_WINDOW", default=24 * 3600)
 
 # Reminders and notifications (trains/notifications/). Days are calendar days in TIME_ZONE.

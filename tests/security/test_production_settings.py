@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,14 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 REAL_KEY = "k3y-" + "x9Qm7Lp2" * 7  # 60 characters, not the development default
 HOST = "releases.example.com"
+
+
+def _example(name: str) -> str:
+    """The value .env.example shows for `name`: what someone who copied it has."""
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.startswith(f"{name}="):
+            return line.split("=", 1)[1]
+    raise AssertionError(f"{name} is not in .env.example")
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -44,10 +53,11 @@ def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("", HOST, "needs a real SECRET_KEY"),
         ("dev-only-insecure-secret-key-do-not-use-in-production", HOST, "needs a real SECRET_KEY"),
         ("too-short-a-key", HOST, "needs a real SECRET_KEY"),
+        (_example("SECRET_KEY"), HOST, "needs a real SECRET_KEY"),
         (REAL_KEY, "", "needs an explicit ALLOWED_HOSTS"),
         (REAL_KEY, "*", "needs an explicit ALLOWED_HOSTS"),
     ],
-    ids=["no-key", "dev-key", "short-key", "no-hosts", "any-host"],
+    ids=["no-key", "dev-key", "short-key", "example-key", "no-hosts", "any-host"],
 )
 def test_production_refuses_to_start_with_unsafe_values(secret_key, allowed_hosts, complaint):
     result = _run(
@@ -110,3 +120,29 @@ def test_production_turns_on_secure_cookies_hsts_and_csp():
     assert s["MIDDLEWARE"][-1] == "axes.middleware.AxesMiddleware"
     assert s["AUTHENTICATION_BACKENDS"][0] == "axes.backends.AxesStandaloneBackend"
     assert 1 <= s["AXES_FAILURE_LIMIT"] <= 10
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="no docker-compose here")
+def test_compose_refuses_to_start_without_a_database_password(tmp_path):
+    """`${POSTGRES_PASSWORD:?...}`: no default password; `up` stops where `config` does."""
+    (tmp_path / ".env").write_text("")  # compose reads .env beside the file; keep it empty
+    compose = tmp_path / "docker-compose.yml"
+    compose.write_text((ROOT / "docker-compose.yml").read_text())
+    clean = {k: v for k, v in os.environ.items() if k != "POSTGRES_PASSWORD"}
+
+    def config(**env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["docker-compose", "-f", str(compose), "config", "--quiet"],
+            cwd=tmp_path,
+            env={**clean, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    refused = config()
+    assert refused.returncode != 0
+    assert "set POSTGRES_PASSWORD in .env" in refused.stderr
+    assert config(POSTGRES_PASSWORD="").returncode != 0
+    assert config(POSTGRES_PASSWORD="s3cret-enough").returncode == 0, refused.stderr
