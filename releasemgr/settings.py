@@ -4,6 +4,8 @@ With no environment at all this runs a development instance on SQLite with a
 Celery broker on the local filesystem, so `make run` needs no server.
 """
 
+import base64
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,7 +35,25 @@ SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# Keys that encrypt secrets at rest (webhook signing secrets), comma-separated Fernet keys,
+# newest first: the first encrypts, all decrypt, so a new key goes in front and
+# `manage.py reencrypt_secrets` moves every secret to it before the old one is dropped.
+# Development derives one from SECRET_KEY; production needs its own (a lost key loses
+# the secrets, and changing SECRET_KEY must not).
+FERNET_KEYS = [k for k in env.list("FERNET_KEYS", default=[]) if k]
+if not FERNET_KEYS and not PRODUCTION:
+    FERNET_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(b"releasemgr fernet key\0" + SECRET_KEY.encode()).digest()
+        ).decode()
+    ]
+
 if PRODUCTION:
+    if not FERNET_KEYS:
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production needs FERNET_KEYS: python -c 'from cryptography.fernet "
+            "import Fernet; print(Fernet.generate_key().decode())'"
+        )
     if SECRET_KEY in (_DEV_SECRET, _EXAMPLE_SECRET) or len(SECRET_KEY) < 40:
         raise ImproperlyConfigured("DJANGO_ENV=production needs a real SECRET_KEY (40+ chars).")
     if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:

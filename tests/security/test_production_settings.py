@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 REAL_KEY = "k3y-" + "x9Qm7Lp2" * 7  # 60 characters, not the development default
 HOST = "releases.example.com"
+FERNET_KEY = "zAfUbaldQ9WqZLGddvAF0jXDnTXMVeYdwkAAPPkewUI="  # a valid Fernet key
 
 
 def _example(name: str) -> str:
@@ -33,7 +34,9 @@ def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "SECURE_"))
+        if not key.startswith(
+            ("DJANGO_", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "SECURE_", "FERNET_KEYS")
+        )
     }
     environment.update(env)
     return subprocess.run(
@@ -66,9 +69,20 @@ def test_production_refuses_to_start_with_unsafe_values(secret_key, allowed_host
         DJANGO_ENV="production",
         SECRET_KEY=secret_key,
         ALLOWED_HOSTS=allowed_hosts,
+        FERNET_KEYS=FERNET_KEY,
     )
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and complaint in result.stderr
+
+
+def test_production_refuses_to_start_without_its_own_fernet_keys():
+    """Development derives a key from SECRET_KEY; production must not tie the webhook
+    secrets to it (README, "Secrets at rest")."""
+    result = _run(
+        "manage.py", "check", DJANGO_ENV="production", SECRET_KEY=REAL_KEY, ALLOWED_HOSTS=HOST
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "needs FERNET_KEYS" in result.stderr
 
 
 def test_check_deploy_gives_no_warning_under_production_settings():
@@ -81,6 +95,7 @@ def test_check_deploy_gives_no_warning_under_production_settings():
         DJANGO_ENV="production",
         SECRET_KEY=REAL_KEY,
         ALLOWED_HOSTS=HOST,
+        FERNET_KEYS=FERNET_KEY,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
@@ -104,6 +119,7 @@ def test_production_turns_on_secure_cookies_hsts_and_csp():
         DJANGO_SETTINGS_MODULE="releasemgr.settings",
         SECRET_KEY=REAL_KEY,
         ALLOWED_HOSTS=HOST,
+        FERNET_KEYS=FERNET_KEY,
     )
     assert result.returncode == 0, result.stderr
     s = json.loads(result.stdout)
@@ -123,12 +139,13 @@ def test_production_turns_on_secure_cookies_hsts_and_csp():
 
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="no docker-compose here")
-def test_compose_refuses_to_start_without_a_database_password(tmp_path):
-    """`${POSTGRES_PASSWORD:?...}`: no default password; `up` stops where `config` does."""
+def test_compose_refuses_to_start_without_a_database_password_or_fernet_keys(tmp_path):
+    """`${POSTGRES_PASSWORD:?...}`, `${FERNET_KEYS:?...}`: no default password and no
+    production start without the keys of the secrets; `up` stops where `config` does."""
     (tmp_path / ".env").write_text("")  # compose reads .env beside the file; keep it empty
     compose = tmp_path / "docker-compose.yml"
     compose.write_text((ROOT / "docker-compose.yml").read_text())
-    clean = {k: v for k, v in os.environ.items() if k != "POSTGRES_PASSWORD"}
+    clean = {k: v for k, v in os.environ.items() if k not in ("POSTGRES_PASSWORD", "FERNET_KEYS")}
 
     def config(**env: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -141,8 +158,12 @@ def test_compose_refuses_to_start_without_a_database_password(tmp_path):
             check=False,
         )
 
-    refused = config()
+    refused = config(FERNET_KEYS=FERNET_KEY)
     assert refused.returncode != 0
     assert "set POSTGRES_PASSWORD in .env" in refused.stderr
-    assert config(POSTGRES_PASSWORD="").returncode != 0
-    assert config(POSTGRES_PASSWORD="s3cret-enough").returncode == 0, refused.stderr
+    assert config(POSTGRES_PASSWORD="", FERNET_KEYS=FERNET_KEY).returncode != 0
+    no_keys = config(POSTGRES_PASSWORD="s3cret-enough")
+    assert no_keys.returncode != 0
+    assert "set FERNET_KEYS in .env" in no_keys.stderr
+    accepted = config(POSTGRES_PASSWORD="s3cret-enough", FERNET_KEYS=FERNET_KEY)
+    assert accepted.returncode == 0, accepted.stderr
