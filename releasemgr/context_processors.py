@@ -15,6 +15,7 @@ def navigation(request: HttpRequest) -> dict:
     items = [{"label": "Trains", "url": "/trains/"}]
     if roles.has_role(user, roles.RELEASE_MANAGERS):
         items.append({"label": "New train", "url": "/trains/new/"})
+        items.append({"label": "Templates", "url": "/templates/"})
     # Approvals: for whoever has anything to decide or has decided, whatever their role.
     # The inbox page knows its count; other pages ask once, and only people some approval
     # requirement names, or who decided before, need asking (read with the user).

@@ -36,8 +36,12 @@ from trains.selectors.lists import (
     train_list,
     trains_shown,
 )
+from trains.selectors.templates import TemplatePage, template_list, template_page
 
 __all__ = [
+    "TemplatePage",
+    "template_list",
+    "template_page",
     "DEPLOYED_STATES",
     "HISTORY_PAGE",
     "CalendarEntry",

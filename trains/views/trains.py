@@ -19,7 +19,7 @@ from releasemgr.exceptions import ServiceError
 from releasemgr.ids import MAX_ID, parse_id
 from releasemgr.people import name_of
 from trains import services, workflow
-from trains.access import get_train_for_user
+from trains.access import get_train_for_user, may_create_trains
 from trains.choices import TrainState
 from trains.filters import SHOW_STATES, Show, TrainFilter, query_with, show_from, shown
 from trains.forms import (
@@ -27,6 +27,7 @@ from trains.forms import (
     CriterionRequiredForm,
     DecisionForm,
     DeployForm,
+    FromTemplateForm,
     GrantForm,
     MilestoneForm,
     ReasonForm,
@@ -120,7 +121,11 @@ def train_create_view(request: HttpRequest) -> HttpResponse:
                 "exit criteria and application releases below.",
             )
             return redirect("train_detail", pk=train.pk)
-    return render(request, "trains/train_form.html", {"form": form, "train": None})
+    return render(
+        request,
+        "trains/train_form.html",
+        {"form": form, "train": None, "template_form": FromTemplateForm()},
+    )
 
 
 @login_required
@@ -156,6 +161,7 @@ def train_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 def _dashboard_context(request: HttpRequest, train) -> dict:
     return {
         "d": train_dashboard(train=train, user=request.user),
+        "may_plan": may_create_trains(request.user),
         "criterion_form": CriterionForm(),
         "requirement_form": RequirementForm() if train.state == TrainState.SCOPING else None,
         "milestone_form": MilestoneForm(),
