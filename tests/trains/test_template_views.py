@@ -199,3 +199,20 @@ def test_template_page_queries_do_not_grow_with_schedules(
     with django_assert_max_num_queries(9):
         response = client.get(reverse("template_detail", args=[template.pk]))
     assert response.status_code == 200
+
+
+def test_upcoming_scheduled_trains_show_on_the_calendar(client, template, manager, settings):
+    settings.CADENCE_AHEAD = 2
+    t.schedule_create(
+        template=template,
+        by=manager,
+        cadence="monthly_weekday",
+        ordinal=1,
+        weekday=0,
+        start_date=date(2027, 2, 1),
+    )
+    made = t.cadences_run(today=date(2027, 1, 20))
+    client.force_login(manager)
+    page = client.get(reverse("calendar"), {"month": "2027-03"}).content.decode()
+    assert made[1].name == "2027.03 Monthly train"
+    assert "2027.03 Monthly train" in page
