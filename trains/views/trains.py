@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from applications.models import ApplicationRelease
 from approvals.models import ApprovalRequirement
-from releasemgr import roles
 from releasemgr.exceptions import ServiceError
 from releasemgr.ids import MAX_ID, parse_id
 from releasemgr.people import name_of
@@ -96,7 +95,7 @@ def train_list_view(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "query": query_with(query, show=show),
-            "can_create": roles.has_role(user, roles.RELEASE_MANAGERS),
+            "can_create": may_create_trains(user),
         },
     )
 
@@ -104,7 +103,7 @@ def train_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def train_create_view(request: HttpRequest) -> HttpResponse:
-    if not roles.has_role(request.user, roles.RELEASE_MANAGERS):
+    if not may_create_trains(request.user):
         raise PermissionDenied("Only release managers can submit trains.")
     form = TrainForm(request.POST or None, initial={"primary_manager": request.user})
     if request.method == "POST" and form.is_valid():
