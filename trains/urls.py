@@ -63,6 +63,7 @@ urlpatterns = [
     # The manual steps of the train's life: POST /trains/<id>/<transition>/.
     path("trains/<int:pk>/<slug:transition>/", trains.train_step_view, name="train_step"),
     path("approvals/", inbox.inbox_view, name="inbox"),
+    path("approvals/link/<str:token>/", inbox.decision_link_view, name="decision_link"),
     path("calendar/", calendar.calendar_view, name="calendar"),
     path("applications/", applications.application_list_view, name="application_list"),
     path("applications/<int:pk>/", applications.application_detail_view, name="application_detail"),
