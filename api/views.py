@@ -23,7 +23,7 @@ from approvals.models import ApprovalRequirement
 from releasemgr.exceptions import ConcurrentChange
 from trains import services, workflow
 from trains.access import MANAGE, get_train_for_user, trains_visible_to
-from trains.choices import TrainState
+from trains.choices import STATE_WHERE, TrainState
 from trains.facts import facts_of, with_facts
 from trains.models import ExitCriterion, ReleaseTrain
 from trains.selectors import applications_for, pending_requirements
@@ -167,8 +167,8 @@ class TrainTransitionView(APIView):
         expected = data.validated_data.get("expected_state")
         if expected and expected != train.state:
             raise ConcurrentChange(
-                f"The train is in {train.get_state_display().lower()}, not "
-                f"{TrainState(expected).label.lower()}: someone moved it first."
+                f"{workflow.where(train.state)}, not {STATE_WHERE[TrainState(expected)]}: "
+                "someone moved it first."
             )
         services.train_transition(
             train=train, name=name, by=request.user, reason=data.validated_data["reason"]

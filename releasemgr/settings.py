@@ -264,7 +264,18 @@ if REMINDER_OVERDUE_MAX_DAYS < 1 or REMINDER_ESCALATE_AFTER_DAYS < 1:
 if not 0 <= NOTIFICATION_DIGEST_HOUR <= 23:
     raise ImproperlyConfigured("NOTIFICATION_DIGEST_HOUR is an hour of the day, 0 to 23.")
 
+# Cadence (trains/services/templates.py): each schedule keeps its next CADENCE_AHEAD
+# trains made; beat runs the schedules every CADENCE_RUN_SECONDS.
+CADENCE_AHEAD = env.int("CADENCE_AHEAD", default=2)
+CADENCE_RUN_SECONDS = env.int("CADENCE_RUN_SECONDS", default=3600)
+if CADENCE_AHEAD < 1:
+    raise ImproperlyConfigured("CADENCE_AHEAD is how many trains to make ahead: at least 1.")
+
 CELERY_BEAT_SCHEDULE = {
+    "run-cadences": {
+        "task": "trains.tasks.run_cadences",
+        "schedule": CADENCE_RUN_SECONDS,
+    },
     "scan-reminders": {
         "task": "trains.tasks.scan_reminders",
         "schedule": REMINDER_SCAN_SECONDS,

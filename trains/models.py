@@ -590,3 +590,13 @@ class DecisionLinkUse(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"Link {self.link_id} used by {self.user} on {self.used_at:%Y-%m-%d}"
+
+
+# Templates and cadence (issue 14): their own module, part of this app's models.
+from trains.template_models import (  # noqa: E402, F401
+    Cadence,
+    CadenceSchedule,
+    ScheduledTrain,
+    TemplateEvent,
+    TrainTemplate,
+)

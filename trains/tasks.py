@@ -1,7 +1,8 @@
 """Celery tasks: thin, they take ids and call trains.notifications.services.
 
 Beat runs scan_reminders every REMINDER_SCAN_SECONDS, dispatch_notifications every
-NOTIFICATION_DISPATCH_SECONDS and build_digests daily (settings.CELERY_BEAT_SCHEDULE).
+NOTIFICATION_DISPATCH_SECONDS and build_digests daily, run_cadences every CADENCE_RUN_SECONDS
+(settings.CELERY_BEAT_SCHEDULE).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from django.conf import settings
 
 from trains.notifications import services
 from trains.notifications.mail import TemporaryMailError
+from trains.services.templates import cadences_run
 
 RETRYING = {
     "bind": True,
@@ -28,6 +30,13 @@ def scan_reminders() -> dict:
     result = services.reminders_scan()
     queued = _queue_pending()
     return {"day": str(result.day), "reminders": len(result.reminders), "queued": queued}
+
+
+@shared_task(acks_late=True)
+def run_cadences() -> dict:
+    """Make the schedules' next trains (idempotent: one train per schedule and window)."""
+    made = cadences_run()
+    return {"made": [train.pk for train in made], "queued": _queue_pending()}
 
 
 @shared_task(acks_late=True)

@@ -163,8 +163,7 @@ def decision_record(
         train = lock_train(requirement.train)
         if train.state != workflow.GATE_STATE[gate]:
             raise InvalidState(
-                f"This train is in {train.get_state_display().lower()}, not waiting for "
-                f"{Gate(gate).label.lower()}."
+                f"{workflow.where(train.state)}, not waiting for {Gate(gate).label.lower()}."
             )
         if expect_round is not None and train.round_for(gate) != expect_round:
             raise InvalidState(

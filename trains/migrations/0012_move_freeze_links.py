@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('approvals', '0004_integrity_constraints'),
-        ('trains', '0010_train_deadline_order'),
+        ('trains', '0011_templates_cadence'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
