@@ -469,6 +469,31 @@ class DecisionSerializer(serializers.Serializer):
     )
 
 
+class DecisionLinkSerializer(serializers.Serializer):
+    """What an approval mail's link decides, before it is used."""
+
+    train = serializers.SerializerMethodField()
+    requirement = serializers.IntegerField(source="requirement.pk")
+    gate = serializers.CharField(source="requirement.gate")
+    approver = serializers.CharField(source="requirement.approver_label")
+    round = serializers.IntegerField(source="link.round")
+    approve = serializers.BooleanField(source="link.approve")
+    expires_at = serializers.DateTimeField()
+
+    def get_train(self, check) -> dict:
+        return TrainSummarySerializer(check.train).data
+
+
+class DecisionLinkUseSerializer(serializers.Serializer):
+    comment = serializers.CharField(
+        max_length=TEXT_MAX,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Needed when the link rejects.",
+    )
+
+
 class TrainSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()

@@ -27,6 +27,7 @@ from trains.choices import STATE_WHERE, TrainState
 from trains.facts import facts_of, with_facts
 from trains.models import ExitCriterion, ReleaseTrain
 from trains.selectors import applications_for, pending_requirements
+from trains.services.links import LinkRefused, decision_link_check, decision_link_use
 from trains.status import train_status
 
 _ERRORS = {
@@ -35,6 +36,7 @@ _ERRORS = {
     403: OpenApiResponse(s.ErrorSerializer, description="You may see it but not do this."),
     404: OpenApiResponse(s.ErrorSerializer, description="No such object, or not yours to see."),
     409: OpenApiResponse(s.ErrorSerializer, description="Wrong state, or someone moved first."),
+    410: OpenApiResponse(s.ErrorSerializer, description="Gone: a link expired or used."),
     422: OpenApiResponse(s.UnmetSerializer, description="Conditions not met yet."),
 }
 
@@ -337,6 +339,43 @@ class DecisionsView(APIView):
             approve=fields["approve"],
             comment=fields["comment"],
         )
+        decision.requirement.train.refresh_from_db(fields=["state"])
+        return Response(s.DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
+
+
+class DecisionLinkView(APIView):
+    """The Approve and Reject links of an approval-request mail, for a script: the token
+    is the last part of the link's path. Only the link's approver may use it here."""
+
+    @staticmethod
+    def _refused(refusal: LinkRefused) -> Response:
+        return Response({"detail": str(refusal), "title": refusal.title}, status=refusal.status)
+
+    @extend_schema(
+        summary="What an e-mail's approve or reject link decides (changes nothing)",
+        responses=answers({200: s.DecisionLinkSerializer}, 400, 403, 404, 409, 410),
+    )
+    def get(self, request, token: str) -> Response:
+        try:
+            check = decision_link_check(token=token, signed_in=request.user)
+        except LinkRefused as refusal:
+            return self._refused(refusal)
+        return Response(s.DecisionLinkSerializer(check).data)
+
+    @extend_schema(
+        summary="Decide with an e-mail's approve or reject link (once; rejecting needs a comment)",
+        request=s.DecisionLinkUseSerializer,
+        responses=answers({201: s.DecisionSerializer}, 400, 403, 404, 409, 410),
+    )
+    def post(self, request, token: str) -> Response:
+        data = s.DecisionLinkUseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            decision = decision_link_use(
+                token=token, signed_in=request.user, comment=data.validated_data["comment"]
+            )
+        except LinkRefused as refusal:
+            return self._refused(refusal)
         decision.requirement.train.refresh_from_db(fields=["state"])
         return Response(s.DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
 

@@ -278,6 +278,8 @@ WEBHOOK_SCAN_WINDOW = env.int("WEBHOOK_SCAN_WINDOW", default=24 * 3600)
 REMINDER_OFFSETS_DAYS = sorted(
     set(env.list("REMINDER_OFFSETS_DAYS", cast=int, default=[7, 2, 1])), reverse=True
 )
+# How long the Approve and Reject links of an approval-request mail stay valid.
+APPROVAL_LINK_MAX_AGE_DAYS = env.int("APPROVAL_LINK_MAX_AGE_DAYS", default=7)
 REMINDER_ESCALATE_AFTER_DAYS = env.int("REMINDER_ESCALATE_AFTER_DAYS", default=3)
 REMINDER_OVERDUE_MAX_DAYS = env.int("REMINDER_OVERDUE_MAX_DAYS", default=90)
 REMINDER_SCAN_SECONDS = env.int("REMINDER_SCAN_SECONDS", default=300)

@@ -86,6 +86,7 @@ urlpatterns = [
         templates.schedule_delete_view,
         name="schedule_delete",
     ),
+    path("approvals/link/<str:token>/", inbox.decision_link_view, name="decision_link"),
     path("calendar/", calendar.calendar_view, name="calendar"),
     path("applications/", applications.application_list_view, name="application_list"),
     path("applications/<int:pk>/", applications.application_detail_view, name="application_detail"),

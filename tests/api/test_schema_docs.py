@@ -25,6 +25,7 @@ STABLE_PATHS = {
     "/api/v1/turnovers/{id}/accept/",
     "/api/v1/turnovers/{id}/reject/",
     "/api/v1/application-releases/{id}/move/",
+    "/api/v1/decision-links/{token}/",
     "/api/v1/trains/{id}/deployments/",
     # templates, clones and schedules (issue 14)
     "/api/v1/templates/",

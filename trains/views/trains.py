@@ -443,7 +443,7 @@ def release_move_view(request: HttpRequest, pk: int, release_pk: int) -> HttpRes
         messages.error(request, str(refusal))
         return redirect(reverse("train_detail", args=[train.pk]) + "#releases")
     targets = move_targets(train=train, user=request.user)
-    form = ReleaseMoveForm(request.POST or None, targets=targets)
+    form = ReleaseMoveForm(request.POST if request.method == "POST" else None, targets=targets)
     if request.method == "POST" and form.is_valid():
         target = form.cleaned_data["to_train"]
         try:
