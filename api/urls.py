@@ -71,6 +71,7 @@ urlpatterns = [
     ),
     path("trains/export.csv", pages.trains_export, name="trains_export"),
     path("trains/<int:pk>/releases.csv", pages.releases_export, name="releases_export"),
+    path("metrics/<slug:name>.csv", pages.metrics_export, name="metrics_export"),
     # Pages
     path("profile/", pages.profile, name="profile"),
     path("profile/tokens/", pages.token_create, name="token_create"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from trains.views import applications, calendar, inbox, trains
+from trains.views import applications, calendar, inbox, insight, trains
 
 urlpatterns = [
     path("trains/", trains.train_list_view, name="train_list"),
@@ -59,6 +59,7 @@ urlpatterns = [
     path("trains/<int:pk>/<slug:transition>/", trains.train_step_view, name="train_step"),
     path("approvals/", inbox.inbox_view, name="inbox"),
     path("calendar/", calendar.calendar_view, name="calendar"),
+    path("metrics/", insight.metrics_view, name="metrics"),
     path("applications/", applications.application_list_view, name="application_list"),
     path("applications/<int:pk>/", applications.application_detail_view, name="application_detail"),
     path(
