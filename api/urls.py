@@ -40,6 +40,7 @@ urlpatterns = [
     path(f"{v1}trains/<int:pk>/decisions/", views.DecisionsView.as_view(), name="decisions"),
     path(f"{v1}trains/<int:pk>/deployments/", views.DeploymentsView.as_view(), name="deployments"),
     path(f"{v1}inbox/", views.InboxView.as_view(), name="inbox"),
+    path(f"{v1}metrics/", views.MetricsView.as_view(), name="metrics"),
     path(f"{v1}applications/", views.ApplicationsView.as_view(), name="applications"),
     path(f"{v1}application-releases/", views.ReleasesView.as_view(), name="releases"),
     path(

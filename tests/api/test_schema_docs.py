@@ -25,6 +25,7 @@ STABLE_PATHS = {
     "/api/v1/turnovers/{id}/accept/",
     "/api/v1/turnovers/{id}/reject/",
     "/api/v1/trains/{id}/deployments/",
+    "/api/v1/metrics/",
 }
 
 
