@@ -33,6 +33,7 @@ def navigation(request: HttpRequest) -> dict:
             }
         )
     items.append({"label": "Calendar", "url": "/calendar/"})
+    items.append({"label": "Portfolio", "url": "/portfolio/"})
     if may_see_metrics(user):
         items.append({"label": "Metrics", "url": "/metrics/"})
     if user.is_staff or roles.has_role(user, roles.RELEASE_MANAGERS):

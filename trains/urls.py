@@ -60,6 +60,7 @@ urlpatterns = [
     path("approvals/", inbox.inbox_view, name="inbox"),
     path("calendar/", calendar.calendar_view, name="calendar"),
     path("metrics/", insight.metrics_view, name="metrics"),
+    path("portfolio/", insight.portfolio_view, name="portfolio"),
     path("applications/", applications.application_list_view, name="application_list"),
     path("applications/<int:pk>/", applications.application_detail_view, name="application_detail"),
     path(
