@@ -233,3 +233,27 @@ def delivery_redeliver(request: HttpRequest, pk: int) -> HttpResponse:
     broker.publish(webhook_deliver, delivery.pk)
     messages.success(request, "Delivery queued again.")
     return redirect("api:webhook_detail", pk=delivery.subscription_id)
+
+
+@login_required
+@require_GET
+def metrics_export(request: HttpRequest, name: str) -> HttpResponse:
+    """The rows one metric was computed from, as CSV, for the metrics page's period and
+    filters (same query string)."""
+    from trains.selectors.metrics import ROWS, metric_rows
+    from trains.views.insight import metrics_scope, require_metrics
+
+    require_metrics(request.user)
+    if name not in ROWS:
+        raise Http404("No such metric.")
+    scope = metrics_scope(request.user, request.GET)
+    if scope.errors:
+        return HttpResponseBadRequest(
+            f"Invalid period or filters: {' '.join(scope.errors)}", content_type="text/plain"
+        )
+    rows = metric_rows(name, trains=scope.trains, period=scope.period)
+    period = scope.period
+    return _csv_response(
+        feeds.rows_csv(ROWS[name].header, rows),
+        f"{name}-{period.first:%Y-%m-%d}-{period.last:%Y-%m-%d}.csv",
+    )

@@ -46,6 +46,7 @@ urlpatterns = [
         views.DecisionLinkView.as_view(),
         name="decision_link",
     ),
+    path(f"{v1}metrics/", views.MetricsView.as_view(), name="metrics"),
     path(f"{v1}applications/", views.ApplicationsView.as_view(), name="applications"),
     path(f"{v1}application-releases/", views.ReleasesView.as_view(), name="releases"),
     path(
@@ -114,6 +115,7 @@ urlpatterns = [
     ),
     path("trains/export.csv", pages.trains_export, name="trains_export"),
     path("trains/<int:pk>/releases.csv", pages.releases_export, name="releases_export"),
+    path("metrics/<slug:name>.csv", pages.metrics_export, name="metrics_export"),
     # Pages
     path("profile/", pages.profile, name="profile"),
     path("profile/tokens/", pages.token_create, name="token_create"),

@@ -23,12 +23,14 @@ from approvals.models import ApprovalRequirement
 from releasemgr.exceptions import ConcurrentChange
 from trains import services, workflow
 from trains.access import MANAGE, get_train_for_user, trains_visible_to
-from trains.choices import STATE_WHERE, TrainState
+from trains.choices import STATE_WHERE, TrainState, TrainType
 from trains.facts import facts_of, with_facts
 from trains.models import ExitCriterion, ReleaseTrain
 from trains.selectors import applications_for, pending_requirements
+from trains.selectors.metrics import metrics
 from trains.services.links import LinkRefused, decision_link_check, decision_link_use
 from trains.status import train_status
+from trains.views.insight import metrics_scope, require_metrics
 
 _ERRORS = {
     400: OpenApiResponse(OpenApiTypes.OBJECT, description="Bad input: errors per field."),
@@ -582,3 +584,35 @@ class TurnoverDecideView(APIView):
             turnover=turnover, by=request.user, accept=self.accept, reason=reason
         )
         return Response(s.TurnoverSerializer(turnover).data)
+
+
+# Metrics ----------------------------------------------------------------------------------
+
+
+class MetricsView(APIView):
+    @extend_schema(
+        summary="Delivery metrics over a period, of the trains you may see",
+        description=(
+            "The figures of the metrics page (/metrics/): on-time rate, slip, approval wait, "
+            "lead time, deployments, change failure rate, time to restore, rejections and "
+            "emergency share. Durations in days. Release managers and executives only."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "first", OpenApiTypes.DATE, description="First day (default: 89 days ago)."
+            ),
+            OpenApiParameter("last", OpenApiTypes.DATE, description="Last day (default: today)."),
+            OpenApiParameter("q", str, description="Name or purpose contains."),
+            OpenApiParameter("state", str, many=True, enum=TrainState.values),
+            OpenApiParameter("train_type", str, enum=TrainType.values),
+            OpenApiParameter("manager", int, description="The primary release manager's id."),
+        ],
+        responses=answers({200: s.MetricsSerializer}, 400, 403),
+    )
+    def get(self, request) -> Response:
+        require_metrics(request.user)
+        scope = metrics_scope(request.user, request.query_params)
+        if scope.errors:
+            return Response({"detail": " ".join(scope.errors)}, status=status.HTTP_400_BAD_REQUEST)
+        figures = metrics(trains=scope.trains, period=scope.period)
+        return Response(s.MetricsSerializer(s.metrics_data(figures)).data)

@@ -336,3 +336,26 @@ class ScheduleForm(forms.Form):
         return {f: getattr(schedule, f) for f in cls.FIELDS}
 
     apply_errors = TrainForm.apply_errors
+
+
+class PeriodForm(forms.Form):
+    """The days a page across trains looks at: first and last day, both included."""
+
+    MAX_DAYS = 366 * 5
+
+    first = forms.DateField(
+        label="From", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+    )
+    last = forms.DateField(
+        label="To", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("first"), data.get("last")
+        if first and last:
+            if last < first:
+                raise ValidationError("The period must end on or after its first day.")
+            if (last - first).days >= self.MAX_DAYS:
+                raise ValidationError("Choose a period of at most five years.")
+        return data

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from trains.views import applications, calendar, inbox, templates, trains
+from trains.views import applications, calendar, inbox, insight, templates, trains
 
 urlpatterns = [
     path("trains/", trains.train_list_view, name="train_list"),
@@ -88,6 +88,8 @@ urlpatterns = [
     ),
     path("approvals/link/<str:token>/", inbox.decision_link_view, name="decision_link"),
     path("calendar/", calendar.calendar_view, name="calendar"),
+    path("metrics/", insight.metrics_view, name="metrics"),
+    path("portfolio/", insight.portfolio_view, name="portfolio"),
     path("applications/", applications.application_list_view, name="application_list"),
     path("applications/<int:pk>/", applications.application_detail_view, name="application_detail"),
     path(

@@ -39,6 +39,7 @@ STABLE_PATHS = {
     "/api/v1/schedules/{id}/pause/",
     "/api/v1/schedules/{id}/resume/",
     "/api/v1/schedules/{id}/run/",
+    "/api/v1/metrics/",
 }
 
 
