@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from django.template import defaultfilters
 from django.urls import reverse
+from django.utils.timezone import template_localtime
 from jinja2 import Environment
 
 from releasemgr.people import person
@@ -23,11 +24,16 @@ def url(name: str, *args, **kwargs) -> str:
     return reverse(name, args=args or None, kwargs=kwargs or None)
 
 
+def date(value, arg: str | None = None) -> str:
+    """Django's `date` filter, in the current time zone as Django's engine gives it."""
+    return defaultfilters.date(template_localtime(value), arg)
+
+
 def environment(**options) -> Environment:
     env = Environment(**options)  # nosec B701 - Django's backend turns autoescape on
     env.globals["url"] = url
     env.filters.update(
-        date=defaultfilters.date,
+        date=date,
         pluralize=defaultfilters.pluralize,
         linebreaksbr=defaultfilters.linebreaksbr,
         person=person,
