@@ -112,8 +112,15 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "releasemgr.context_processors.navigation",
             ],
-            "builtins": ["releasemgr.people"],
+            "builtins": ["releasemgr.people", "releasemgr.templatetags.jinja"],
         },
+    },
+    # The hot bodies of the pages (releasemgr/jinja2.py), included with `{% jinja %}`.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "releasemgr.jinja2.environment"},
     },
 ]
 
