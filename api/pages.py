@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from api import feeds, selectors, services
 from api.forms import TokenForm, WebhookForm
 from api.models import ApiToken, CalendarFeed, WebhookDelivery, WebhookSubscription
-from releasemgr import roles
+from releasemgr import broker, roles
 from releasemgr.exceptions import ServiceError
 from trains.access import get_train_for_user, trains_visible_to
 from trains.filters import Show, TrainFilter, show_from
@@ -229,6 +229,31 @@ def delivery_redeliver(request: HttpRequest, pk: int) -> HttpResponse:
     services.delivery_redeliver(delivery=delivery, by=request.user)
     from api.tasks import webhook_deliver
 
-    webhook_deliver.delay(delivery.pk)
+    # Due now in the database, so the sweep sends it if the broker is away.
+    broker.publish(webhook_deliver, delivery.pk)
     messages.success(request, "Delivery queued again.")
     return redirect("api:webhook_detail", pk=delivery.subscription_id)
+
+
+@login_required
+@require_GET
+def metrics_export(request: HttpRequest, name: str) -> HttpResponse:
+    """The rows one metric was computed from, as CSV, for the metrics page's period and
+    filters (same query string)."""
+    from trains.selectors.metrics import ROWS, metric_rows
+    from trains.views.insight import metrics_scope, require_metrics
+
+    require_metrics(request.user)
+    if name not in ROWS:
+        raise Http404("No such metric.")
+    scope = metrics_scope(request.user, request.GET)
+    if scope.errors:
+        return HttpResponseBadRequest(
+            f"Invalid period or filters: {' '.join(scope.errors)}", content_type="text/plain"
+        )
+    rows = metric_rows(name, trains=scope.trains, period=scope.period)
+    period = scope.period
+    return _csv_response(
+        feeds.rows_csv(ROWS[name].header, rows),
+        f"{name}-{period.first:%Y-%m-%d}-{period.last:%Y-%m-%d}.csv",
+    )

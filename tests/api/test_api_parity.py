@@ -74,6 +74,18 @@ PAGE_ACTIONS: dict[str, Api | Exempt | tuple[Api, ...]] = {
     "release_step": Api("api:release_transition"),
     "turnover_submit": Api("api:turnovers"),
     "turnover_decide": (Api("api:turnover_accept"), Api("api:turnover_reject")),
+    "release_move": Api("api:release_move"),
+    "decision_link": Api("api:decision_link"),
+    # Templates, clones and schedules
+    "template_save": Api("api:templates"),
+    "template_edit": Api("api:template", "PATCH"),
+    "train_from_template": Api("api:template_trains"),
+    "train_clone": Api("api:train_clone"),
+    "schedule_add": Api("api:template_schedules"),
+    "schedule_edit": Api("api:schedule", "PATCH"),
+    "schedule_delete": Api("api:schedule", "DELETE"),
+    "schedule_pause": (Api("api:schedule_pause"), Api("api:schedule_resume")),
+    "schedule_run": Api("api:schedule_run"),
     # Webhooks and notification settings
     "api:webhook_list": Api("api:webhooks"),
     "api:webhook_set_active": Api("api:webhook", "PATCH"),
