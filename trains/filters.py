@@ -125,3 +125,17 @@ def query_with(query: QueryDict, **values: str) -> str:
     for key, value in values.items():
         query[key] = value
     return query.urlencode()
+
+
+class InsightFilter(django_filters.FilterSet):
+    """The filters of the pages across trains (portfolio, metrics): the trains list's own
+    search, state, type and manager fields."""
+
+    q = TrainFilter.declared_filters["q"]
+    state = TrainFilter.declared_filters["state"]
+    train_type = TrainFilter.declared_filters["train_type"]
+    manager = TrainFilter.declared_filters["manager"]
+
+    class Meta:
+        model = ReleaseTrain
+        fields = ["q", "state", "train_type", "manager"]
