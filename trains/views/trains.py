@@ -134,9 +134,7 @@ def train_create_view(request: HttpRequest) -> HttpResponse:
 def train_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     train = get_train_for_user(request.user, pk, need="manage")
     if not train.is_open:
-        messages.error(
-            request, f"This train is {train.get_state_display().lower()}; it cannot change."
-        )
+        messages.error(request, f"{workflow.where(train.state)}; it cannot change.")
         return redirect("train_detail", pk=train.pk)
     form = TrainForm(request.POST or None, initial=TrainForm.initial_for(train))
     if request.method == "POST" and form.is_valid():
