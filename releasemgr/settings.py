@@ -262,6 +262,9 @@ SPECTACULAR_SETTINGS = {
         "GateEnum": "approvals.models.Gate",
         "ReleaseStateEnum": "applications.models.ReleaseState",
         "TurnoverStateEnum": "applications.models.TurnoverState",
+        "WebhookEventEnum": "api.models.WebhookEventKind",
+        "WebhookDeliveryStatusEnum": "api.models.DeliveryStatus",
+        "NotificationDeliveryEnum": "trains.choices.Delivery",
     },
 }
 
