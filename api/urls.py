@@ -41,12 +41,23 @@ urlpatterns = [
     path(f"{v1}trains/<int:pk>/decisions/", views.DecisionsView.as_view(), name="decisions"),
     path(f"{v1}trains/<int:pk>/deployments/", views.DeploymentsView.as_view(), name="deployments"),
     path(f"{v1}inbox/", views.InboxView.as_view(), name="inbox"),
+    path(
+        f"{v1}decision-links/<str:token>/",
+        views.DecisionLinkView.as_view(),
+        name="decision_link",
+    ),
+    path(f"{v1}metrics/", views.MetricsView.as_view(), name="metrics"),
     path(f"{v1}applications/", views.ApplicationsView.as_view(), name="applications"),
     path(f"{v1}application-releases/", views.ReleasesView.as_view(), name="releases"),
     path(
         f"{v1}application-releases/<int:pk>/transitions/<str:name>/",
         views.ReleaseTransitionView.as_view(),
         name="release_transition",
+    ),
+    path(
+        f"{v1}application-releases/<int:pk>/move/",
+        views.ReleaseMoveView.as_view(),
+        name="release_move",
     ),
     path(f"{v1}turnovers/", views.TurnoversView.as_view(), name="turnovers"),
     path(
@@ -104,6 +115,7 @@ urlpatterns = [
     ),
     path("trains/export.csv", pages.trains_export, name="trains_export"),
     path("trains/<int:pk>/releases.csv", pages.releases_export, name="releases_export"),
+    path("metrics/<slug:name>.csv", pages.metrics_export, name="metrics_export"),
     # Pages
     path("profile/", pages.profile, name="profile"),
     path("profile/tokens/", pages.token_create, name="token_create"),

@@ -8,7 +8,7 @@ def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav": {"items": [], "user_items": [], "roles": []}}
-    from trains.access import may_create_trains
+    from trains.access import may_create_trains, may_see_metrics
     from trains.selectors import inbox_summary
     from trains.selectors.applications import uses_applications
 
@@ -34,6 +34,9 @@ def navigation(request: HttpRequest) -> dict:
             }
         )
     items.append({"label": "Calendar", "url": "/calendar/"})
+    items.append({"label": "Portfolio", "url": "/portfolio/"})
+    if may_see_metrics(user):
+        items.append({"label": "Metrics", "url": "/metrics/"})
     if user.is_staff or roles.has_role(user, roles.RELEASE_MANAGERS):
         items.append({"label": "Sent mail", "url": "/notifications/sent/"})
     if user.is_staff:

@@ -88,6 +88,30 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
+class TrainChoiceField(IdChoiceField):
+    def label_from_instance(self, train) -> str:
+        return f"{train.name} ({train.get_state_display().lower()}, ends {train.end_date:%Y-%m-%d})"
+
+
+class ReleaseMoveForm(forms.Form):
+    """Move a release to another train: the trains offered are the caller's to pass
+    (the ones this person manages that take releases now)."""
+
+    to_train = TrainChoiceField(label="Move to train", queryset=None)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text="Why it misses this train; both trains' histories keep it.",
+    )
+    leave_empty = forms.BooleanField(
+        required=False, label="Yes, leave this train with no application release"
+    )
+
+    def __init__(self, *args, targets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_train"].queryset = targets
+
+
 class DeployForm(forms.Form):
     succeeded = forms.TypedChoiceField(
         label="Outcome",
@@ -312,3 +336,26 @@ class ScheduleForm(forms.Form):
         return {f: getattr(schedule, f) for f in cls.FIELDS}
 
     apply_errors = TrainForm.apply_errors
+
+
+class PeriodForm(forms.Form):
+    """The days a page across trains looks at: first and last day, both included."""
+
+    MAX_DAYS = 366 * 5
+
+    first = forms.DateField(
+        label="From", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+    )
+    last = forms.DateField(
+        label="To", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("first"), data.get("last")
+        if first and last:
+            if last < first:
+                raise ValidationError("The period must end on or after its first day.")
+            if (last - first).days >= self.MAX_DAYS:
+                raise ValidationError("Choose a period of at most five years.")
+        return data

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from trains.views import applications, calendar, inbox, templates, trains
+from trains.views import applications, calendar, inbox, insight, templates, trains
 
 urlpatterns = [
     path("trains/", trains.train_list_view, name="train_list"),
@@ -50,6 +50,11 @@ urlpatterns = [
         trains.release_remove_view,
         name="release_remove",
     ),
+    path(
+        "trains/<int:pk>/releases/<int:release_pk>/move/",
+        trains.release_move_view,
+        name="release_move",
+    ),
     path("trains/<int:pk>/milestones/", trains.milestone_add_view, name="milestone_add"),
     path(
         "trains/<int:pk>/milestones/<int:milestone_pk>/reach/",
@@ -81,7 +86,10 @@ urlpatterns = [
         templates.schedule_delete_view,
         name="schedule_delete",
     ),
+    path("approvals/link/<str:token>/", inbox.decision_link_view, name="decision_link"),
     path("calendar/", calendar.calendar_view, name="calendar"),
+    path("metrics/", insight.metrics_view, name="metrics"),
+    path("portfolio/", insight.portfolio_view, name="portfolio"),
     path("applications/", applications.application_list_view, name="application_list"),
     path("applications/<int:pk>/", applications.application_detail_view, name="application_detail"),
     path(

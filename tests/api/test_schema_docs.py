@@ -24,6 +24,8 @@ STABLE_PATHS = {
     "/api/v1/turnovers/",
     "/api/v1/turnovers/{id}/accept/",
     "/api/v1/turnovers/{id}/reject/",
+    "/api/v1/application-releases/{id}/move/",
+    "/api/v1/decision-links/{token}/",
     "/api/v1/trains/{id}/deployments/",
     # templates, clones and schedules (issue 14)
     "/api/v1/templates/",
@@ -37,6 +39,7 @@ STABLE_PATHS = {
     "/api/v1/schedules/{id}/pause/",
     "/api/v1/schedules/{id}/resume/",
     "/api/v1/schedules/{id}/run/",
+    "/api/v1/metrics/",
 }
 
 

@@ -349,10 +349,7 @@ def train_deploy(*, train: ReleaseTrain, by: User, succeeded: bool, log: str = "
     with transaction.atomic():
         locked = lock_train(train, expect_state=True)
         if locked.state != TrainState.DEPLOYMENT:
-            raise InvalidState(
-                f"This train is in {locked.get_state_display().lower()}; it can be deployed "
-                "only in deployment."
-            )
+            raise InvalidState(workflow.refusal(locked.state, "deploy"))
         unmet = workflow.unmet(locked, "deploy")
         if unmet:
             raise ConditionsUnmet("deploy", unmet)

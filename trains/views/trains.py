@@ -31,12 +31,14 @@ from trains.forms import (
     MilestoneForm,
     ReasonForm,
     ReleaseAddForm,
+    ReleaseMoveForm,
     RequirementForm,
     TrainForm,
 )
 from trains.selectors import (
     dashboard_train,
     history_page,
+    move_targets,
     needs_my_action,
     page_rows,
     train_dashboard,
@@ -423,6 +425,57 @@ def release_remove_view(request: HttpRequest, pk: int, release_pk: int) -> HttpR
             f"{release} removed from the train.",
         )
     return _back(request, train, "releases")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def release_move_view(request: HttpRequest, pk: int, release_pk: int) -> HttpResponse:
+    """Move a release that missed this train to another one. The page says before the
+    move when it would leave this train with no release, and asks to confirm."""
+    train = get_train_for_user(request.user, pk, need="manage")
+    release = _on_train(
+        train.application_releases.select_related("application"),
+        release_pk,
+        "application release",
+    )
+    refusal = services.release_move_refusal(source=train, target=None, by=request.user)
+    if refusal is not None:
+        messages.error(request, str(refusal))
+        return redirect(reverse("train_detail", args=[train.pk]) + "#releases")
+    targets = move_targets(train=train, user=request.user)
+    form = ReleaseMoveForm(request.POST if request.method == "POST" else None, targets=targets)
+    if request.method == "POST" and form.is_valid():
+        target = form.cleaned_data["to_train"]
+        try:
+            services.release_move(
+                release=release,
+                to_train=target,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                leave_empty=form.cleaned_data["leave_empty"],
+            )
+        except services.LeavesTrainEmpty as error:
+            form.add_error("leave_empty", str(error))
+        except ValidationError as error:
+            form.apply_errors(error)
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{release} moved to {target.name}.")
+            return redirect(reverse("train_detail", args=[train.pk]) + "#releases")
+    last = train.is_open and not train.application_releases.exclude(pk=release.pk).exists()
+    return render(
+        request,
+        "trains/release_move.html",
+        {
+            "train": train,
+            "release": release,
+            "form": form,
+            "last": last,
+            "has_targets": targets.exists(),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 # Milestones, access, history ------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Demo data: one user per role and a train in every state, built through the services
-so that history, rights and phases are real. Running it twice changes nothing."""
+so that history, rights and phases are real; and two years of closed trains before
+them (`history.py`), so that the portfolio and the metrics mean something at once.
+Running it twice changes nothing."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from approvals.models import Gate
 from releasemgr import roles
 from trains import services
 from trains.choices import CriterionCheck, PhaseKind, TrainState, TrainType
+from trains.management.commands import history
 from trains.models import ReleaseTrain
 
 # B105: the demo users' documented password; refused with DEBUG off
@@ -70,6 +73,7 @@ class Command(BaseCommand):
             people = self._users()
             apps = self._applications(people)
             created = 0
+            created += history.seed(people=people, apps=apps)
             for index, spec in enumerate(TRAINS):
                 name = spec[0]
                 if ReleaseTrain.objects.filter(name=name).exists():
@@ -184,6 +188,7 @@ class Command(BaseCommand):
             return
         if target == TrainState.CONSTRUCTION:
             services.release_transition(release=releases[0], name="complete_development", by=owner)
+            _move_to_next_train(releases[0], by=manager)
             return
         for release in releases:
             services.release_transition(
@@ -228,6 +233,18 @@ class Command(BaseCommand):
             return
         services.train_deploy(
             train=_fresh(train), by=engineer, succeeded=True, log="All services healthy."
+        )
+
+
+def _move_to_next_train(release, *, by) -> None:
+    """One release missed its train: it takes the next one, keeping its state."""
+    later = ReleaseTrain.objects.filter(name=TRAINS[0][0]).first()
+    if later is not None:
+        services.release_move(
+            release=release,
+            to_train=later,
+            by=by,
+            reason="Its payment provider's sandbox is late; it takes the next train.",
         )
 
 
