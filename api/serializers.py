@@ -910,3 +910,16 @@ def metrics_data(m) -> dict:
         ],
         "emergency_share": counts(m.closed),
     }
+
+
+class FreezeWindowSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=120)
+    start = serializers.DateField(help_text="The first day no train deploys.")
+    end = serializers.DateField(help_text="The last day no train deploys.")
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+
+
+class FreezeRemoveSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=TEXT_MAX, help_text="Why it is removed.")

@@ -67,6 +67,8 @@ urlpatterns = [
     path(f"{v1}trains/<int:pk>/decisions/", views.DecisionsView.as_view(), name="decisions"),
     path(f"{v1}trains/<int:pk>/deployments/", views.DeploymentsView.as_view(), name="deployments"),
     path(f"{v1}inbox/", views.InboxView.as_view(), name="inbox"),
+    path(f"{v1}freeze-windows/", views.FreezeWindowsView.as_view(), name="freeze_windows"),
+    path(f"{v1}freeze-windows/<int:pk>/", views.FreezeWindowView.as_view(), name="freeze_window"),
     path(
         f"{v1}decision-links/<str:token>/",
         views.DecisionLinkView.as_view(),

@@ -126,8 +126,12 @@ class ReleaseTrain(FSMModelMixin, models.Model):
     # Each gate's round counter.
     ROUND_FIELDS = {Gate.DEVELOPMENT: "development_round", Gate.EXECUTIVE: "executive_round"}
 
+    # A gate outside the train's life (a freeze exception) has one round.
+    FIXED_ROUND = 1
+
     def round_for(self, gate: str) -> int:
-        return getattr(self, self.ROUND_FIELDS[gate])
+        field = self.ROUND_FIELDS.get(gate)
+        return getattr(self, field) if field else self.FIXED_ROUND
 
     # Transitions: sources, targets, conditions and who may take them come from the
     # state table (trains/workflow.py); history and notifications from trains/services,
@@ -590,6 +594,59 @@ class DecisionLinkUse(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"Link {self.link_id} used by {self.user} on {self.used_at:%Y-%m-%d}"
+
+
+class FreezeWindow(models.Model):
+    """An organisation-wide freeze (blackout) window: no train deploys from `start` to
+    `end` (both days included), save an emergency train with an approved freeze
+    exception. Who may keep them: `trains.access.may_keep_freezes`."""
+
+    name = models.CharField(max_length=120)
+    start = models.DateField()
+    end = models.DateField()
+    reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gte=models.F("start")),
+                name="freeze_ends_after_start",
+                violation_error_message="A freeze window cannot end before it starts.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(name=""), name="freeze_has_a_name", violation_error_message=_NAME
+            ),
+        ]
+        indexes = [models.Index(fields=["end", "start"], name="freeze_by_end")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def label(self) -> str:
+        """How a refusal names it: "Year-end freeze (2026-12-20 to 2027-01-03)"."""
+        return f"{self.name} ({self.start:%Y-%m-%d} to {self.end:%Y-%m-%d})"
+
+
+class FreezeEvent(AppendOnlyModel):
+    """The history of the freeze windows: who added, changed or removed which, and why.
+    It names the window by id and words, so that it outlives a removed window."""
+
+    window_id = models.PositiveBigIntegerField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.message
 
 
 # Templates and cadence (issue 14): their own module, part of this app's models.

@@ -26,6 +26,8 @@ STABLE_PATHS = {
     "/api/v1/turnovers/{id}/reject/",
     "/api/v1/application-releases/{id}/move/",
     "/api/v1/decision-links/{token}/",
+    "/api/v1/freeze-windows/",
+    "/api/v1/freeze-windows/{id}/",
     "/api/v1/trains/{id}/deployments/",
     "/api/v1/criteria/{id}/",
     "/api/v1/approval-requirements/{id}/",

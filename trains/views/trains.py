@@ -19,7 +19,6 @@ from releasemgr.ids import MAX_ID, parse_id
 from releasemgr.people import name_of
 from trains import services, workflow
 from trains.access import get_train_for_user, may_create_trains
-from trains.choices import TrainState
 from trains.filters import SHOW_STATES, Show, TrainFilter, query_with, show_from, shown
 from trains.forms import (
     CriterionForm,
@@ -44,6 +43,7 @@ from trains.selectors import (
     train_dashboard,
     train_list,
 )
+from trains.services.gates import requirement_gates_open
 from trains.views.common import attempt, form_errors, is_htmx
 
 PAGE_SIZE = 25
@@ -121,11 +121,18 @@ def train_create_view(request: HttpRequest) -> HttpResponse:
                 f"Train {train.name} submitted. Set its approvers, "
                 "exit criteria and application releases below.",
             )
+            if warning := form.freeze_warning():
+                messages.warning(request, warning)
             return redirect("train_detail", pk=train.pk)
     return render(
         request,
         "trains/train_form.html",
-        {"form": form, "train": None, "template_form": FromTemplateForm()},
+        {
+            "form": form,
+            "train": None,
+            "template_form": FromTemplateForm(),
+            "freeze_warning": form.freeze_warning(),
+        },
     )
 
 
@@ -153,16 +160,23 @@ def train_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             messages.success(request, "Train updated.")
+            if warning := form.freeze_warning():
+                messages.warning(request, warning)
             return redirect("train_detail", pk=train.pk)
-    return render(request, "trains/train_form.html", {"form": form, "train": train})
+    return render(
+        request,
+        "trains/train_form.html",
+        {"form": form, "train": train, "freeze_warning": form.freeze_warning()},
+    )
 
 
 def _dashboard_context(request: HttpRequest, train) -> dict:
+    gates = requirement_gates_open(train)
     return {
         "d": train_dashboard(train=train, user=request.user),
         "may_plan": may_create_trains(request.user),
         "criterion_form": CriterionForm(),
-        "requirement_form": RequirementForm() if train.state == TrainState.SCOPING else None,
+        "requirement_form": RequirementForm(gates=gates) if gates else None,
         "milestone_form": MilestoneForm(),
         "grant_form": GrantForm(),
         "deploy_form": DeployForm(),
