@@ -395,9 +395,10 @@ class Reminder(AppendOnlyModel):
     class Meta:
         ordering = ["-day", "-id"]
         constraints = [
-            # Day first: the scan reads today's reminders, not all there ever were.
+            # Target first: the scan asks of each deadline near today whether it had a
+            # reminder since a day (selectors.due_items_query), one probe of this index.
             models.UniqueConstraint(
-                fields=["day", "target", "target_id", "kind"], name="one_reminder_per_day"
+                fields=["target", "target_id", "day", "kind"], name="one_reminder_per_day"
             ),
         ]
 

@@ -73,7 +73,6 @@ def reminders_scan(*, now: datetime | None = None) -> ScanResult:
     items = selectors.due_items(
         today=today,
         offsets=settings.REMINDER_OFFSETS_DAYS,
-        overdue_max_days=settings.REMINDER_OVERDUE_MAX_DAYS,
     )
     result = ScanResult(day=today, due=len(items))
     wanted = sorted(
@@ -103,7 +102,7 @@ def _remind(wanted: list[tuple], *, today: date) -> tuple[list[int], int]:
             (item.train_id, target, target_id, item.label[:200], item.phase, kind, item.due, today)
             for target, target_id, kind, item in wanted
         ],
-        on_conflict=["day", "target", "target_id", "kind"],
+        on_conflict=["target", "target_id", "day", "kind"],
         returning=["id", "target", "target_id", "kind"],
     )
     if not inserted:
