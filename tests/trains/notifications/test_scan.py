@@ -21,7 +21,9 @@ VERIFICATION_END = START + 21 * DAY
 
 def scan(clock, day):
     clock.on(day)
-    return notifications.reminders_scan()
+    result = notifications.reminders_scan()
+    notifications.reminders_fan_out()  # the dispatcher's first step
+    return result
 
 
 def reminded(**filters):
@@ -62,8 +64,9 @@ def test_scanning_again_the_same_day_writes_and_sends_nothing_new(clock, manager
     first = scan(clock, START)
     clock.shift(timedelta(hours=5))
     second = notifications.reminders_scan()
-    assert (len(first.reminders), first.notifications) == (1, 1)
-    assert (second.due, second.reminders, second.notifications) == (0, [], 0)
+    assert notifications.reminders_fan_out() == 0
+    assert (first.due, len(first.reminders)) == (1, 1)
+    assert (second.due, second.reminders) == (0, [])
     assert Reminder.objects.count() == Notification.objects.filter(reminder__isnull=False).count()
 
 
@@ -258,3 +261,34 @@ def test_reminders_are_facts(clock, manager):
         reminder.delete()
     with pytest.raises(TypeError):
         Reminder.objects.all().delete()
+
+
+def test_the_scan_writes_one_row_per_due_item_and_the_dispatcher_tells_each_person_once(
+    clock, crew
+):
+    train, *_ = drive(make_train(crew["manager"], **schedule(START)), "verification", **crew)
+    clock.on(VERIFICATION_END + 4 * DAY)
+    result = notifications.reminders_scan()
+    assert len(result.reminders) == 2  # overdue and escalation: no row per person yet
+    assert not Notification.objects.filter(reminder__isnull=False).exists()
+    assert notifications.reminders_fan_out() == 3  # manager and QA; the executive
+    assert notifications.reminders_fan_out() == 0  # each reminder fanned out once
+    told = Notification.objects.filter(reminder__isnull=False)
+    assert sorted(told.values_list("reminder__kind", "recipient__username")) == [
+        ("escalation", "executive"),
+        ("overdue", "manager"),
+        ("overdue", "qa"),
+    ]
+    assert not Reminder.objects.filter(fanned_out_at__isnull=True).exists()
+
+
+def test_people_are_told_as_the_train_stands_when_the_mail_goes(clock, crew):
+    """Recipients are worked out at dispatch: someone who lost access in between hears
+    nothing, and nobody is mailed about a train they cannot open."""
+    train, *_ = drive(make_train(crew["manager"], **schedule(START)), "verification", **crew)
+    clock.on(VERIFICATION_END + DAY)
+    notifications.reminders_scan()
+    crew["qa"].groups.clear()  # QA leaves before the dispatcher runs
+    notifications.reminders_fan_out()
+    told = Notification.objects.filter(reminder__isnull=False)
+    assert set(told.values_list("recipient__username", flat=True)) == {"manager"}
