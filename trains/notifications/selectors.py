@@ -110,13 +110,14 @@ def due_items(*, today: date, offsets: list[int]) -> list[DueItem]:
 def due_items_query(*, today: date, offsets: list[int]) -> QuerySet:
     """The scan's query: rows of r_target, r_id, r_train, r_state, r_label, r_phase, r_due.
 
-    A UNION ALL of three range scans on partial covering indexes (open phases by planned
-    end, unticked manual criteria by due date, unreached milestones by due date), each up
-    to the furthest offset ahead, joined to the open trains' states, and kept to the
-    deadlines that have had no reminder since the day rules.reminded_since names for their
-    date (a probe of the reminders' unique index, which starts with the target). That day
-    is a CASE over the few dates near today, whatever the size of the history, so a scan
-    after days without workers finds what fell due in the gap, once.
+    A UNION ALL over phase ends, unticked manual criteria and unreached milestones, each in
+    two parts: those from two weeks ago to the furthest offset ahead, a range scan of a
+    partial covering index by date; and those overdue for longer, read from the open
+    trains. Both are joined to the open trains' states and kept to the deadlines that have
+    had no reminder since the day rules.reminded_since names for their date (a probe of the
+    reminders' unique index, which starts with the target): a CASE over the few dates near
+    today, one day for all older ones. So a scan after days without workers finds what fell
+    due in the gap, once, and the cost follows the open trains, not the closed history.
     """
     horizon = today + timedelta(days=max(offsets))
     # the dates whose day differs; from there on back it is the same (a week ago)
@@ -156,44 +157,51 @@ def due_items_query(*, today: date, offsets: list[int]) -> QuerySet:
             "r_due": F(due),
         }
 
-    phases = (
-        Phase.objects.filter(
-            _current_phase(),
-            planned_end__lte=horizon,
-            actual_end__isnull=True,
-            train__state__in=OPEN_STATES,
+    open_trains = ReleaseTrain.objects.filter(state__in=OPEN_STATES).values("pk")
+
+    def parts(rows: QuerySet, target: str, field: str, columns: dict) -> list[QuerySet]:
+        """The deadlines near today, read off the date index in a window of a few weeks;
+        and those overdue for longer (reminded weekly), read from the open trains, so that
+        neither grows with the closed history."""
+        near_rows = rows.filter(**{f"{field}__range": (near[0], horizon)}).annotate(
+            r_since=since(field)
         )
-        .annotate(r_since=since("planned_end"))
-        .exclude(not_reminded(ReminderTarget.PHASE))
-        .order_by()
-        .values(**row(ReminderTarget.PHASE, "kind", F("kind"), "planned_end"))
+        long_rows = rows.filter(**{f"{field}__lt": near[0]}, train_id__in=open_trains).annotate(
+            r_since=Value(long_overdue, output_field=DateField())
+        )
+        return [
+            part.exclude(not_reminded(target)).order_by().values(**columns)
+            for part in (near_rows, long_rows)
+        ]
+
+    phases = parts(
+        Phase.objects.filter(
+            _current_phase(), actual_end__isnull=True, train__state__in=OPEN_STATES
+        ),
+        ReminderTarget.PHASE,
+        "planned_end",
+        row(ReminderTarget.PHASE, "kind", F("kind"), "planned_end"),
     )
-    criteria = (
+    criteria = parts(
         ExitCriterion.objects.filter(
             _phase_not_over(),
-            due_date__lte=horizon,
             train__state__in=OPEN_STATES,
             met_at__isnull=True,
             due_date__isnull=False,
             rule=CriterionCheck.MANUAL,
-        )
-        .annotate(r_since=since("due_date"))
-        .exclude(not_reminded(ReminderTarget.CRITERION))
-        .order_by()
-        .values(**row(ReminderTarget.CRITERION, "description", F("phase"), "due_date"))
+        ),
+        ReminderTarget.CRITERION,
+        "due_date",
+        row(ReminderTarget.CRITERION, "description", F("phase"), "due_date"),
     )
-    milestones = (
-        Milestone.objects.filter(
-            due_date__lte=horizon, reached_at__isnull=True, train__state__in=OPEN_STATES
-        )
-        .annotate(r_since=since("due_date"))
-        .exclude(not_reminded(ReminderTarget.MILESTONE))
-        .order_by()
-        .values(
-            **row(ReminderTarget.MILESTONE, "name", Value("", output_field=CharField()), "due_date")
-        )
+    milestones = parts(
+        Milestone.objects.filter(reached_at__isnull=True, train__state__in=OPEN_STATES),
+        ReminderTarget.MILESTONE,
+        "due_date",
+        row(ReminderTarget.MILESTONE, "name", Value("", output_field=CharField()), "due_date"),
     )
-    return phases.union(criteria, milestones, all=True)
+    first, *rest = phases + criteria + milestones
+    return first.union(*rest, all=True)
 
 
 def _label(target: str, label: str) -> str:
