@@ -1,7 +1,8 @@
 """Celery tasks: thin, they call trains.notifications.services.
 
 Beat runs scan_reminders every REMINDER_SCAN_SECONDS, dispatch_notifications every
-NOTIFICATION_DISPATCH_SECONDS and build_digests daily (settings.CELERY_BEAT_SCHEDULE).
+NOTIFICATION_DISPATCH_SECONDS and build_digests daily, run_cadences every CADENCE_RUN_SECONDS
+(settings.CELERY_BEAT_SCHEDULE).
 
 Nothing is handed from one task to another that a crash could lose: the rows to send are
 in the database, and dispatch_notifications takes them there itself (services, "Sending").
@@ -17,6 +18,7 @@ from celery import shared_task
 from django.conf import settings
 
 from trains.notifications import services
+from trains.services.templates import cadences_run
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +28,14 @@ def scan_reminders() -> dict:
     result = services.reminders_scan()
     _dispatch_soon()
     return {"day": str(result.day), "reminders": len(result.reminders)}
+
+
+@shared_task(acks_late=True)
+def run_cadences() -> dict:
+    """Make the schedules' next trains (idempotent: one train per schedule and window)."""
+    made = cadences_run()
+    _dispatch_soon()
+    return {"made": [train.pk for train in made]}
 
 
 @shared_task(acks_late=True)

@@ -15,6 +15,7 @@ from releasemgr.people import name_of
 from trains import workflow
 from trains.choices import NotificationKind, PhaseKind, ReminderKind, ReminderTarget
 from trains.models import Notification, Reminder, TrainEvent
+from trains.services.links import decision_links_for, max_age
 from trains.status import train_status
 
 
@@ -224,6 +225,18 @@ def render_notification(
         content=content,
         kind_label=NotificationKind(notification.kind).label,
     )
+    if notification.kind == NotificationKind.APPROVAL_REQUESTED and notification.event_id:
+        context["decision_links"] = [
+            {
+                **link,
+                "approve_url": absolute(link["approve_url"]),
+                "reject_url": absolute(link["reject_url"]),
+            }
+            for link in decision_links_for(
+                event=notification.event, recipient=notification.recipient
+            )
+        ]
+        context["decision_links_days"] = max_age().days
     return Message(
         to=address,
         subject=f"[releasemgr] {content.subject}"[:250],

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trains', '0010_train_deadline_order'),
+        ('trains', '0011_templates_cadence'),
     ]
 
     operations = [
