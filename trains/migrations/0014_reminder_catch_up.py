@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trains', '0011_notification_retry_at'),
+        ('trains', '0013_move_freeze_links'),
     ]
 
     operations = [
