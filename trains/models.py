@@ -395,13 +395,26 @@ class Reminder(AppendOnlyModel):
     due_date = models.DateField()
     day = models.DateField(help_text="The day this reminder is for.")
     created_at = models.DateTimeField(default=timezone.now)
+    # Delivery state, not part of the fact: set once, when the dispatcher wrote an outbox
+    # row for each person to tell (services.reminders_fan_out), the only change a reminder
+    # ever gets.
+    fanned_out_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its recipients' outbox rows were written."
+    )
 
     class Meta:
         ordering = ["-day", "-id"]
+        indexes = [
+            # The dispatcher's to-do list: small, whatever the size of the history.
+            models.Index(
+                fields=["id"], condition=Q(fanned_out_at__isnull=True), name="reminder_to_fan_out"
+            ),
+        ]
         constraints = [
-            # Day first: the scan reads today's reminders, not all there ever were.
+            # Target first: the scan asks of each deadline near today whether it had a
+            # reminder since a day (selectors.due_items_query), one probe of this index.
             models.UniqueConstraint(
-                fields=["day", "target", "target_id", "kind"], name="one_reminder_per_day"
+                fields=["target", "target_id", "day", "kind"], name="one_reminder_per_day"
             ),
         ]
 
