@@ -70,6 +70,7 @@ class Step:
     needs_reason: bool = False
     outcomes: tuple[TrainState, ...] = ()  # where it may end, when not always `target`
     style: str = "primary"
+    takes_baseline: bool = False  # the plan as it stands is saved as the baseline
 
     @property
     def offered(self) -> bool:
@@ -90,6 +91,7 @@ STEPS: dict[str, Step] = {
             Tell.LEAD,
             action="manage",
             needs_criteria=True,
+            takes_baseline=True,
         ),
         Step(
             "request_development_approval",

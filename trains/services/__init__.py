@@ -13,6 +13,12 @@ from trains.services.criteria import (
     criterion_set_required,
 )
 from trains.services.gates import decision_record, requirement_add, requirement_remove
+from trains.services.plan import (
+    baseline_take,
+    health_override_clear,
+    health_override_set,
+    plan_move,
+)
 from trains.services.releases import (
     EDITABLE_RELEASE_STATES,
     release_add,
@@ -40,6 +46,10 @@ from trains.services.trains import (
 __all__ = [
     "EDITABLE_RELEASE_STATES",
     "TRAIN_FIELDS",
+    "baseline_take",
+    "health_override_clear",
+    "health_override_set",
+    "plan_move",
     "criterion_add",
     "criterion_remove",
     "criterion_set_met",
