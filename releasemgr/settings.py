@@ -222,6 +222,7 @@ SPECTACULAR_SETTINGS = {
         "TrainTypeEnum": "trains.choices.TrainType",
         "PhaseKindEnum": "trains.choices.PhaseKind",
         "EventKindEnum": "trains.choices.EventKind",
+        "HealthEnum": "trains.choices.Health",
         "CriterionRuleEnum": "trains.choices.CriterionCheck",
         "GateEnum": "approvals.models.Gate",
         "ReleaseStateEnum": "applications.models.ReleaseState",

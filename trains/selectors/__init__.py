@@ -35,6 +35,7 @@ from trains.selectors.lists import (
     page_rows,
     train_list,
     trains_shown,
+    with_health,
 )
 
 __all__ = [
@@ -63,4 +64,5 @@ __all__ = [
     "train_list",
     "trains_shown",
     "turnovers_waiting",
+    "with_health",
 ]

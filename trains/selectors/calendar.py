@@ -9,7 +9,9 @@ from datetime import date
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from trains.facts import with_facts
 from trains.models import Milestone, Phase, ReleaseTrain
+from trains.status import TrainStatus, train_status
 
 
 @dataclass
@@ -37,11 +39,17 @@ class WindowBar:
     span: int  # how many days of this week it covers
     starts: bool  # the window starts this week
     ends: bool  # the window ends this week
+    status: TrainStatus | None = None  # for its health
 
     @property
     def title(self) -> str:
         train = self.train
-        return f"{train.name}: {train.start_date:%Y-%m-%d} → {train.end_date:%Y-%m-%d}"
+        health = (
+            f" · health {self.status.health_label.lower()}: {self.status.health_text}"
+            if self.status and self.status.health
+            else ""
+        )
+        return f"{train.name}: {train.start_date:%Y-%m-%d} → {train.end_date:%Y-%m-%d}{health}"
 
 
 @dataclass
@@ -93,7 +101,9 @@ def calendar_entries(
     return entries
 
 
-def _bars(trains: list[ReleaseTrain], week: list[date]) -> list[WindowBar]:
+def _bars(
+    trains: list[ReleaseTrain], week: list[date], health: dict[int, TrainStatus]
+) -> list[WindowBar]:
     monday, sunday = week[0], week[-1]
     bars = []
     for train in trains:
@@ -107,6 +117,7 @@ def _bars(trains: list[ReleaseTrain], week: list[date]) -> list[WindowBar]:
                 span=(end - start).days + 1,
                 starts=train.start_date >= monday,
                 ends=train.end_date <= sunday,
+                status=health.get(train.pk),
             )
         )
     return bars
@@ -121,15 +132,19 @@ def calendar_month(*, trains: QuerySet[ReleaseTrain], month: date) -> CalendarMo
     by_day: dict[date, list[CalendarEntry]] = {}
     for entry in entries:
         by_day.setdefault(entry.day, []).append(entry)
+    # The windows with their facts (JSON columns of the same query): each one's health.
     windows = list(
-        trains.filter(start_date__lte=last, end_date__gte=first).order_by(
-            "start_date", "end_date", "name", "id"
-        )
+        with_facts(
+            trains.filter(start_date__lte=last, end_date__gte=first).select_related(
+                "primary_manager", "health_override_by"
+            )
+        ).order_by("start_date", "end_date", "name", "id")
     )
+    health = {t.pk: train_status(t) for t in windows}
     return CalendarMonth(
         first=month,
         weeks=[
-            CalendarWeek(_bars(windows, week), [(day, by_day.get(day, [])) for day in week])
+            CalendarWeek(_bars(windows, week, health), [(day, by_day.get(day, [])) for day in week])
             for week in weeks
         ],
         entry_count=len(entries),

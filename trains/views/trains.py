@@ -20,7 +20,7 @@ from releasemgr.ids import MAX_ID, parse_id
 from releasemgr.people import name_of
 from trains import services, workflow
 from trains.access import get_train_for_user
-from trains.choices import TrainState
+from trains.choices import Health, TrainState
 from trains.filters import SHOW_STATES, Show, TrainFilter, query_with, show_from, shown
 from trains.forms import (
     CriterionForm,
@@ -28,6 +28,7 @@ from trains.forms import (
     DecisionForm,
     DeployForm,
     GrantForm,
+    HealthOverrideForm,
     MilestoneForm,
     ReasonForm,
     ReleaseAddForm,
@@ -41,7 +42,9 @@ from trains.selectors import (
     page_rows,
     train_dashboard,
     train_list,
+    with_health,
 )
+from trains.selectors.plan import scope_since_baseline
 from trains.views.common import attempt, form_errors, is_htmx
 
 PAGE_SIZE = 25
@@ -57,7 +60,14 @@ def train_list_view(request: HttpRequest) -> HttpResponse:
     trains = filters.qs if filters.is_valid() else filters.queryset.none()
     needs = needs_my_action(trains, user=user)
     show = show_from(request.GET.get("show"), default=Show.NEEDS if needs.rows else Show.OPEN)
-    if show == Show.NEEDS:
+    health = request.GET.get("health", "")
+    health = health if health in Health.values else ""
+    healthy = None
+    if health and show != Show.NEEDS:
+        healthy = with_health(shown(trains, show), health, user=user)
+        page = Paginator(healthy.rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = list(page)
+    elif show == Show.NEEDS:
         page = Paginator(needs.rows, PAGE_SIZE).get_page(request.GET.get("page"))
         rows = list(page)
     else:
@@ -92,6 +102,9 @@ def train_list_view(request: HttpRequest) -> HttpResponse:
                 for state in SHOW_STATES[show]
             ],
             "needs": needs,
+            "health": health,
+            "healths": Health.choices,
+            "healthy": healthy,
             "page": page,
             "rows": rows,
             "query": query_with(query, show=show),
@@ -156,6 +169,8 @@ def train_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 def _dashboard_context(request: HttpRequest, train) -> dict:
     return {
         "d": train_dashboard(train=train, user=request.user),
+        "scope_changes": scope_since_baseline(train),
+        "health_form": HealthOverrideForm(),
         "criterion_form": CriterionForm(),
         "requirement_form": RequirementForm() if train.state == TrainState.SCOPING else None,
         "milestone_form": MilestoneForm(),
