@@ -6,10 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.factories import ReleaseFactory, drive, fresh, make_train
+from tests.factories import ReleaseFactory, drive, fresh, make_train, schedule
 from trains import services
-from trains.choices import EventKind, PhaseKind
+from trains.choices import EventKind, NotificationKind, PhaseKind
 from trains.models import Baseline
+from trains.notifications.mail import event_content
 
 pytestmark = pytest.mark.django_db
 
@@ -121,3 +122,64 @@ def test_scope_since_baseline_lists_who_and_why(
     panel = html.split('id="scope-since-baseline"')[1].split("</ul>")[0]
     assert f"Added <strong>{added}</strong>" in panel
     assert f"Removed <strong>{gone}</strong>" in panel and "Missed the train" in panel
+
+
+def test_list_shows_health_and_filters_by_it(client, people, django_assert_max_num_queries):
+    manager = people["manager"]
+    start = timezone.localdate() - timedelta(days=20)
+    late = make_train(manager, name="Late one", **schedule(start, step=10))  # overdue: red
+    fine = make_train(manager, name="Fine one", **schedule(step=10))  # green
+    client.force_login(manager)
+    html = client.get("/trains/?show=open").content.decode()
+    assert "Health: Red" in html and "Health: Green" in html
+    client.get("/trains/?show=open&health=red")
+    # session, user with groups; needs my action (candidates with facts); the open trains
+    # with facts and rights (health is computed from them); the manager filter's choices
+    with django_assert_max_num_queries(6):
+        response = client.get("/trains/?show=open&health=red")
+    names = [row.train.name for row in response.context["rows"]]
+    assert names == [late.name]
+    response = client.get("/trains/?show=open&health=green")
+    assert [row.train.name for row in response.context["rows"]] == [fine.name]
+    # an unknown health is no filter
+    assert len(client.get("/trains/?show=open&health=blue").context["rows"]) == 2
+
+
+def test_calendar_and_mail_say_the_health(client, people, settings):
+    manager = people["manager"]
+    start = timezone.localdate() - timedelta(days=20)
+    make_train(manager, name="Late one", **schedule(start, step=10))
+    client.force_login(manager)
+    month = timezone.localdate().strftime("%Y-%m")
+    html = client.get(f"/calendar/?month={month}").content.decode()
+    assert "Health Red: </span>Late one" in html
+    gated, *_ = drive(
+        make_train(manager, **schedule(start - timedelta(days=10), step=10)),
+        "development_approval",
+        **people,
+    )
+    event = gated.events.get(transition="request_development_approval")
+    content = event_content(event, NotificationKind.APPROVAL_REQUESTED)
+    assert "Health: Red (Construction is 10 days overdue)" in content.lines
+
+
+def test_timeline_draws_the_baseline_beside_the_plan(client, people, in_construction):
+    train = in_construction
+    ends = {p.kind: p.planned_end for p in train.phases.all()}
+    services.plan_move(
+        train=train,
+        by=people["manager"],
+        reason="later",
+        end_date=train.end_date + timedelta(days=3),
+        phase_ends={PhaseKind.DEPLOYMENT: ends[PhaseKind.DEPLOYMENT] + timedelta(days=3)},
+    )
+    client.force_login(people["manager"])
+    response = client.get(f"/trains/{train.pk}/")
+    timeline = response.context["d"].timeline
+    assert timeline.baseline == 1
+    deployment = next(line for line in timeline.phases if line.kind == PhaseKind.DEPLOYMENT)
+    assert deployment.baseline_end == ends[PhaseKind.DEPLOYMENT]
+    assert deployment.baseline_text == "3 days later than baseline 1" and deployment.baseline_late
+    assert any(bar.css == "tl-baseline" for bar in deployment.bars)
+    html = response.content.decode()
+    assert 'class="tl-baseline"' in html and "Baseline 1" in html

@@ -44,12 +44,7 @@ class WindowBar:
     @property
     def title(self) -> str:
         train = self.train
-        health = (
-            f" · health {self.status.health_label.lower()}: {self.status.health_text}"
-            if self.status and self.status.health
-            else ""
-        )
-        return f"{train.name}: {train.start_date:%Y-%m-%d} → {train.end_date:%Y-%m-%d}{health}"
+        return f"{train.name}: {train.start_date:%Y-%m-%d} → {train.end_date:%Y-%m-%d}"
 
 
 @dataclass
@@ -102,8 +97,9 @@ def calendar_entries(
 
 
 def _bars(
-    trains: list[ReleaseTrain], week: list[date], health: dict[int, TrainStatus]
+    trains: list[ReleaseTrain], week: list[date], health: dict[int, TrainStatus] | None = None
 ) -> list[WindowBar]:
+    health = health or {}
     monday, sunday = week[0], week[-1]
     bars = []
     for train in trains:

@@ -329,7 +329,7 @@ def train_transition(*, train: ReleaseTrain, name: str, by: User, reason: str = 
                 EventKind.RELEASE,
                 by,
                 f"Freed {release}: the train was cancelled; it may join another train",
-                data={"release": release.pk, "freed": True, "change": "freed"},
+                data={"release": release.pk, "freed": True},
                 notify=[release.application.product_owner],
             )
         return locked
