@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db import connection
-from django.db.models import Aggregate, JSONField
+from django.db import connection, connections
+from django.db.models import Aggregate, FloatField, Func, JSONField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -96,3 +97,78 @@ class JSONList(Aggregate):
 
     def as_sqlite(self, compiler, connection, **extra_context):
         return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra_context)
+
+
+class DaysBetween(Func):
+    """Days from `start` to `end` (dates or times), as a float: julianday on SQLite, the
+    epoch of the interval on PostgreSQL."""
+
+    output_field = FloatField()
+
+    def __init__(self, start, end, **extra):
+        super().__init__(start, end, **extra)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return self._days(
+            compiler,
+            "(EXTRACT(EPOCH FROM (CAST({end} AS timestamptz) - CAST({start} AS timestamptz)))"
+            " / 86400.0)",
+        )
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self._days(compiler, "(julianday({end}) - julianday({start}))")
+
+    def _days(self, compiler, template: str):
+        (start, start_params), (end, end_params) = (
+            compiler.compile(e) for e in self.get_source_expressions()
+        )
+        return template.format(start=start, end=end), [*end_params, *start_params]
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How one group's values lie: how many, the median, the 90th percentile (linear
+    between the nearest ranks, as PERCENTILE_CONT), the mean and the largest."""
+
+    count: int
+    median: float
+    p90: float
+    mean: float
+    largest: float
+
+
+def spreads(values: QuerySet) -> dict[tuple, Spread]:
+    """Median, p90, mean and largest of `v` per group, for a queryset of rows
+    (metric, key, v) — one query, on PostgreSQL and SQLite alike (PERCENTILE_CONT is
+    PostgreSQL's only: ranks from ROW_NUMBER and COUNT windows instead).
+
+    The p-th percentile lies at rank 1 + p·(n−1)/100: between the rows ranked
+    1 + p·(n−1) div 100 and the next, at the fraction p·(n−1) mod 100 / 100 of the way.
+    """
+    inner, params = values.query.sql_with_params()
+
+    def at(p: int) -> str:
+        low = f"1 + ({p} * (n - 1)) / 100"
+        return (
+            f"MAX(CASE WHEN rn = {low} THEN v END) AS lo{p}, "
+            f"MAX(CASE WHEN rn = {low} + 1 THEN v END) AS hi{p}, "
+            f"(({p} * (n - 1)) %% 100) AS f{p}"
+        )
+
+    def value(p: int) -> str:
+        return f"lo{p} + (COALESCE(hi{p}, lo{p}) - lo{p}) * f{p} / 100.0"
+
+    sql = (
+        f"SELECT metric, key, n, {value(50)}, {value(90)}, mean, largest FROM ("  # nosec B608 - the ORM's own compiled SQL; values are parameters
+        f"SELECT metric, key, n, {at(50)}, {at(90)}, AVG(v) AS mean, MAX(v) AS largest FROM ("
+        "SELECT metric, key, v, "
+        "ROW_NUMBER() OVER (PARTITION BY metric, key ORDER BY v) AS rn, "
+        "COUNT(*) OVER (PARTITION BY metric, key) AS n "
+        f"FROM ({inner}) base) ranked GROUP BY metric, key, n) spread"
+    )
+    with connections[values.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return {
+            (metric, key): Spread(n, median, p90, mean, largest)
+            for metric, key, n, median, p90, mean, largest in cursor.fetchall()
+        }

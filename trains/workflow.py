@@ -22,8 +22,10 @@ from django_fsm import RETURN_VALUE, can_proceed
 from approvals.models import Gate
 from trains.choices import (
     FINAL_STATES,
+    OPEN_STATES,
     PHASE_ORDER,
     STATE_PHASE,
+    STATE_WHERE,
     CriterionCheck,
     PhaseKind,
     TrainState,
@@ -71,6 +73,7 @@ class Step:
     outcomes: tuple[TrainState, ...] = ()  # where it may end, when not always `target`
     style: str = "primary"
     takes_baseline: bool = False  # the plan as it stands is saved as the baseline
+    does: str = ""  # what a train does in it, after "only a train … can": "be deployed"
 
     @property
     def offered(self) -> bool:
@@ -92,6 +95,7 @@ STEPS: dict[str, Step] = {
             action="manage",
             needs_criteria=True,
             takes_baseline=True,
+            does="start construction",
         ),
         Step(
             "request_development_approval",
@@ -104,6 +108,7 @@ STEPS: dict[str, Step] = {
             action="manage",
             gate=Gate.DEVELOPMENT,
             needs_criteria=True,
+            does="go to development approval",
         ),
         Step(
             "approve_development",
@@ -116,6 +121,7 @@ STEPS: dict[str, Step] = {
             gate=Gate.DEVELOPMENT,
             needs_quorum=True,
             style="success",
+            does="pass the development gate",
         ),
         Step(
             "reject_development",
@@ -128,6 +134,7 @@ STEPS: dict[str, Step] = {
             gate=Gate.DEVELOPMENT,
             needs_reason=True,
             style="danger",
+            does="be sent back from the development gate",
         ),
         Step(
             "request_executive_approval",
@@ -140,6 +147,7 @@ STEPS: dict[str, Step] = {
             action="manage",
             gate=Gate.EXECUTIVE,
             needs_criteria=True,
+            does="go to executive approval",
         ),
         Step(
             "approve_executive",
@@ -152,6 +160,7 @@ STEPS: dict[str, Step] = {
             gate=Gate.EXECUTIVE,
             needs_quorum=True,
             style="success",
+            does="pass the executive gate",
         ),
         Step(
             "reject_executive",
@@ -164,6 +173,7 @@ STEPS: dict[str, Step] = {
             gate=Gate.EXECUTIVE,
             needs_reason=True,
             style="danger",
+            does="be sent back from the executive gate",
         ),
         Step(
             "deploy",
@@ -177,6 +187,7 @@ STEPS: dict[str, Step] = {
             needs_criteria=True,
             outcomes=(S.DEPLOYMENT, S.CLOSED),  # a failed attempt stays in deployment
             style="success",
+            does="be deployed",
         ),
         Step(
             "cancel",
@@ -189,6 +200,7 @@ STEPS: dict[str, Step] = {
             action="manage",
             needs_reason=True,
             style="outline-danger",
+            does="be cancelled",
         ),
     ]
 }
@@ -304,6 +316,22 @@ def fsm(name: str) -> dict:
         "permission": may_take,
         "custom": {"step": step},
     }
+
+
+def where(state: str) -> str:
+    """ "This train is closed", "This train is awaiting executive approval"."""
+    return f"This train is {STATE_WHERE[TrainState(state)]}"
+
+
+def refusal(state: str, name: str) -> str:
+    """Why a train in `state` cannot take step `name`: where it is, and where it would
+    have to be. Every refusal for the wrong state reads this way."""
+    step = STEPS[name]
+    if set(step.sources) == set(OPEN_STATES):
+        which = "an open train"
+    else:
+        which = "a train " + " or ".join(STATE_WHERE[s] for s in step.sources)
+    return f"{where(state)}; only {which} can {step.does}."
 
 
 def possible(train: ReleaseTrain, name: str) -> bool:

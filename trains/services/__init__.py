@@ -21,7 +21,11 @@ from trains.services.plan import (
 )
 from trains.services.releases import (
     EDITABLE_RELEASE_STATES,
+    RELEASE_LEAVES_STATES,
+    LeavesTrainEmpty,
     release_add,
+    release_move,
+    release_move_refusal,
     release_remove,
     release_step_refusal,
     release_transition,
@@ -45,6 +49,8 @@ from trains.services.trains import (
 
 __all__ = [
     "EDITABLE_RELEASE_STATES",
+    "RELEASE_LEAVES_STATES",
+    "LeavesTrainEmpty",
     "TRAIN_FIELDS",
     "baseline_take",
     "health_override_clear",
@@ -58,6 +64,8 @@ __all__ = [
     "milestone_add",
     "milestone_reach",
     "release_add",
+    "release_move",
+    "release_move_refusal",
     "release_remove",
     "release_step_refusal",
     "release_transition",

@@ -25,7 +25,7 @@ def _drop_append_only(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("trains", "0010_train_deadline_order"),
+        ("trains", "0013_move_freeze_links"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,519 @@
+"""Reads for the metrics page: how trains landed over a period, across the trains a
+person may see.
+
+Every figure is an aggregation in the database (no train is loaded to be counted): one
+query counts by month (on-time phases, deployment attempts and failures, closed and
+emergency trains, rejections), one ranks the durations for their medians and 90th
+percentiles (`releasemgr.db.spreads`), one ranks the approvers by how long they kept a
+gate waiting, and one reads the rejections' reasons for their words. Each figure's rows
+are one queryset (`ROWS`), which the figure is computed from and the CSV lists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import (
+    Avg,
+    BooleanField,
+    CharField,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast, Greatest, TruncDate, TruncMonth
+from django.utils import timezone
+
+from approvals.models import ApprovalDecision, Gate
+from releasemgr.db import DaysBetween, Spread, spreads
+from releasemgr.people import person_name
+from releasemgr.roles import group_label
+from trains.choices import PHASE_ORDER, TrainState, TrainType
+from trains.models import Deployment, Phase, ReleaseTrain, TrainEvent
+from trains.workflow import GATE_STATE, STEPS
+
+DEFAULT_DAYS = 90
+ALL = "*"  # a spread's key for all phase kinds, gates or types together
+TOP_APPROVERS = 8
+TOP_WORDS = 8
+
+# The steps that open each gate's round, and those that close it with a decision.
+GATE_OPENS = {
+    gate: [s.name for s in STEPS.values() if s.gate == gate and s.target == state]
+    for gate, state in GATE_STATE.items()
+}
+GATE_CLOSES = {
+    gate: [s.name for s in STEPS.values() if s.gate == gate and state in s.sources]
+    for gate, state in GATE_STATE.items()
+}
+# Words too common to say anything about why a train was rejected.
+_COMMON = """a an and are as at be been but by for from has have in into is it its no not of on
+or our so than that the their them then there these this to too was we were what when which
+will with yet you"""
+STOP_WORDS = frozenset(_COMMON.split())
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days a page looks at, first and last included."""
+
+    first: date
+    last: date
+
+    @classmethod
+    def default(cls) -> Period:
+        today = timezone.localdate()
+        return cls(today - timedelta(days=DEFAULT_DAYS - 1), today)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def bounds(self, column: str) -> Q:
+        """Moments inside the period, as a range an index can serve."""
+        tz = timezone.get_current_timezone()
+        start = timezone.make_aware(datetime.combine(self.first, time.min), tz)
+        end = timezone.make_aware(datetime.combine(self.last + timedelta(days=1), time.min), tz)
+        return Q(**{f"{column}__gte": start, f"{column}__lt": end})
+
+    def months(self) -> list[date]:
+        month, months = self.first.replace(day=1), []
+        while month <= self.last:
+            months.append(month)
+            month = (month + timedelta(days=32)).replace(day=1)
+        return months
+
+
+# The rows each figure is computed from ----------------------------------------------------
+
+
+def ended_phases(trains: QuerySet, period: Period) -> QuerySet:
+    """Phases with a planned end that ended in the period; `slip` is the days past the
+    planned end (0 when on or before it)."""
+    return (
+        Phase.objects.filter(
+            period.bounds("actual_end"), train__in=trains.values("pk"), planned_end__isnull=False
+        )
+        .annotate(
+            ended_on=TruncDate("actual_end"),
+            slip=Greatest(DaysBetween(F("planned_end"), TruncDate("actual_end")), Value(0.0)),
+        )
+        .order_by()
+    )
+
+
+def gate_rounds(trains: QuerySet, period: Period, gate: str) -> QuerySet:
+    """The history rows of this gate's decided rounds that closed in the period, each with
+    when its round opened (`requested_at`) and the days it waited (`wait`)."""
+    opened = TrainEvent.objects.filter(
+        train=OuterRef("train"),
+        transition__in=GATE_OPENS[gate],
+        created_at__lte=OuterRef("created_at"),
+    ).order_by("-created_at", "-id")
+    return (
+        TrainEvent.objects.filter(
+            period.bounds("created_at"),
+            train__in=trains.values("pk"),
+            transition__in=GATE_CLOSES[gate],
+        )
+        .annotate(requested_at=Subquery(opened.values("created_at")[:1]))
+        .filter(requested_at__isnull=False)
+        .annotate(wait=DaysBetween(F("requested_at"), F("created_at")))
+        .order_by()
+    )
+
+
+def decisions(trains: QuerySet, period: Period) -> QuerySet:
+    """Approval decisions made in the period, each with the days it waited (`wait`)."""
+    return (
+        ApprovalDecision.objects.filter(
+            period.bounds("decided_at"), requirement__train__in=trains.values("pk")
+        )
+        .annotate(wait=DaysBetween(F("requested_at"), F("decided_at")))
+        .order_by()
+    )
+
+
+def closed_trains(trains: QuerySet, period: Period) -> QuerySet:
+    """Trains deployed (closed) in the period; `lead` is days from submitted to closed."""
+    return (
+        trains.filter(period.bounds("closed_at"), state=TrainState.CLOSED)
+        .annotate(lead=DaysBetween(F("created_at"), F("closed_at")))
+        .order_by()
+    )
+
+
+def deployments(trains: QuerySet, period: Period) -> QuerySet:
+    """Deployment attempts made in the period."""
+    return Deployment.objects.filter(
+        period.bounds("attempted_at"), train__in=trains.values("pk")
+    ).order_by()
+
+
+def restores(trains: QuerySet, period: Period) -> QuerySet:
+    """Failed attempts whose train was deployed in the period, each with the days from
+    the failure to that success (`restore`)."""
+    success = Deployment.objects.filter(train=OuterRef("train"), succeeded=True)
+    return (
+        Deployment.objects.filter(train__in=trains.values("pk"), succeeded=False)
+        .annotate(restored_at=Subquery(success.values("attempted_at")[:1]))
+        .filter(period.bounds("restored_at"))
+        .annotate(restore=DaysBetween(F("attempted_at"), F("restored_at")))
+        .order_by()
+    )
+
+
+def rejections(trains: QuerySet, period: Period) -> QuerySet:
+    return decisions(trains, period).filter(approve=False)
+
+
+# The figures ----------------------------------------------------------------------------------
+
+
+@dataclass
+class MonthCount:
+    month: date
+    total: int
+    hits: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.hits / self.total if self.total else None
+
+
+@dataclass
+class Approver:
+    gate: str
+    name: str
+    decisions: int
+    mean_days: float
+    longest_days: float
+
+
+@dataclass
+class Metrics:
+    period: Period
+    months: list[date]
+    # on time: (phase kind) -> month -> count of ended phases, of them on time
+    on_time: dict[str, dict[date, MonthCount]] = field(default_factory=dict)
+    slip: dict[str, Spread] = field(default_factory=dict)  # phase kind ->
+    approval_wait: dict[str, Spread] = field(default_factory=dict)  # gate ->
+    approvers: list[Approver] = field(default_factory=list)  # the longest waits first
+    lead_time: dict[str, Spread] = field(default_factory=dict)  # train type ->
+    deployments: dict[date, MonthCount] = field(default_factory=dict)  # attempts, failures
+    restore: Spread | None = None
+    rejections: dict[str, dict[date, MonthCount]] = field(default_factory=dict)  # gate ->
+    rejection_words: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    closed: dict[date, MonthCount] = field(default_factory=dict)  # closed, emergencies
+    overall: dict[str, Spread] = field(default_factory=dict)  # slip, wait, lead: all keys
+
+    @staticmethod
+    def _sum(counts) -> tuple[int, int]:
+        counts = list(counts)
+        return sum(c.total for c in counts), sum(c.hits for c in counts)
+
+    def on_time_total(self, kind: str | None = None) -> tuple[int, int]:
+        """(ended, on time), for one phase kind or all."""
+        kinds = [kind] if kind else list(self.on_time)
+        return self._sum(c for k in kinds for c in self.on_time.get(k, {}).values())
+
+    def on_time_by_month(self) -> list[MonthCount]:
+        return [
+            MonthCount(
+                m, *self._sum(self.on_time[k][m] for k in self.on_time if m in self.on_time[k])
+            )
+            for m in self.months
+        ]
+
+    def deployment_total(self) -> tuple[int, int]:
+        """(attempts, failures)"""
+        return self._sum(self.deployments.values())
+
+    def closed_total(self) -> tuple[int, int]:
+        """(closed, emergencies)"""
+        return self._sum(self.closed.values())
+
+    def rejection_total(self, gate: str | None = None) -> int:
+        gates = [gate] if gate else list(self.rejections)
+        return sum(c.total for g in gates for c in self.rejections.get(g, {}).values())
+
+
+def _month(value) -> date:
+    """A month as TruncMonth returns it (a date or an aware datetime) as its first day."""
+    if isinstance(value, datetime):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+        return value.date().replace(day=1)
+    return value.replace(day=1)
+
+
+def _counted(rows: QuerySet, metric: str, key, moment: str, hits: Q | None) -> QuerySet:
+    """Rows counted by month: (metric, key, month, how many, how many of them are hits)."""
+    hit = Count("pk", filter=hits) if hits is not None else Value(0, output_field=IntegerField())
+    return rows.values(
+        metric=Value(metric, output_field=CharField()),
+        key=Cast(key, output_field=CharField()),
+        month=TruncMonth(moment),
+    ).annotate(n=Count("pk"), hits=hit)
+
+
+def _spread_rows(rows: QuerySet, metric: str, key, value: str) -> QuerySet:
+    return rows.values(
+        metric=Value(metric, output_field=CharField()),
+        key=Cast(key, output_field=CharField()),
+        v=Cast(value, output_field=FloatField()),
+    )
+
+
+def metrics(*, trains: QuerySet[ReleaseTrain], period: Period) -> Metrics:
+    """The figures for these trains over the period, in four queries."""
+    result = Metrics(period=period, months=period.months())
+    none = Value("", output_field=CharField())
+
+    counted = _counted(
+        ended_phases(trains, period),
+        "on_time",
+        F("kind"),
+        "actual_end",
+        Q(ended_on__lte=F("planned_end")),
+    ).union(
+        _counted(deployments(trains, period), "deploy", none, "attempted_at", Q(succeeded=False)),
+        _counted(
+            closed_trains(trains, period),
+            "closed",
+            none,
+            "closed_at",
+            Q(train_type=TrainType.EMERGENCY),
+        ),
+        _counted(
+            rejections(trains, period), "rejected", F("requirement__gate"), "decided_at", None
+        ),
+        all=True,
+    )
+    for metric, key, month, n, hits in counted.values_list("metric", "key", "month", "n", "hits"):
+        count = MonthCount(_month(month), n, hits)
+        if metric == "on_time":
+            result.on_time.setdefault(key, {})[count.month] = count
+        elif metric == "deploy":
+            result.deployments[count.month] = count
+        elif metric == "closed":
+            result.closed[count.month] = count
+        else:
+            result.rejections.setdefault(key, {})[count.month] = count
+    result.on_time = {k: result.on_time[k] for k in PHASE_ORDER if k in result.on_time}
+
+    every = Value(ALL, output_field=CharField())
+    durations = _spread_rows(ended_phases(trains, period), "slip", F("kind"), "slip").union(
+        _spread_rows(ended_phases(trains, period), "slip", every, "slip"),
+        _spread_rows(closed_trains(trains, period), "lead", every, "lead"),
+        *(_spread_rows(gate_rounds(trains, period, gate), "wait", every, "wait") for gate in Gate),
+        *(
+            _spread_rows(gate_rounds(trains, period, gate), "wait", Value(gate), "wait")
+            for gate in Gate
+        ),
+        _spread_rows(closed_trains(trains, period), "lead", F("train_type"), "lead"),
+        _spread_rows(restores(trains, period), "restore", none, "restore"),
+        all=True,
+    )
+    found = spreads(durations)
+    for (metric, key), spread in sorted(found.items()):
+        if key == ALL:
+            result.overall[metric] = spread
+        elif metric == "slip":
+            result.slip[key] = spread
+        elif metric == "wait":
+            result.approval_wait[key] = spread
+        elif metric == "lead":
+            result.lead_time[key] = spread
+        else:
+            result.restore = spread
+    result.slip = {k: result.slip[k] for k in PHASE_ORDER if k in result.slip}
+    result.lead_time = {t: result.lead_time[t] for t in TrainType if t in result.lead_time}
+
+    result.approvers = longest_waits(trains, period)
+    result.rejection_words = rejection_words(trains, period)
+    return result
+
+
+def longest_waits(trains: QuerySet, period: Period, *, top: int = TOP_APPROVERS) -> list[Approver]:
+    """Who the longest waits sat with: each approval requirement's approver (a person, or
+    a group) by the longest a decision of theirs kept a gate waiting."""
+    rows = (
+        decisions(trains, period)
+        .values(
+            "requirement__gate",
+            "requirement__user__username",
+            "requirement__user__first_name",
+            "requirement__user__last_name",
+            "requirement__group__name",
+        )
+        .annotate(n=Count("pk"), mean=Avg("wait"), longest=Max("wait"))
+        .order_by("-longest", "requirement__gate", "requirement__user__username")[:top]
+    )
+    return [
+        Approver(
+            gate=row["requirement__gate"],
+            name=(
+                person_name(
+                    row["requirement__user__first_name"],
+                    row["requirement__user__last_name"],
+                    row["requirement__user__username"],
+                )
+                if row["requirement__user__username"]
+                else f"group {group_label(row['requirement__group__name'])}"
+            ),
+            decisions=row["n"],
+            mean_days=row["mean"],
+            longest_days=row["longest"],
+        )
+        for row in rows
+    ]
+
+
+WORD = re.compile(r"[a-z][a-z'-]{2,}")
+
+
+def rejection_words(
+    trains: QuerySet, period: Period, *, top: int = TOP_WORDS
+) -> dict[str, list[tuple[str, int]]]:
+    """The words most often given as reasons for rejecting, per gate (common words left
+    out), each counted once a reason."""
+    words: dict[str, Counter] = {}
+    for gate, comment in rejections(trains, period).values_list("requirement__gate", "comment"):
+        seen = {w.strip("'-") for w in WORD.findall(comment.lower())} - STOP_WORDS
+        words.setdefault(gate, Counter()).update(w for w in seen if len(w) > 2)
+    return {
+        gate: sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:top]
+        for gate, counter in sorted(words.items())
+    }
+
+
+# The rows behind each figure, for its CSV ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rows:
+    title: str
+    header: tuple[str, ...]
+    rows: Callable[[QuerySet, Period], QuerySet]
+    columns: tuple[str, ...]
+
+
+def _gate_rows(trains: QuerySet, period: Period) -> QuerySet:
+    first, *rest = (
+        gate_rounds(trains, period, gate).values(
+            "train_id", "train__name", "transition", "requested_at", "created_at", "wait"
+        )
+        for gate in Gate
+    )
+    return first.union(*rest, all=True).order_by("created_at")
+
+
+ROWS: dict[str, Rows] = {
+    "on-time": Rows(
+        "Phases ended",
+        ("train id", "train", "phase", "planned end", "ended", "days late", "on time"),
+        lambda t, p: ended_phases(t, p).annotate(
+            on_time=ExpressionWrapper(Q(ended_on__lte=F("planned_end")), BooleanField())
+        ),
+        ("train_id", "train__name", "kind", "planned_end", "ended_on", "slip", "on_time"),
+    ),
+    "approval-wait": Rows(
+        "Gate rounds decided",
+        ("train id", "train", "decided by step", "requested", "decided", "days waited"),
+        _gate_rows,
+        ("train_id", "train__name", "transition", "requested_at", "created_at", "wait"),
+    ),
+    "approvers": Rows(
+        "Approval decisions",
+        (
+            "train id",
+            "train",
+            "gate",
+            "approver",
+            "group",
+            "approved",
+            "requested",
+            "decided",
+            "days waited",
+        ),
+        lambda t, p: decisions(t, p).order_by("decided_at"),
+        (
+            "requirement__train_id",
+            "requirement__train__name",
+            "requirement__gate",
+            "user__username",
+            "requirement__group__name",
+            "approve",
+            "requested_at",
+            "decided_at",
+            "wait",
+        ),
+    ),
+    "lead-time": Rows(
+        "Trains closed",
+        ("train id", "train", "type", "submitted", "closed", "lead time (days)"),
+        lambda t, p: closed_trains(t, p).order_by("closed_at"),
+        ("pk", "name", "train_type", "created_at", "closed_at", "lead"),
+    ),
+    "deployments": Rows(
+        "Deployment attempts",
+        ("train id", "train", "attempted", "succeeded"),
+        lambda t, p: deployments(t, p).order_by("attempted_at"),
+        ("train_id", "train__name", "attempted_at", "succeeded"),
+    ),
+    "restore": Rows(
+        "Failed attempts and their restore",
+        ("train id", "train", "failed", "restored", "days to restore"),
+        lambda t, p: restores(t, p).order_by("attempted_at"),
+        ("train_id", "train__name", "attempted_at", "restored_at", "restore"),
+    ),
+    "rejections": Rows(
+        "Rejections",
+        ("train id", "train", "gate", "by", "decided", "reason"),
+        lambda t, p: rejections(t, p).order_by("decided_at"),
+        (
+            "requirement__train_id",
+            "requirement__train__name",
+            "requirement__gate",
+            "user__username",
+            "decided_at",
+            "comment",
+        ),
+    ),
+    "emergency-share": Rows(
+        "Trains closed",
+        ("train id", "train", "type", "closed"),
+        lambda t, p: closed_trains(t, p).order_by("closed_at"),
+        ("pk", "name", "train_type", "closed_at"),
+    ),
+}
+
+
+def metric_rows(name: str, *, trains: QuerySet, period: Period) -> QuerySet:
+    """The rows one figure was computed from, as tuples in its CSV's columns."""
+    spec = ROWS[name]
+    return spec.rows(trains, period).values_list(*spec.columns)
+
+
+__all__ = [
+    "DEFAULT_DAYS",
+    "ROWS",
+    "Approver",
+    "Metrics",
+    "MonthCount",
+    "Period",
+    "metric_rows",
+    "metrics",
+]
