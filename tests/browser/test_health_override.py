@@ -42,11 +42,15 @@ def test_a_health_override_shows_who_and_why_then_lapses_on_its_day(visitor: Vis
     page.goto("/trains/?show=open&health=red")
     expect(page.locator("table.train-table")).to_contain_text(train.name)
 
-    # The day before it lapses it holds; on its day the computed health is back.
-    for day, shown in ((until - timedelta(days=1), "Health: Red (set)"), (until, "Health: Green")):
+    # The day before it lapses it holds; on its day the computed health is back, and the
+    # list's filter finds no red train any more.
+    for day, shown, red in (
+        (until - timedelta(days=1), "Health: Red (set)", "1 train"),
+        (until, "Health: Green", "0 trains"),
+    ):
         with time_machine.travel(datetime.combine(day, time(9), tzinfo=UTC), tick=True):
             page = visitor.sign_in("manager")  # the session ended meanwhile
             page.goto(f"/trains/{train.pk}/")
             expect(page.locator("#train-header")).to_contain_text(shown)
-    page.goto("/trains/?show=open&health=red")
-    expect(page.locator("#train-count")).to_contain_text("0 trains")
+            page.goto("/trains/?show=open&health=red")
+            expect(page.locator("#train-count")).to_contain_text(red)
