@@ -1,6 +1,6 @@
 from django.urls import path
 
-from trains.views import applications, calendar, freezes, inbox, insight, templates, trains
+from trains.views import applications, calendar, freezes, inbox, insight, plan, templates, trains
 
 urlpatterns = [
     path("trains/", trains.train_list_view, name="train_list"),
@@ -67,6 +67,10 @@ urlpatterns = [
         trains.access_revoke_view,
         name="access_revoke",
     ),
+    path("trains/<int:pk>/plan/", plan.plan_view, name="train_plan"),
+    path("trains/<int:pk>/baselines/", plan.baselines_view, name="train_baselines"),
+    path("trains/<int:pk>/health/", plan.health_override_view, name="health_override"),
+    path("trains/<int:pk>/health/clear/", plan.health_clear_view, name="health_clear"),
     # The manual steps of the train's life: POST /trains/<id>/<transition>/.
     path("trains/<int:pk>/<slug:transition>/", trains.train_step_view, name="train_step"),
     path("approvals/", inbox.inbox_view, name="inbox"),

@@ -61,7 +61,7 @@ def release_add(*, train: ReleaseTrain, release: ApplicationRelease, by: User) -
             EventKind.RELEASE,
             by,
             f"Added {release}",
-            data={"release": release.pk},
+            data={"release": release.pk, "change": "added"},
             notify=[release.application.product_owner],
         )
 
@@ -89,7 +89,7 @@ def release_remove(
             EventKind.RELEASE,
             by,
             f"Removed {release}: {reason}",
-            data={"release": release.pk},
+            data={"release": release.pk, "change": "removed", "reason": reason},
             notify=[release.application.product_owner],
         )
         _maybe_request_development_approval(locked)
