@@ -22,7 +22,7 @@ from approvals.models import ApprovalRequirement, Gate
 from releasemgr.ids import MAX_ID, parse_id
 from releasemgr.people import name_of
 from trains import access, workflow
-from trains.choices import Delivery, NotificationKind, PhaseKind, TrainState, TrainType
+from trains.choices import Delivery, Health, NotificationKind, PhaseKind, TrainState, TrainType
 from trains.models import (
     Deployment,
     ExitCriterion,
@@ -219,8 +219,43 @@ class RefusalSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
+class HealthOverrideSerializer(serializers.Serializer):
+    health = serializers.ChoiceField(choices=Health.choices)
+    reason = serializers.CharField()
+    by = serializers.CharField()
+    at = serializers.DateTimeField()
+    until = serializers.DateField(help_text="The override lapses on this day.")
+
+
+class PhaseSlipSerializer(serializers.Serializer):
+    phase = serializers.ChoiceField(choices=PhaseKind.choices)
+    baseline = serializers.DateField(allow_null=True, help_text="Its planned end in the baseline.")
+    planned = serializers.DateField(allow_null=True, help_text="Its planned end now.")
+    days = serializers.IntegerField(allow_null=True, help_text="Later than the baseline by.")
+
+
+class SlipSerializer(serializers.Serializer):
+    baseline = serializers.IntegerField(help_text="The number of the baseline measured against.")
+    taken_at = serializers.DateTimeField()
+    phases = PhaseSlipSerializer(many=True)
+    total = serializers.IntegerField(help_text="Days the delivery moved since the baseline.")
+
+
 class StatusSerializer(serializers.Serializer):
     """trains.status.TrainStatus: the same numbers as the train's page and the list."""
+
+    health = serializers.ChoiceField(
+        choices=Health.choices,
+        allow_null=True,
+        help_text="Red, amber or green (none once closed or cancelled): the override "
+        "while it holds, else computed.",
+    )
+    computed_health = serializers.ChoiceField(choices=Health.choices, allow_null=True)
+    health_reasons = serializers.ListField(
+        child=serializers.CharField(), help_text="Why the computed health is what it is."
+    )
+    override = HealthOverrideSerializer(allow_null=True)
+    slip = SlipSerializer(allow_null=True, help_text="Against the latest baseline.")
 
     state = serializers.ChoiceField(choices=TrainState.choices)
     phase = serializers.ChoiceField(choices=PhaseKind.choices, allow_null=True)
@@ -910,3 +945,16 @@ def metrics_data(m) -> dict:
         ],
         "emergency_share": counts(m.closed),
     }
+
+
+class FreezeWindowSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=120)
+    start = serializers.DateField(help_text="The first day no train deploys.")
+    end = serializers.DateField(help_text="The last day no train deploys.")
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+
+
+class FreezeRemoveSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=TEXT_MAX, help_text="Why it is removed.")

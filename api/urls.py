@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api import pages, views
+from api import pages, plan, views
 from api import views_templates as templates
 
 app_name = "api"
@@ -66,7 +66,21 @@ urlpatterns = [
     ),
     path(f"{v1}trains/<int:pk>/decisions/", views.DecisionsView.as_view(), name="decisions"),
     path(f"{v1}trains/<int:pk>/deployments/", views.DeploymentsView.as_view(), name="deployments"),
+    path(f"{v1}trains/<int:pk>/plan/", plan.PlanView.as_view(), name="train_plan"),
+    path(f"{v1}trains/<int:pk>/baselines/", plan.BaselinesView.as_view(), name="baselines"),
+    path(
+        f"{v1}trains/<int:pk>/scope-since-baseline/",
+        plan.ScopeSinceBaselineView.as_view(),
+        name="scope_since_baseline",
+    ),
+    path(
+        f"{v1}trains/<int:pk>/health-override/",
+        plan.HealthOverrideView.as_view(),
+        name="health_override",
+    ),
     path(f"{v1}inbox/", views.InboxView.as_view(), name="inbox"),
+    path(f"{v1}freeze-windows/", views.FreezeWindowsView.as_view(), name="freeze_windows"),
+    path(f"{v1}freeze-windows/<int:pk>/", views.FreezeWindowView.as_view(), name="freeze_window"),
     path(
         f"{v1}decision-links/<str:token>/",
         views.DecisionLinkView.as_view(),

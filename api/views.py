@@ -34,7 +34,7 @@ from trains import services, workflow
 from trains.access import MANAGE, can_manage, get_train_for_user, trains_visible_to
 from trains.choices import STATE_WHERE, NotificationKind, TrainState, TrainType
 from trains.facts import facts_of, with_facts
-from trains.models import ExitCriterion, Milestone, ReleaseTrain
+from trains.models import ExitCriterion, FreezeWindow, Milestone, ReleaseTrain
 from trains.notifications import selectors as notification_selectors
 from trains.notifications import services as notification_services
 from trains.selectors import applications_for, pending_requirements
@@ -949,3 +949,67 @@ class MetricsView(APIView):
             return Response({"detail": " ".join(scope.errors)}, status=status.HTTP_400_BAD_REQUEST)
         figures = metrics(trains=scope.trains, period=scope.period)
         return Response(s.MetricsSerializer(s.metrics_data(figures)).data)
+
+
+# Freeze windows --------------------------------------------------------------------------
+
+
+class FreezeWindowsView(APIView):
+    @extend_schema(
+        summary="Freeze windows: days no train deploys, save an emergency train's exception",
+        responses=answers({200: s.FreezeWindowSerializer(many=True)}),
+    )
+    def get(self, request) -> Response:
+        windows = FreezeWindow.objects.select_related("created_by").order_by("start", "id")
+        return Response(s.FreezeWindowSerializer(windows, many=True).data)
+
+    @extend_schema(
+        summary="Add a freeze window (staff and release managers)",
+        request=s.FreezeWindowSerializer,
+        responses=answers({201: s.FreezeWindowSerializer}, 400, 403),
+    )
+    def post(self, request) -> Response:
+        data = s.FreezeWindowSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        window = services.freeze_create(by=request.user, **data.validated_data)
+        return Response(s.FreezeWindowSerializer(window).data, status=status.HTTP_201_CREATED)
+
+
+def _freeze_window(pk: int) -> FreezeWindow:
+    window = FreezeWindow.objects.select_related("created_by").filter(pk=pk).first()
+    if window is None:
+        raise Http404("No such freeze window.")
+    return window
+
+
+class FreezeWindowView(APIView):
+    @extend_schema(
+        summary="One freeze window", responses=answers({200: s.FreezeWindowSerializer}, 404)
+    )
+    def get(self, request, pk: int) -> Response:
+        return Response(s.FreezeWindowSerializer(_freeze_window(pk)).data)
+
+    @extend_schema(
+        summary="Change a freeze window (staff and release managers)",
+        request=s.FreezeWindowSerializer,
+        responses=answers({200: s.FreezeWindowSerializer}, 400, 403, 404),
+    )
+    def patch(self, request, pk: int) -> Response:
+        window = _freeze_window(pk)
+        current = {f: getattr(window, f) for f in ("name", "start", "end", "reason")}
+        data = s.FreezeWindowSerializer(data={**current, **request.data})
+        data.is_valid(raise_exception=True)
+        window = services.freeze_update(window=window, by=request.user, **data.validated_data)
+        return Response(s.FreezeWindowSerializer(window).data)
+
+    @extend_schema(
+        summary="Remove a freeze window, with a reason (staff and release managers)",
+        request=s.FreezeRemoveSerializer,
+        responses=answers({204: None}, 400, 403, 404),
+    )
+    def delete(self, request, pk: int) -> Response:
+        window = _freeze_window(pk)
+        data = s.FreezeRemoveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.freeze_delete(window=window, by=request.user, reason=data.validated_data["reason"])
+        return Response(status=status.HTTP_204_NO_CONTENT)

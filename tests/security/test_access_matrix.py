@@ -236,6 +236,11 @@ RULES: dict[str, list[Rule]] = {
         )
     ],
     "milestone_add": [Rule("POST", manage_act, train, S)],
+    # Re-planning: a form with its errors; baselines readable by all who see the train.
+    "train_plan": [Rule("GET", manage_page, train, S), Rule("POST", manage_page, train, S)],
+    "train_baselines": [Rule("GET", page, train, S), Rule("POST", manage_act, train, S)],
+    "health_override": [Rule("POST", manage_act, train, S)],
+    "health_clear": [Rule("POST", manage_act, train, S)],
     "milestone_reach": [Rule("POST", manage_act, on_train("milestone_pk", "milestone"), S)],
     # No user name given: the form comes back with the reason beside the field.
     "access_grant": [Rule("POST", manage_page, train, S)],
@@ -384,6 +389,13 @@ RULES: dict[str, list[Rule]] = {
     ],
     "api:address_retry": [Rule("POST", api(lambda p, s: 200), api=True)],
     "api:decisions": [Rule("POST", api_seen(400), train, S, api=True)],
+    "api:train_plan": [Rule("POST", api_seen(400), train, S, api=True)],
+    "api:baselines": [
+        Rule("GET", api_seen(200), train, S, api=True),
+        Rule("POST", api_seen(400), train, S, api=True),
+    ],
+    "api:scope_since_baseline": [Rule("GET", api_seen(200), train, S, api=True)],
+    "api:health_override": [Rule("POST", api_seen(400), train, S, api=True)],
     "api:deployments": [Rule("POST", api_seen(400), train, S, api=True)],
     "api:inbox": [Rule("GET", api(lambda p, s: 200), api=True)],
     "api:applications": [
