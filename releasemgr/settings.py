@@ -258,10 +258,14 @@ SPECTACULAR_SETTINGS = {
         "TrainTypeEnum": "trains.choices.TrainType",
         "PhaseKindEnum": "trains.choices.PhaseKind",
         "EventKindEnum": "trains.choices.EventKind",
+        "HealthEnum": "trains.choices.Health",
         "CriterionRuleEnum": "trains.choices.CriterionCheck",
         "GateEnum": "approvals.models.Gate",
         "ReleaseStateEnum": "applications.models.ReleaseState",
         "TurnoverStateEnum": "applications.models.TurnoverState",
+        "WebhookEventEnum": "api.models.WebhookEventKind",
+        "WebhookDeliveryStatusEnum": "api.models.DeliveryStatus",
+        "NotificationDeliveryEnum": "trains.choices.Delivery",
     },
 }
 
@@ -289,6 +293,11 @@ REMINDER_OFFSETS_DAYS = sorted(
 APPROVAL_LINK_MAX_AGE_DAYS = env.int("APPROVAL_LINK_MAX_AGE_DAYS", default=7)
 REMINDER_ESCALATE_AFTER_DAYS = env.int("REMINDER_ESCALATE_AFTER_DAYS", default=3)
 REMINDER_SCAN_SECONDS = env.int("REMINDER_SCAN_SECONDS", default=300)
+# Health (trains/status.py): amber when the current phase ends within HEALTH_AMBER_DAYS with
+# required exit criteria unmet, or when the plan slipped more than HEALTH_AMBER_SLIP_DAYS
+# behind its baseline; red when the current phase is overdue.
+HEALTH_AMBER_DAYS = env.int("HEALTH_AMBER_DAYS", default=3)
+HEALTH_AMBER_SLIP_DAYS = env.int("HEALTH_AMBER_SLIP_DAYS", default=5)
 NOTIFICATION_DISPATCH_SECONDS = env.int("NOTIFICATION_DISPATCH_SECONDS", default=60)
 NOTIFICATION_DIGEST_HOUR = env.int("NOTIFICATION_DIGEST_HOUR", default=7)
 NOTIFICATION_MAX_RETRIES = env.int("NOTIFICATION_MAX_RETRIES", default=5)

@@ -85,6 +85,8 @@ def _standing(train) -> list[str]:
     ]
     if status.is_open and status.waiting:
         lines.append(f"Waiting for: {status.waiting_text}")
+    if status.health:
+        lines.append(f"Health: {status.health_label} ({status.health_text})")
     return lines
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trains', '0013_move_freeze_links'),
+        ('trains', '0014_freeze_windows'),
     ]
 
     operations = [

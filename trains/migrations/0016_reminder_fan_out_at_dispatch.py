@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trains', '0014_reminder_catch_up'),
+        ('trains', '0015_reminder_catch_up'),
     ]
 
     operations = [
