@@ -28,7 +28,7 @@ from api.selectors import grants_of
 from applications import services as application_services
 from applications.models import RELEASE_TRANSITIONS, ApplicationRelease, Turnover
 from approvals.models import ApprovalRequirement
-from releasemgr import roles
+from releasemgr import broker, roles
 from releasemgr.exceptions import ConcurrentChange, NotAllowed
 from trains import services, workflow
 from trains.access import MANAGE, can_manage, get_train_for_user, trains_visible_to
@@ -873,10 +873,8 @@ class DeliveryRedeliverView(APIView):
         delivery = api_services.delivery_redeliver(delivery=delivery, by=request.user)
         from api.tasks import webhook_deliver
 
-        try:
-            webhook_deliver.delay(delivery.pk)
-        except Exception:  # it is due now: the sweep sends it within a minute
-            logger.exception("Could not queue webhook delivery %s; the sweep will", delivery.pk)
+        # Due now in the database: if the broker is away, the sweep sends it.
+        broker.publish(webhook_deliver, delivery.pk)
         return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
