@@ -666,7 +666,7 @@ class TrainReleaseRemoveView(APIView):
     @extend_schema(
         summary="Take a release off the train, with a reason (in scoping or construction, "
         "its release managers); the release stays, on no train",
-        request=s.ReasonSerializer,
+        request=s.ReleaseRemoveSerializer,
         responses=answers({200: s.ReleaseSerializer}, 400, 403, 404, 409),
     )
     def post(self, request, pk: int, release_pk: int) -> Response:
@@ -678,7 +678,7 @@ class TrainReleaseRemoveView(APIView):
             raise Http404("No such application release on this train.")
         # Permission before input: only its managers get to hear the reason is missing.
         get_train_for_user(request.user, pk, need=MANAGE)
-        data = s.ReasonSerializer(data=request.data)
+        data = s.ReleaseRemoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.release_remove(
             train=train, release=release, by=request.user, reason=data.validated_data["reason"]
