@@ -31,7 +31,13 @@ from approvals.models import ApprovalRequirement
 from releasemgr import broker, roles
 from releasemgr.exceptions import ConcurrentChange, NotAllowed
 from trains import services, workflow
-from trains.access import MANAGE, can_manage, get_train_for_user, trains_visible_to
+from trains.access import (
+    MANAGE,
+    can_manage,
+    get_train_for_user,
+    may_keep_freezes,
+    trains_visible_to,
+)
 from trains.choices import STATE_WHERE, NotificationKind, TrainState, TrainType
 from trains.facts import facts_of, with_facts
 from trains.models import ExitCriterion, FreezeWindow, Milestone, ReleaseTrain
@@ -557,6 +563,9 @@ class ReleaseMoveView(APIView):
         release = visible_releases(request.user).filter(pk=pk).first()
         if release is None:
             raise Http404("No such application release.")
+        # Permission before input: only its train's managers hear what the body lacks.
+        if release.train_id is not None and not can_manage(request.user, release.train):
+            raise NotAllowed("Only the train's release managers move its application releases.")
         data = s.ReleaseMoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
@@ -967,10 +976,17 @@ class FreezeWindowsView(APIView):
         responses=answers({201: s.FreezeWindowSerializer}, 400, 403),
     )
     def post(self, request) -> Response:
+        _freeze_keeper(request)
         data = s.FreezeWindowSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         window = services.freeze_create(by=request.user, **data.validated_data)
         return Response(s.FreezeWindowSerializer(window).data, status=status.HTTP_201_CREATED)
+
+
+def _freeze_keeper(request) -> None:
+    """Permission before input: only keepers hear what a body lacks."""
+    if not may_keep_freezes(request.user):
+        raise NotAllowed(services.freezes.REFUSAL)
 
 
 def _freeze_window(pk: int) -> FreezeWindow:
@@ -993,6 +1009,7 @@ class FreezeWindowView(APIView):
         responses=answers({200: s.FreezeWindowSerializer}, 400, 403, 404),
     )
     def patch(self, request, pk: int) -> Response:
+        _freeze_keeper(request)
         window = _freeze_window(pk)
         current = {f: getattr(window, f) for f in ("name", "start", "end", "reason")}
         data = s.FreezeWindowSerializer(data={**current, **request.data})
@@ -1006,6 +1023,7 @@ class FreezeWindowView(APIView):
         responses=answers({204: None}, 400, 403, 404),
     )
     def delete(self, request, pk: int) -> Response:
+        _freeze_keeper(request)
         window = _freeze_window(pk)
         data = s.FreezeRemoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
