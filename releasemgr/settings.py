@@ -263,6 +263,9 @@ SPECTACULAR_SETTINGS = {
         "GateEnum": "approvals.models.Gate",
         "ReleaseStateEnum": "applications.models.ReleaseState",
         "TurnoverStateEnum": "applications.models.TurnoverState",
+        "WebhookEventEnum": "api.models.WebhookEventKind",
+        "WebhookDeliveryStatusEnum": "api.models.DeliveryStatus",
+        "NotificationDeliveryEnum": "trains.choices.Delivery",
     },
 }
 
@@ -289,7 +292,6 @@ REMINDER_OFFSETS_DAYS = sorted(
 # How long the Approve and Reject links of an approval-request mail stay valid.
 APPROVAL_LINK_MAX_AGE_DAYS = env.int("APPROVAL_LINK_MAX_AGE_DAYS", default=7)
 REMINDER_ESCALATE_AFTER_DAYS = env.int("REMINDER_ESCALATE_AFTER_DAYS", default=3)
-REMINDER_OVERDUE_MAX_DAYS = env.int("REMINDER_OVERDUE_MAX_DAYS", default=90)
 REMINDER_SCAN_SECONDS = env.int("REMINDER_SCAN_SECONDS", default=300)
 # Health (trains/status.py): amber when the current phase ends within HEALTH_AMBER_DAYS with
 # required exit criteria unmet, or when the plan slipped more than HEALTH_AMBER_SLIP_DAYS
@@ -303,10 +305,8 @@ NOTIFICATION_RETRY_BACKOFF = env.int("NOTIFICATION_RETRY_BACKOFF", default=30)
 NOTIFICATION_RETRY_BACKOFF_MAX = env.int("NOTIFICATION_RETRY_BACKOFF_MAX", default=600)
 if not REMINDER_OFFSETS_DAYS or min(REMINDER_OFFSETS_DAYS) < 1:
     raise ImproperlyConfigured("REMINDER_OFFSETS_DAYS needs whole days of at least 1: 7,2,1.")
-if REMINDER_OVERDUE_MAX_DAYS < 1 or REMINDER_ESCALATE_AFTER_DAYS < 1:
-    raise ImproperlyConfigured(
-        "REMINDER_OVERDUE_MAX_DAYS and REMINDER_ESCALATE_AFTER_DAYS must be at least 1."
-    )
+if REMINDER_ESCALATE_AFTER_DAYS < 1:
+    raise ImproperlyConfigured("REMINDER_ESCALATE_AFTER_DAYS must be at least 1.")
 if not 0 <= NOTIFICATION_DIGEST_HOUR <= 23:
     raise ImproperlyConfigured("NOTIFICATION_DIGEST_HOUR is an hour of the day, 0 to 23.")
 

@@ -127,7 +127,8 @@ class Facts:
     @property
     def gates_without_approvers(self) -> list[str]:
         gates = {r.gate for r in self.requirements}
-        return [g.label for g in Gate if g.value not in gates]
+        # The gates of the train's life; an exception gate is asked for only when needed.
+        return [g.label for g in (Gate.DEVELOPMENT, Gate.EXECUTIVE) if g.value not in gates]
 
     def phase(self, kind: str) -> PhaseFact | None:
         return next((p for p in self.phases if p.kind == kind), None)
@@ -190,14 +191,19 @@ def _compiled() -> dict[str, tuple[str, tuple]]:
     return _COMPILED[key]
 
 
+FIXED_ROUND = 1  # ReleaseTrain.FIXED_ROUND: a gate outside the train's life has one round
+
+
 def _fact_expressions(trains: QuerySet) -> QuerySet:
     """The fact columns as ORM expressions (compiled once by `_compiled`)."""
     from trains.models import Baseline, ExitCriterion, Phase, TrainEvent
 
     train = OuterRef("pk")
-    this_round = Q(
-        requirement__gate=Gate.DEVELOPMENT, round=OuterRef("train__development_round")
-    ) | Q(requirement__gate=Gate.EXECUTIVE, round=OuterRef("train__executive_round"))
+    this_round = (
+        Q(requirement__gate=Gate.DEVELOPMENT, round=OuterRef("train__development_round"))
+        | Q(requirement__gate=Gate.EXECUTIVE, round=OuterRef("train__executive_round"))
+        | Q(requirement__gate=Gate.FREEZE_EXCEPTION, round=FIXED_ROUND)
+    )
 
     def decisions(approve: bool) -> Coalesce:
         return Coalesce(

@@ -14,6 +14,7 @@ from approvals.models import Gate
 from releasemgr import roles
 from releasemgr.ids import IdChoiceField, IdField, IdMultipleChoiceField, parse_id
 from releasemgr.people import person_name
+from trains import freezes
 from trains.choices import PHASE_ORDER, Health, PhaseKind, TrainType
 from trains.models import Cadence, TrainTemplate
 from trains.planning import PLACEHOLDER_HELP
@@ -74,6 +75,20 @@ class TrainForm(forms.Form):
             initial[f"phase_{phase.kind}"] = phase.planned_end
         initial["release_engineers"] = list(train.release_engineers.all())
         return initial
+
+    def freeze_warning(self) -> str:
+        """A warning, not an error: the deployment phase is planned to end inside a freeze
+        window, when no train deploys (save an emergency train's approved exception)."""
+        cleaned = getattr(self, "cleaned_data", None)
+        day = cleaned.get("phase_deployment") if cleaned else self.initial.get("phase_deployment")
+        window = freezes.window_on(day) if day else None
+        if window is None:
+            return ""
+        return (
+            f"The deployment phase ends on {day:%Y-%m-%d}, inside the freeze window "
+            f"{window.label}: no train deploys then, save an emergency train whose freeze "
+            "exception an executive approved."
+        )
 
     def apply_errors(self, error: ValidationError) -> None:
         """Put a service's ValidationError on the fields it names."""
@@ -149,8 +164,10 @@ class RequirementForm(forms.Form):
         label="Approvals needed (N)", min_value=1, max_value=50, initial=1
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, gates=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if gates is not None:  # the gates open now (services.gates.requirement_gates_open)
+            self.fields["gate"].choices = [(g, Gate(g).label) for g in gates]
         # People and groups in one query (UNION ALL): the dashboard shows this form.
         people = (
             get_user_model()
@@ -359,6 +376,18 @@ class PeriodForm(forms.Form):
             if (last - first).days >= self.MAX_DAYS:
                 raise ValidationError("Choose a period of at most five years.")
         return data
+
+
+class FreezeWindowForm(forms.Form):
+    name = forms.CharField(max_length=120, help_text="As people will read it: “Year-end freeze”.")
+    start = forms.DateField(widget=DATE, help_text="The first day nothing deploys.")
+    end = forms.DateField(widget=DATE, help_text="The last day nothing deploys.")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000
+    )
+
+    def apply_errors(self, error: ValidationError) -> None:
+        TrainForm.apply_errors(self, error)
 
 
 # Re-planning and health ----------------------------------------------------------------------

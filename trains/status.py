@@ -381,6 +381,10 @@ def _waiting(train: ReleaseTrain, facts: Facts, step: Step | None) -> tuple[Wait
         else:
             who = lead
         waiting.append(Waiting(f"{criterion.description}: {detail}", who))
+    if step.frozen:
+        asks = train.train_type in workflow.EXCEPTION_TRAIN_TYPES[Gate.FREEZE_EXCEPTION]
+        for line in workflow.freeze_unmet(train, facts):
+            waiting.append(Waiting(line, ("an executive",) if asks else lead))
     if not waiting:
         takers = (*lead, *engineers) if step.action == access.DEPLOY else lead
         waiting.append(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from trains.views import applications, calendar, inbox, insight, plan, templates, trains
+from trains.views import applications, calendar, freezes, inbox, insight, plan, templates, trains
 
 urlpatterns = [
     path("trains/", trains.train_list_view, name="train_list"),
@@ -94,6 +94,9 @@ urlpatterns = [
     path("calendar/", calendar.calendar_view, name="calendar"),
     path("metrics/", insight.metrics_view, name="metrics"),
     path("portfolio/", insight.portfolio_view, name="portfolio"),
+    path("freezes/", freezes.freeze_list_view, name="freeze_list"),
+    path("freezes/<int:pk>/edit/", freezes.freeze_edit_view, name="freeze_edit"),
+    path("freezes/<int:pk>/remove/", freezes.freeze_remove_view, name="freeze_remove"),
     path("applications/", applications.application_list_view, name="application_list"),
     path("applications/<int:pk>/", applications.application_detail_view, name="application_detail"),
     path(

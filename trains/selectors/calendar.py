@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import calendar as pycalendar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from trains import freezes
 from trains.facts import with_facts
-from trains.models import Milestone, Phase, ReleaseTrain
+from trains.models import FreezeWindow, Milestone, Phase, ReleaseTrain
 from trains.status import TrainStatus, train_status
 
 
@@ -47,10 +48,29 @@ class WindowBar:
         return f"{train.name}: {train.start_date:%Y-%m-%d} → {train.end_date:%Y-%m-%d}"
 
 
+@dataclass(frozen=True)
+class FreezeBar:
+    """A freeze window across one week (trains.freezes): no train deploys on its days."""
+
+    window: FreezeWindow
+    column: int
+    span: int
+    starts: bool
+    ends: bool
+
+    @property
+    def title(self) -> str:
+        return f"Freeze window: {self.window.label}" + (
+            f" — {self.window.reason}" if self.window.reason else ""
+        )
+
+
 @dataclass
 class CalendarWeek:
     windows: list[WindowBar]
     days: list[tuple[date, list[CalendarEntry]]]
+    freezes: list[FreezeBar] = field(default_factory=list)
+    frozen_days: frozenset[date] = frozenset()
 
 
 @dataclass
@@ -119,9 +139,29 @@ def _bars(
     return bars
 
 
+def _freeze_bars(windows: list[FreezeWindow], week: list[date]) -> list[FreezeBar]:
+    monday, sunday = week[0], week[-1]
+    bars = []
+    for window in windows:
+        if window.end < monday or window.start > sunday:
+            continue
+        start, end = max(window.start, monday), min(window.end, sunday)
+        bars.append(
+            FreezeBar(
+                window,
+                (start - monday).days + 1,
+                (end - start).days + 1,
+                window.start >= monday,
+                window.end <= sunday,
+            )
+        )
+    return bars
+
+
 def calendar_month(*, trains: QuerySet[ReleaseTrain], month: date) -> CalendarMonth:
     """The weeks (Monday first) around a month: each day's deadlines and milestones of
-    these trains, and each week's bars of the trains' windows (3 queries)."""
+    these trains, each week's bars of the trains' windows and of the freeze windows
+    (4 queries)."""
     weeks = pycalendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
     first, last = weeks[0][0], weeks[-1][-1]
     entries = calendar_entries(trains=trains, first=first, last=last)
@@ -136,11 +176,17 @@ def calendar_month(*, trains: QuerySet[ReleaseTrain], month: date) -> CalendarMo
             )
         ).order_by("start_date", "end_date", "name", "id")
     )
+    frozen = list(freezes.windows_between(first, last))
     health = {t.pk: train_status(t) for t in windows}
     return CalendarMonth(
         first=month,
         weeks=[
-            CalendarWeek(_bars(windows, week, health), [(day, by_day.get(day, [])) for day in week])
+            CalendarWeek(
+                _bars(windows, week, health),
+                [(day, by_day.get(day, [])) for day in week],
+                _freeze_bars(frozen, week),
+                frozenset(d for d in week for w in frozen if w.start <= d <= w.end),
+            )
             for week in weeks
         ],
         entry_count=len(entries),

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
+from trains import freezes
 from trains.choices import PHASE_ORDER, PhaseKind, TrainState
 from trains.facts import PhaseFact, facts_of
 from trains.models import Milestone, ReleaseTrain
@@ -104,6 +105,7 @@ class Timeline:
     band_height: int = ROW - 2  # a phase's row, shaded to hold its label and bars together
     grid_top: int = AXIS
     summary: str = ""  # the drawing in words, for a screen reader
+    freezes: list[Bar] = field(default_factory=list)  # freeze windows, over every row
 
     @property
     def grid_bottom(self) -> int:
@@ -171,6 +173,17 @@ def timeline(train: ReleaseTrain, status: TrainStatus, milestones: list[Mileston
         marks.append(Mark(x, milestone_y, css, f"{m.name}: due {m.due_date:%Y-%m-%d}, {note}"))
 
     height = milestone_top + (MILESTONE_ROW if marks else 0) + TODAY_ROW
+    frozen = [
+        Bar(
+            pct(at(max(w.start, start))),
+            pct(at(min(w.end, end) + timedelta(days=1)) - at(max(w.start, start))),
+            AXIS,
+            height - TODAY_ROW - AXIS,
+            "tl-freeze",
+            f"Freeze window: {w.label}" + (f" — {w.reason}" if w.reason else ""),
+        )
+        for w in freezes.windows_between(start, end)
+    ]
     today_tick = None
     if start <= today <= end:
         fraction = at(today)
@@ -192,7 +205,9 @@ def timeline(train: ReleaseTrain, status: TrainStatus, milestones: list[Mileston
         baseline=facts.baseline.number if facts.baseline else None,
         today=today_tick,
         today_label_y=height - 4,
-        summary=_summary(train, lines, marks, start, end),
+        summary=_summary(train, lines, marks, start, end)
+        + "".join(f" {bar.title}." for bar in frozen),
+        freezes=frozen,
     )
 
 

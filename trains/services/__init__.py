@@ -12,6 +12,7 @@ from trains.services.criteria import (
     criterion_set_met,
     criterion_set_required,
 )
+from trains.services.freezes import freeze_create, freeze_delete, freeze_update
 from trains.services.gates import decision_record, requirement_add, requirement_remove
 from trains.services.plan import (
     baseline_take,
@@ -61,6 +62,9 @@ __all__ = [
     "criterion_set_met",
     "criterion_set_required",
     "decision_record",
+    "freeze_create",
+    "freeze_delete",
+    "freeze_update",
     "milestone_add",
     "milestone_reach",
     "release_add",

@@ -19,6 +19,7 @@ from releasemgr.exceptions import (
 from trains import facts, signals, workflow
 from trains.choices import (
     STATE_PHASE,
+    STATE_WHERE,
     EventKind,
     TrainState,
 )
@@ -44,15 +45,15 @@ def lock_train(train: ReleaseTrain, *, expect_state: bool = False) -> ReleaseTra
     locked = ReleaseTrain.objects.select_for_update().get(pk=train.pk)
     if expect_state and locked.state != train.state:
         raise ConcurrentChange(
-            f"Someone else moved this train first: it is now in "
-            f"{locked.get_state_display().lower()}."
+            f"Someone else moved this train first: it is now "
+            f"{STATE_WHERE[TrainState(locked.state)]}."
         )
     return locked
 
 
 def require_open(train: ReleaseTrain) -> None:
     if not train.is_open:
-        raise InvalidState(f"This train is {train.get_state_display().lower()}; it cannot change.")
+        raise InvalidState(f"{workflow.where(train.state)}; it cannot change.")
 
 
 def record(

@@ -19,7 +19,7 @@ from releasemgr.ids import MAX_ID, parse_id
 from releasemgr.people import name_of
 from trains import services, workflow
 from trains.access import get_train_for_user, may_create_trains
-from trains.choices import Health, TrainState
+from trains.choices import Health
 from trains.filters import SHOW_STATES, Show, TrainFilter, query_with, show_from, shown
 from trains.forms import (
     CriterionForm,
@@ -47,6 +47,7 @@ from trains.selectors import (
     with_health,
 )
 from trains.selectors.plan import scope_since_baseline
+from trains.services.gates import requirement_gates_open
 from trains.views.common import attempt, form_errors, is_htmx
 
 PAGE_SIZE = 25
@@ -134,11 +135,18 @@ def train_create_view(request: HttpRequest) -> HttpResponse:
                 f"Train {train.name} submitted. Set its approvers, "
                 "exit criteria and application releases below.",
             )
+            if warning := form.freeze_warning():
+                messages.warning(request, warning)
             return redirect("train_detail", pk=train.pk)
     return render(
         request,
         "trains/train_form.html",
-        {"form": form, "train": None, "template_form": FromTemplateForm()},
+        {
+            "form": form,
+            "train": None,
+            "template_form": FromTemplateForm(),
+            "freeze_warning": form.freeze_warning(),
+        },
     )
 
 
@@ -147,9 +155,7 @@ def train_create_view(request: HttpRequest) -> HttpResponse:
 def train_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     train = get_train_for_user(request.user, pk, need="manage")
     if not train.is_open:
-        messages.error(
-            request, f"This train is {train.get_state_display().lower()}; it cannot change."
-        )
+        messages.error(request, f"{workflow.where(train.state)}; it cannot change.")
         return redirect("train_detail", pk=train.pk)
     form = TrainForm(request.POST or None, initial=TrainForm.initial_for(train))
     if request.method == "POST" and form.is_valid():
@@ -168,18 +174,25 @@ def train_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             messages.success(request, "Train updated.")
+            if warning := form.freeze_warning():
+                messages.warning(request, warning)
             return redirect("train_detail", pk=train.pk)
-    return render(request, "trains/train_form.html", {"form": form, "train": train})
+    return render(
+        request,
+        "trains/train_form.html",
+        {"form": form, "train": train, "freeze_warning": form.freeze_warning()},
+    )
 
 
 def _dashboard_context(request: HttpRequest, train) -> dict:
+    gates = requirement_gates_open(train)
     return {
         "d": train_dashboard(train=train, user=request.user),
         "scope_changes": scope_since_baseline(train),
         "health_form": HealthOverrideForm(),
         "may_plan": may_create_trains(request.user),
         "criterion_form": CriterionForm(),
-        "requirement_form": RequirementForm() if train.state == TrainState.SCOPING else None,
+        "requirement_form": RequirementForm(gates=gates) if gates else None,
         "milestone_form": MilestoneForm(),
         "grant_form": GrantForm(),
         "deploy_form": DeployForm(),

@@ -21,7 +21,7 @@ from releasemgr import roles
 from trains import services
 from trains.choices import CriterionCheck, PhaseKind, TrainState, TrainType
 from trains.management.commands import history
-from trains.models import ReleaseTrain
+from trains.models import FreezeWindow, ReleaseTrain
 
 # B105: the demo users' documented password; refused with DEBUG off
 PASSWORD = "demo"  # nosec B105
@@ -53,6 +53,9 @@ TRAINS = [
 ]
 
 
+FREEZE_NAME = "Year-end freeze"
+
+
 class Command(BaseCommand):
     help = "Create demo users (password 'demo') and a release train in every state."
 
@@ -72,6 +75,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             people = self._users()
             apps = self._applications(people)
+            self._freeze_window(people)
             created = 0
             created += history.seed(people=people, apps=apps)
             for index, spec in enumerate(TRAINS):
@@ -115,6 +119,19 @@ class Command(BaseCommand):
             admin.set_password(PASSWORD)
             admin.save()
         return people
+
+    def _freeze_window(self, people) -> None:
+        """A freeze window in the coming month (once: none of that name yet)."""
+        if FreezeWindow.objects.filter(name=FREEZE_NAME).exists():
+            return
+        start = timezone.localdate() + timedelta(days=18)
+        services.freeze_create(
+            by=people["manager"],
+            name=FREEZE_NAME,
+            start=start,
+            end=start + timedelta(days=10),
+            reason="Peak trading: the shops take the year's orders; nothing deploys.",
+        )
 
     def _applications(self, people) -> list[Application]:
         apps = []

@@ -25,7 +25,7 @@ def _drop_append_only(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("trains", "0013_move_freeze_links"),
+        ("trains", "0016_reminder_fan_out_at_dispatch"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
