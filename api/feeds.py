@@ -83,6 +83,11 @@ def _cell(value: object) -> str:
     return text
 
 
+def rows_csv(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
+    """Any rows as CSV, each cell kept from being read as a formula."""
+    return _csv(list(header), rows)
+
+
 def _csv(header: list[str], rows: Iterable[list[object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)

@@ -659,3 +659,125 @@ class FreezeWindowSerializer(serializers.Serializer):
 
 class FreezeRemoveSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=TEXT_MAX, help_text="Why it is removed.")
+
+
+# Metrics (trains.selectors.metrics): plain data, described for the schema ---------------------
+
+
+class SpreadSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    median = serializers.FloatField(help_text="Days.")
+    p90 = serializers.FloatField(help_text="Days: the 90th percentile.")
+    mean = serializers.FloatField(help_text="Days.")
+    largest = serializers.FloatField(help_text="Days.")
+
+
+class KeyedSpreadSerializer(SpreadSerializer):
+    key = serializers.CharField(help_text="The phase kind, gate or train type; '*' for all.")
+
+
+class MonthCountSerializer(serializers.Serializer):
+    month = serializers.DateField(help_text="The month's first day.")
+    total = serializers.IntegerField()
+    hits = serializers.IntegerField()
+
+
+class KeyedMonthCountSerializer(MonthCountSerializer):
+    key = serializers.CharField()
+
+
+class ApproverWaitSerializer(serializers.Serializer):
+    gate = serializers.ChoiceField(choices=Gate.choices)
+    approver = serializers.CharField(help_text="A person, or 'group <name>'.")
+    decisions = serializers.IntegerField()
+    mean_days = serializers.FloatField()
+    longest_days = serializers.FloatField()
+
+
+class WordCountSerializer(serializers.Serializer):
+    gate = serializers.ChoiceField(choices=Gate.choices)
+    word = serializers.CharField()
+    count = serializers.IntegerField(help_text="How many rejections' reasons use it.")
+
+
+class MetricsSerializer(serializers.Serializer):
+    first = serializers.DateField(help_text="The period's first day.")
+    last = serializers.DateField(help_text="The period's last day (included).")
+    on_time = KeyedMonthCountSerializer(
+        many=True,
+        help_text="Per phase kind (key) and month: phases ended (total), on time (hits).",
+    )
+    slip = KeyedSpreadSerializer(many=True, help_text="Days late per phase kind.")
+    approval_wait = KeyedSpreadSerializer(
+        many=True, help_text="Days from requesting a gate to its decision, per gate."
+    )
+    approvers = ApproverWaitSerializer(many=True, help_text="The longest waits first.")
+    lead_time = KeyedSpreadSerializer(
+        many=True, help_text="Days from submitted to closed, per train type."
+    )
+    deployments = MonthCountSerializer(
+        many=True, help_text="Per month: attempts (total), failed attempts (hits)."
+    )
+    change_failure_rate = serializers.FloatField(allow_null=True)
+    deployments_per_month = serializers.FloatField(help_text="Successful deployments.")
+    time_to_restore = SpreadSerializer(allow_null=True, help_text="Days from a failure to success.")
+    rejections = KeyedMonthCountSerializer(many=True, help_text="Per gate (key) and month.")
+    rejection_words = WordCountSerializer(many=True)
+    emergency_share = MonthCountSerializer(
+        many=True, help_text="Per month: trains closed (total), emergency trains (hits)."
+    )
+
+
+def metrics_data(m) -> dict:
+    """The metrics page's figures as plain data (`MetricsSerializer`)."""
+
+    def spread(s, key=None) -> dict:
+        data = {
+            "count": s.count,
+            "median": s.median,
+            "p90": s.p90,
+            "mean": s.mean,
+            "largest": s.largest,
+        }
+        return data if key is None else {"key": key, **data}
+
+    def spreads(found: dict, overall) -> list[dict]:
+        rows = [spread(s, key) for key, s in found.items()]
+        return rows + ([spread(overall, "*")] if overall else [])
+
+    def counts(found: dict) -> list[dict]:
+        return [{"month": c.month, "total": c.total, "hits": c.hits} for c in found.values()]
+
+    def keyed(found: dict) -> list[dict]:
+        return [{"key": key, **row} for key, months in found.items() for row in counts(months)]
+
+    attempts, failures = m.deployment_total()
+    return {
+        "first": m.period.first,
+        "last": m.period.last,
+        "on_time": keyed(m.on_time),
+        "slip": spreads(m.slip, m.overall.get("slip")),
+        "approval_wait": spreads(m.approval_wait, m.overall.get("wait")),
+        "approvers": [
+            {
+                "gate": a.gate,
+                "approver": a.name,
+                "decisions": a.decisions,
+                "mean_days": a.mean_days,
+                "longest_days": a.longest_days,
+            }
+            for a in m.approvers
+        ],
+        "lead_time": spreads(m.lead_time, m.overall.get("lead")),
+        "deployments": counts(m.deployments),
+        "change_failure_rate": failures / attempts if attempts else None,
+        "deployments_per_month": (attempts - failures) / len(m.months) if m.months else 0.0,
+        "time_to_restore": spread(m.restore) if m.restore else None,
+        "rejections": keyed(m.rejections),
+        "rejection_words": [
+            {"gate": gate, "word": word, "count": n}
+            for gate, words in m.rejection_words.items()
+            for word, n in words
+        ],
+        "emergency_share": counts(m.closed),
+    }

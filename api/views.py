@@ -20,15 +20,18 @@ from api.filters import ApiTrainFilter, ReleaseFilter
 from applications import services as application_services
 from applications.models import RELEASE_TRANSITIONS, ApplicationRelease, Turnover
 from approvals.models import ApprovalRequirement
-from releasemgr.exceptions import ConcurrentChange
+from releasemgr.exceptions import ConcurrentChange, NotAllowed
 from trains import services, workflow
-from trains.access import MANAGE, get_train_for_user, trains_visible_to
-from trains.choices import STATE_WHERE, TrainState
+from trains.access import MANAGE, get_train_for_user, may_keep_freezes, trains_visible_to
+from trains.choices import STATE_WHERE, TrainState, TrainType
 from trains.facts import facts_of, with_facts
 from trains.models import ExitCriterion, FreezeWindow, ReleaseTrain
 from trains.selectors import applications_for, pending_requirements
+from trains.selectors.metrics import metrics
+from trains.services import freezes as freeze_services
 from trains.services.links import LinkRefused, decision_link_check, decision_link_use
 from trains.status import train_status
+from trains.views.insight import metrics_scope, require_metrics
 
 _ERRORS = {
     400: OpenApiResponse(OpenApiTypes.OBJECT, description="Bad input: errors per field."),
@@ -602,10 +605,17 @@ class FreezeWindowsView(APIView):
         responses=answers({201: s.FreezeWindowSerializer}, 400, 403),
     )
     def post(self, request) -> Response:
+        _may_keep_freezes(request.user)
         data = s.FreezeWindowSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         window = services.freeze_create(by=request.user, **data.validated_data)
         return Response(s.FreezeWindowSerializer(window).data, status=status.HTTP_201_CREATED)
+
+
+def _may_keep_freezes(user) -> None:
+    """Permission before input: only a keeper hears what is wrong with the input."""
+    if not may_keep_freezes(user):
+        raise NotAllowed(freeze_services.REFUSAL)
 
 
 def _freeze_window(pk: int) -> FreezeWindow:
@@ -628,6 +638,7 @@ class FreezeWindowView(APIView):
         responses=answers({200: s.FreezeWindowSerializer}, 400, 403, 404),
     )
     def patch(self, request, pk: int) -> Response:
+        _may_keep_freezes(request.user)
         window = _freeze_window(pk)
         current = {f: getattr(window, f) for f in ("name", "start", "end", "reason")}
         data = s.FreezeWindowSerializer(data={**current, **request.data})
@@ -641,8 +652,41 @@ class FreezeWindowView(APIView):
         responses=answers({204: None}, 400, 403, 404),
     )
     def delete(self, request, pk: int) -> Response:
+        _may_keep_freezes(request.user)
         window = _freeze_window(pk)
         data = s.FreezeRemoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.freeze_delete(window=window, by=request.user, reason=data.validated_data["reason"])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Metrics ----------------------------------------------------------------------------------
+
+
+class MetricsView(APIView):
+    @extend_schema(
+        summary="Delivery metrics over a period, of the trains you may see",
+        description=(
+            "The figures of the metrics page (/metrics/): on-time rate, slip, approval wait, "
+            "lead time, deployments, change failure rate, time to restore, rejections and "
+            "emergency share. Durations in days. Release managers and executives only."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "first", OpenApiTypes.DATE, description="First day (default: 89 days ago)."
+            ),
+            OpenApiParameter("last", OpenApiTypes.DATE, description="Last day (default: today)."),
+            OpenApiParameter("q", str, description="Name or purpose contains."),
+            OpenApiParameter("state", str, many=True, enum=TrainState.values),
+            OpenApiParameter("train_type", str, enum=TrainType.values),
+            OpenApiParameter("manager", int, description="The primary release manager's id."),
+        ],
+        responses=answers({200: s.MetricsSerializer}, 400, 403),
+    )
+    def get(self, request) -> Response:
+        require_metrics(request.user)
+        scope = metrics_scope(request.user, request.query_params)
+        if scope.errors:
+            return Response({"detail": " ".join(scope.errors)}, status=status.HTTP_400_BAD_REQUEST)
+        figures = metrics(trains=scope.trains, period=scope.period)
+        return Response(s.MetricsSerializer(s.metrics_data(figures)).data)

@@ -619,3 +619,16 @@ def may_create_trains(user: User) -> bool:
     template. The templates and their schedules are theirs, as a team: any release
     manager may see, use and change them (each change is in the template's history)."""
     return roles.has_role(user, roles.RELEASE_MANAGERS)
+
+
+# Pages across trains --------------------------------------------------------------------------
+
+# Who reads the delivery metrics (of the trains they may see); everyone signed in sees the
+# portfolio of the trains they may see.
+METRICS_ROLES = (roles.RELEASE_MANAGERS, roles.EXECUTIVES)
+
+
+def may_see_metrics(user: User) -> bool:
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or any(roles.has_role(user, role) for role in METRICS_ROLES)

@@ -420,8 +420,8 @@ class MailDelivery(models.Model):
     status = models.CharField(
         max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
     )
-    queued_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a worker was last asked to send it."
+    retry_at = models.DateTimeField(
+        null=True, blank=True, help_text="Not tried again before then (a passing failure)."
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -29,6 +29,19 @@ STABLE_PATHS = {
     "/api/v1/freeze-windows/",
     "/api/v1/freeze-windows/{id}/",
     "/api/v1/trains/{id}/deployments/",
+    # templates, clones and schedules (issue 14)
+    "/api/v1/templates/",
+    "/api/v1/templates/{id}/",
+    "/api/v1/templates/{id}/events/",
+    "/api/v1/templates/{id}/trains/",
+    "/api/v1/templates/{id}/schedules/",
+    "/api/v1/trains/{id}/clone/",
+    "/api/v1/schedules/",
+    "/api/v1/schedules/{id}/",
+    "/api/v1/schedules/{id}/pause/",
+    "/api/v1/schedules/{id}/resume/",
+    "/api/v1/schedules/{id}/run/",
+    "/api/v1/metrics/",
 }
 
 

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from approvals.models import Gate
 from tests.factories import fresh, make_train, schedule, scope
@@ -33,7 +34,7 @@ from trains import services
 from trains.access import trains_for
 from trains.choices import PhaseKind, TrainType
 from trains.models import ReleaseTrain
-from trains.selectors.metrics import MonthCount, Period, metric_rows, metrics
+from trains.selectors.metrics import ROWS, MonthCount, Period, metric_rows, metrics
 
 pytestmark = pytest.mark.django_db
 
@@ -294,3 +295,91 @@ def test_a_manager_gets_the_figures_of_the_trains_they_see(
     assert mine == alone
     assert everyone.closed_total() == (10, 5)
     assert everyone.deployment_total() == (14, 4)  # T0, T3, T6, T9 failed once
+
+
+# The page ------------------------------------------------------------------------------------
+
+PAGE = "/metrics/?first=2025-01-01&last=2025-03-31"
+
+
+def test_the_page_draws_each_figure_with_its_numbers(
+    client, manager, history, django_assert_max_num_queries
+):
+    client.force_login(manager)
+    client.get(PAGE)  # warm: a new connection checks once what its database supports
+    # session, user with its groups, the navigation's inbox count (an approver); the counts
+    # by month, the spreads, the approvers, the rejections' reasons; the manager filter's
+    # choices
+    with django_assert_max_num_queries(8):
+        response = client.get(PAGE)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "38% of 8 phases on time" in html  # 3 of 8
+    assert "median 1.5 days, 90th percentile 2.6 days" in html  # slip [0,0,0,1,2,2,2,4]
+    assert "change failure rate 33%" in html and "time to restore 1.5 days" in html
+    assert "50% of 2 trains deployed" in html  # emergency share
+    assert html.count('<svg class="chart-svg"') == 7
+    assert "<title>Feb, On time: 40% (2 of 5 phases)</title>" in html
+    assert "billing" in html and "report" in html
+    assert 'href="/metrics/on-time.csv?first=2025-01-01&amp;last=2025-03-31"' in html
+
+
+def test_an_empty_period_says_so(client, manager, history):
+    client.force_login(manager)
+    html = client.get("/metrics/?first=2024-01-01&last=2024-03-31").content.decode()
+    assert "No phase ended in this period." in html
+    assert "No deployment was attempted in this period." in html
+    assert 'class="chart-svg"' not in html
+
+
+def test_the_default_period_is_the_last_90_days(client, manager):
+    client.force_login(manager)
+    response = client.get("/metrics/")
+    period = response.context["period"]
+    assert period.days == 90 and period.last == timezone.localdate()
+
+
+def test_a_bad_period_is_a_form_error_not_a_500(client, manager):
+    client.force_login(manager)
+    response = client.get("/metrics/?first=2025-03-01&last=2025-01-01")
+    assert response.status_code == 200
+    assert "The period must end on or after its first day." in response.content.decode()
+    response = client.get("/metrics/?first=yesterday&last=2025-01-01")
+    assert "From: Enter a valid date." in response.content.decode()
+    assert client.get("/metrics/on-time.csv?first=nope&last=2025-01-01").status_code == 400
+
+
+def test_filters_are_the_trains_lists(client, manager, history):
+    client.force_login(manager)
+    html = client.get(PAGE + "&train_type=emergency").content.decode()
+    assert "100% of 1 trains deployed" in html or "100% of 1 train deployed" in html
+
+
+@pytest.mark.parametrize("who", ["stakeholder", "owner", "qa", "engineer"])
+def test_only_managers_and_executives_read_metrics(client, request, who):
+    client.force_login(request.getfixturevalue(who))
+    assert client.get("/metrics/").status_code == 403
+    assert client.get("/metrics/on-time.csv").status_code == 403
+
+
+def test_executives_read_metrics(client, executive):
+    client.force_login(executive)
+    assert client.get("/metrics/").status_code == 200
+
+
+def test_signed_out_people_are_sent_to_sign_in(client):
+    assert client.get("/metrics/").status_code == 302
+
+
+def test_each_csv_lists_the_rows_counted(client, manager, history):
+    a, b = history
+    client.force_login(manager)
+    response = client.get("/metrics/restore.csv?first=2025-01-01&last=2025-03-31")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "train id,train,failed,restored,days to restore"
+    assert len(lines) == 2 and lines[1].startswith(f"{a.pk},A,")
+    for name in ROWS:
+        assert client.get(f"/metrics/{name}.csv?{PAGE.split('?')[1]}").status_code == 200
+    assert client.get("/metrics/nothing.csv").status_code == 404

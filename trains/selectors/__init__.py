@@ -37,8 +37,12 @@ from trains.selectors.lists import (
     trains_shown,
 )
 from trains.selectors.move import move_targets
+from trains.selectors.templates import TemplatePage, template_list, template_page
 
 __all__ = [
+    "TemplatePage",
+    "template_list",
+    "template_page",
     "DEPLOYED_STATES",
     "HISTORY_PAGE",
     "CalendarEntry",

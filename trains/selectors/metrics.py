@@ -45,6 +45,7 @@ from trains.models import Deployment, Phase, ReleaseTrain, TrainEvent
 from trains.workflow import GATE_STATE, STEPS
 
 DEFAULT_DAYS = 90
+ALL = "*"  # a spread's key for all phase kinds, gates or types together
 TOP_APPROVERS = 8
 TOP_WORDS = 8
 
@@ -216,6 +217,7 @@ class Metrics:
     rejections: dict[str, dict[date, MonthCount]] = field(default_factory=dict)  # gate ->
     rejection_words: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     closed: dict[date, MonthCount] = field(default_factory=dict)  # closed, emergencies
+    overall: dict[str, Spread] = field(default_factory=dict)  # slip, wait, lead: all keys
 
     @staticmethod
     def _sum(counts) -> tuple[int, int]:
@@ -311,7 +313,11 @@ def metrics(*, trains: QuerySet[ReleaseTrain], period: Period) -> Metrics:
             result.rejections.setdefault(key, {})[count.month] = count
     result.on_time = {k: result.on_time[k] for k in PHASE_ORDER if k in result.on_time}
 
+    every = Value(ALL, output_field=CharField())
     durations = _spread_rows(ended_phases(trains, period), "slip", F("kind"), "slip").union(
+        _spread_rows(ended_phases(trains, period), "slip", every, "slip"),
+        _spread_rows(closed_trains(trains, period), "lead", every, "lead"),
+        *(_spread_rows(gate_rounds(trains, period, gate), "wait", every, "wait") for gate in Gate),
         *(
             _spread_rows(gate_rounds(trains, period, gate), "wait", Value(gate), "wait")
             for gate in Gate
@@ -322,7 +328,9 @@ def metrics(*, trains: QuerySet[ReleaseTrain], period: Period) -> Metrics:
     )
     found = spreads(durations)
     for (metric, key), spread in sorted(found.items()):
-        if metric == "slip":
+        if key == ALL:
+            result.overall[metric] = spread
+        elif metric == "slip":
             result.slip[key] = spread
         elif metric == "wait":
             result.approval_wait[key] = spread

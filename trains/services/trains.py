@@ -134,7 +134,7 @@ def train_create(
     viewer_groups: Iterable[str] = (roles.QA, roles.RELEASE_ENGINEERS),
 ) -> ReleaseTrain:
     """Submit a train in scoping, with its four phases and default exit criteria."""
-    if not roles.has_role(by, roles.RELEASE_MANAGERS):
+    if not access.may_create_trains(by):
         raise NotAllowed("Only release managers can submit trains.")
     if not roles.has_role(primary_manager, roles.RELEASE_MANAGERS):
         raise ValidationError({"primary_manager": "The primary manager must be a release manager."})

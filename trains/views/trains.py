@@ -14,18 +14,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from applications.models import ApplicationRelease
 from approvals.models import ApprovalRequirement
-from releasemgr import roles
 from releasemgr.exceptions import ServiceError
 from releasemgr.ids import MAX_ID, parse_id
 from releasemgr.people import name_of
 from trains import services, workflow
-from trains.access import get_train_for_user
+from trains.access import get_train_for_user, may_create_trains
 from trains.filters import SHOW_STATES, Show, TrainFilter, query_with, show_from, shown
 from trains.forms import (
     CriterionForm,
     CriterionRequiredForm,
     DecisionForm,
     DeployForm,
+    FromTemplateForm,
     GrantForm,
     MilestoneForm,
     ReasonForm,
@@ -97,7 +97,7 @@ def train_list_view(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "query": query_with(query, show=show),
-            "can_create": roles.has_role(user, roles.RELEASE_MANAGERS),
+            "can_create": may_create_trains(user),
         },
     )
 
@@ -105,7 +105,7 @@ def train_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def train_create_view(request: HttpRequest) -> HttpResponse:
-    if not roles.has_role(request.user, roles.RELEASE_MANAGERS):
+    if not may_create_trains(request.user):
         raise PermissionDenied("Only release managers can submit trains.")
     form = TrainForm(request.POST or None, initial={"primary_manager": request.user})
     if request.method == "POST" and form.is_valid():
@@ -127,7 +127,12 @@ def train_create_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "trains/train_form.html",
-        {"form": form, "train": None, "freeze_warning": form.freeze_warning()},
+        {
+            "form": form,
+            "train": None,
+            "template_form": FromTemplateForm(),
+            "freeze_warning": form.freeze_warning(),
+        },
     )
 
 
@@ -171,6 +176,7 @@ def _dashboard_context(request: HttpRequest, train) -> dict:
     gates = requirement_gates_open(train)
     return {
         "d": train_dashboard(train=train, user=request.user),
+        "may_plan": may_create_trains(request.user),
         "criterion_form": CriterionForm(),
         "requirement_form": RequirementForm(gates=gates) if gates else None,
         "milestone_form": MilestoneForm(),

@@ -1,5 +1,7 @@
 """Demo data: one user per role and a train in every state, built through the services
-so that history, rights and phases are real. Running it twice changes nothing."""
+so that history, rights and phases are real; and two years of closed trains before
+them (`history.py`), so that the portfolio and the metrics mean something at once.
+Running it twice changes nothing."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from approvals.models import Gate
 from releasemgr import roles
 from trains import services
 from trains.choices import CriterionCheck, PhaseKind, TrainState, TrainType
+from trains.management.commands import history
 from trains.models import FreezeWindow, ReleaseTrain
 
 # B105: the demo users' documented password; refused with DEBUG off
@@ -74,16 +77,19 @@ class Command(BaseCommand):
             apps = self._applications(people)
             self._freeze_window(people)
             created = 0
+            created += history.seed(people=people, apps=apps)
             for index, spec in enumerate(TRAINS):
                 name = spec[0]
                 if ReleaseTrain.objects.filter(name=name).exists():
                     continue
                 self._train(index, *spec, people=people, apps=apps)
                 created += 1
+            made = _monthly_template(people["manager"])
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(people)} users (password '{PASSWORD}'), "
-                f"{created} new train(s), {ReleaseTrain.objects.count()} in all."
+                f"{created} new train(s), {ReleaseTrain.objects.count()} in all; "
+                f"{made} made by the monthly schedule."
             )
         )
 
@@ -261,3 +267,39 @@ def _move_to_next_train(release, *, by) -> None:
 
 def _fresh(obj):
     return type(obj).objects.get(pk=obj.pk)
+
+
+TEMPLATE = "Monthly minor train"
+TEMPLATE_FROM = "2026.12 December train"
+
+
+def _monthly_template(manager) -> int:
+    """A template with a monthly cadence (first Monday of every month), from the
+    December train, and the upcoming trains the schedule makes. Returns how many it made."""
+    from trains.models import TrainTemplate
+    from trains.services import templates
+
+    template = TrainTemplate.objects.filter(name=TEMPLATE).first()
+    if template is None:
+        source = ReleaseTrain.objects.filter(name=TEMPLATE_FROM).first()
+        if source is None:
+            return 0
+        template = templates.template_save(
+            train=source,
+            by=manager,
+            name=TEMPLATE,
+            name_pattern="{year}.{month:02} Monthly minor train",
+        )
+        today = timezone.localdate()
+        templates.schedule_create(
+            template=template,
+            by=manager,
+            cadence="monthly_weekday",
+            ordinal=1,
+            weekday=0,
+            start_date=(today.replace(day=1) + timedelta(days=32)).replace(day=1),
+        )
+    made = 0
+    for schedule in template.schedules.filter(paused=False):
+        made += len(templates.schedule_run(schedule=schedule, today=timezone.localdate()))
+    return made

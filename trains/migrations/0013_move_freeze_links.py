@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('approvals', '0004_integrity_constraints'),
-        ('trains', '0011_templates_cadence'),
+        ('trains', '0012_notification_retry_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trains', '0012_move_freeze_links'),
+        ('trains', '0013_move_freeze_links'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

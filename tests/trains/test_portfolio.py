@@ -1,0 +1,116 @@
+"""The portfolio: every train one may see on one time axis."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.factories import make_train, schedule
+from trains import services
+from trains.choices import TrainType
+from trains.selectors.portfolio import Window, Zoom
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_window_is_a_quarter_month_or_year_with_neighbours():
+    q = Window.around(date(2026, 11, 30), Zoom.QUARTER)
+    assert (q.first, q.last, q.title) == (date(2026, 10, 1), date(2026, 12, 31), "Q4 2026")
+    assert (q.following().first, q.previous().first) == (date(2027, 1, 1), date(2026, 7, 1))
+    m = Window.around(date(2028, 2, 29), Zoom.MONTH)
+    assert (m.first, m.last, m.title) == (date(2028, 2, 1), date(2028, 2, 29), "February 2028")
+    assert m.previous().first == date(2028, 1, 1) and m.following().last == date(2028, 3, 31)
+    y = Window.around(date(2026, 12, 31), Zoom.YEAR)
+    assert (y.first, y.last, y.following().first) == (
+        date(2026, 1, 1),
+        date(2026, 12, 31),
+        date(2027, 1, 1),
+    )
+    assert q.x(date(2026, 10, 1)) == "0.00%" and q.x(date(2027, 1, 1)) == "100.00%"
+    assert q.width(date(2026, 9, 1), date(2026, 10, 1)) == f"{100 / 92:.2f}%"  # clipped
+
+
+def test_each_visible_train_is_a_row_linking_to_it(client, manager, other_manager, stakeholder):
+    today = timezone.localdate()
+    mine = make_train(manager, name="Mine", **schedule(today))
+    shared = make_train(other_manager, name="Shared", **schedule(today))
+    make_train(other_manager, name="Not shared", **schedule(today))
+    services.train_grant(train=shared, by=other_manager, user=stakeholder)
+    client.force_login(stakeholder)
+    html = client.get("/portfolio/").content.decode()
+    assert f'href="/trains/{shared.pk}/"' in html
+    assert "Not shared" not in html and "Mine" not in html
+    client.force_login(manager)
+    html = client.get("/portfolio/").content.decode()
+    assert f'href="/trains/{mine.pk}/"' in html and "Shared" not in html
+    assert 'class="tl-today"' in html and "Today " in html
+    assert "pf-phase pf-scoping pf-current" in html  # its phase now, drawn as such
+    assert f"due {mine.phases.get(kind='scoping').planned_end:%-d %b}" in html
+
+
+def test_rows_group_by_type_or_manager(client, manager, other_manager, stakeholder):
+    today = timezone.localdate()
+    a = make_train(manager, name="Alpha", train_type=TrainType.PATCH, **schedule(today))
+    b = make_train(other_manager, name="Beta", **schedule(today))
+    for train, by in ((a, manager), (b, other_manager)):
+        services.train_grant(train=train, by=by, user=stakeholder)
+    client.force_login(stakeholder)
+    chart = client.get("/portfolio/").context["chart"]
+    assert [(g.label, [r.train.name for r in g.rows]) for g in chart.groups] == [
+        ("Minor", ["Beta"]),
+        ("Patch", ["Alpha"]),
+    ]
+    chart = client.get("/portfolio/?group=manager").context["chart"]
+    assert [g.label for g in chart.groups] == ["manager", "other_manager"]
+
+
+def test_filters_zoom_and_cancelled_trains(client, manager):
+    today = timezone.localdate()
+    make_train(manager, name="Later", **schedule(today + timedelta(days=400)))
+    gone = make_train(manager, name="Gone", **schedule(today))
+    services.train_transition(train=gone, name="cancel", by=manager, reason="not needed")
+    make_train(manager, name="Patchy", train_type=TrainType.PATCH, **schedule(today))
+    client.force_login(manager)
+    html = client.get("/portfolio/").content.decode()
+    assert "Patchy" in html and "Later" not in html and "Gone" not in html
+    assert "Gone" in client.get("/portfolio/?state=cancelled").content.decode()
+    assert "Patchy" not in client.get("/portfolio/?train_type=major").content.decode()
+    later = (today + timedelta(days=420)).isoformat()
+    assert "Later" in client.get(f"/portfolio/?zoom=year&at={later}").content.decode()
+    assert "No train you may see runs" in client.get("/portfolio/?at=1999-01-01").content.decode()
+    assert client.get("/portfolio/?at=soon").status_code == 400
+    assert client.get("/portfolio/?zoom=decade").context["zoom"] == Zoom.QUARTER
+
+
+def test_the_portfolio_costs_the_same_for_many_trains(
+    client, manager, django_assert_max_num_queries
+):
+    today = timezone.localdate()
+    client.force_login(manager)
+
+    def count() -> int:
+        client.get("/portfolio/")
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/portfolio/").status_code == 200
+        return len(ctx.captured_queries)
+
+    for i in range(2):
+        train = make_train(manager, name=f"First {i}", **schedule(today))
+        services.milestone_add(train=train, by=manager, name="M", due_date=today)
+    few = count()
+    for i in range(20):
+        train = make_train(manager, name=f"More {i}", **schedule(today))
+        services.milestone_add(train=train, by=manager, name="M", due_date=today)
+    assert count() == few
+    # session, user with its groups; the trains with their facts, their milestones in the
+    # window; the manager filter's choices
+    with django_assert_max_num_queries(5):
+        client.get("/portfolio/")
+
+
+def test_signed_out_people_are_sent_to_sign_in(client):
+    assert client.get("/portfolio/").status_code == 302

@@ -1,0 +1,302 @@
+"""Reads for the portfolio: every train one may see on one time axis (a month, a quarter
+or a year), grouped by type or by release manager; every position computed here, so
+that the template only draws.
+
+As on the train page's timeline, the SVGs have no viewBox: x positions are percentages
+of the width, heights pixels. Two queries: the trains with their facts (phases, from
+`trains.facts`) and the milestones inside the window; where a train stands (its current
+deadline) is `train_status`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from releasemgr.people import name_of
+from trains.choices import PHASE_ORDER, STATE_BADGES, TrainState, TrainType
+from trains.facts import facts_of, with_facts
+from trains.models import Milestone, ReleaseTrain
+from trains.status import train_status
+
+ROW_HEIGHT = 26
+BAR = (5, 16)  # the window's bar: top, height
+PHASE = (7, 12)  # a phase's segment
+
+
+class Zoom(StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class GroupBy(StrEnum):
+    TYPE = "type"
+    MANAGER = "manager"
+
+    @property
+    def label(self) -> str:
+        return {"type": "Type", "manager": "Release manager"}[self.value]
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The days the axis shows, first and last included."""
+
+    zoom: Zoom
+    first: date
+    last: date
+
+    @classmethod
+    def around(cls, day: date, zoom: Zoom) -> Window:
+        if zoom == Zoom.MONTH:
+            first = day.replace(day=1)
+            months = 1
+        elif zoom == Zoom.QUARTER:
+            first = date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+            months = 3
+        else:
+            first = date(day.year, 1, 1)
+            months = 12
+        return cls(zoom, first, _add_months(first, months) - timedelta(days=1))
+
+    @property
+    def months(self) -> int:
+        return {Zoom.MONTH: 1, Zoom.QUARTER: 3, Zoom.YEAR: 12}[self.zoom]
+
+    def previous(self) -> Window:
+        return Window.around(_add_months(self.first, -self.months), self.zoom)
+
+    def following(self) -> Window:
+        return Window.around(_add_months(self.first, self.months), self.zoom)
+
+    @property
+    def span(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
+    def title(self) -> str:
+        if self.zoom == Zoom.MONTH:
+            return f"{self.first:%B %Y}"
+        if self.zoom == Zoom.QUARTER:
+            return f"Q{(self.first.month - 1) // 3 + 1} {self.first.year}"
+        return str(self.first.year)
+
+    def fraction(self, day: date) -> float:
+        return (day - self.first).days / self.span
+
+    def x(self, day: date) -> str:
+        return f"{max(0.0, min(1.0, self.fraction(day))) * 100:.2f}%"
+
+    def width(self, first: date, last: date) -> str:
+        """The width of the days first..last (both included), clipped to the window."""
+        start = max(0.0, self.fraction(first))
+        end = min(1.0, self.fraction(last + timedelta(days=1)))
+        return f"{max(0.0, end - start) * 100:.2f}%"
+
+    def shows(self, first: date, last: date) -> bool:
+        return first <= self.last and last >= self.first
+
+
+@dataclass
+class Segment:
+    x: str
+    width: str
+    y: int
+    height: int
+    css: str
+    title: str
+
+
+@dataclass
+class Diamond:
+    x: str
+    css: str
+    title: str
+
+
+@dataclass
+class Tick:
+    x: str
+    label: str
+    major: bool
+
+
+@dataclass
+class Row:
+    train: ReleaseTrain
+    manager: str
+    state_label: str
+    badge: str
+    deadline: date | None
+    overdue: bool
+    window_x: str
+    window_width: str
+    segments: list[Segment] = field(default_factory=list)
+    milestones: list[Diamond] = field(default_factory=list)
+    summary: str = ""
+    health: object = None  # the train's health, where it is known
+
+
+@dataclass
+class Group:
+    label: str
+    rows: list[Row]
+
+
+@dataclass
+class Portfolio:
+    window: Window
+    groups: list[Group]
+    ticks: list[Tick]
+    today: str | None  # the today line's x, when today is in the window
+    today_label: str
+    today_anchor: str
+    count: int
+    row_height: int = ROW_HEIGHT
+    bar_y: int = BAR[0]
+    bar_height: int = BAR[1]
+    phase_kinds: list = field(default_factory=lambda: [(k, k.label) for k in PHASE_ORDER])
+
+
+def portfolio_trains(trains: QuerySet[ReleaseTrain], window: Window) -> QuerySet[ReleaseTrain]:
+    """The trains whose window overlaps the axis, with what a row draws: the facts (its
+    phases) and the milestones inside the window."""
+    return (
+        with_facts(trains.filter(start_date__lte=window.last, end_date__gte=window.first))
+        .select_related("primary_manager")
+        .prefetch_related(
+            Prefetch(
+                "milestones",
+                queryset=Milestone.objects.filter(
+                    due_date__range=(window.first, window.last)
+                ).order_by("due_date", "id"),
+                to_attr="shown_milestones",
+            )
+        )
+        .order_by("start_date", "id")
+    )
+
+
+def _ticks(window: Window) -> list[Tick]:
+    ticks = []
+    if window.zoom == Zoom.MONTH:
+        day = window.first
+        while day <= window.last:
+            if day.weekday() == 0:
+                ticks.append(Tick(window.x(day), f"{day:%d}", True))
+            day += timedelta(days=1)
+        return ticks
+    month = window.first
+    while month <= window.last:
+        label = f"{month:%b}" if window.zoom == Zoom.YEAR or month != window.first else ""
+        label = label or f"{month:%b %Y}"
+        ticks.append(Tick(window.x(month), label, True))
+        if window.zoom == Zoom.QUARTER:
+            day = month + timedelta(days=(7 - month.weekday()) % 7)
+            while day < _add_months(month, 1):
+                if day != month:
+                    ticks.append(Tick(window.x(day), "", False))
+                day += timedelta(days=7)
+        month = _add_months(month, 1)
+    return ticks
+
+
+def _row(train: ReleaseTrain, window: Window, today: date) -> Row:
+    status = train_status(train, today=today)
+    row = Row(
+        train=train,
+        manager=name_of(train.primary_manager),
+        state_label=TrainState(train.state).label,
+        badge=STATE_BADGES[train.state],
+        deadline=status.deadline,
+        overdue=status.overdue,
+        window_x=window.x(train.start_date),
+        window_width=window.width(train.start_date, train.end_date),
+    )
+    phases = sorted(facts_of(train).phases, key=lambda p: PHASE_ORDER.index(p.kind))
+    start = train.start_date
+    for phase in phases:
+        end = phase.planned_end
+        if end is None:
+            continue
+        if window.shows(start, end):
+            current = status.phase == phase.kind
+            done = phase.actual_end is not None
+            row.segments.append(
+                Segment(
+                    window.x(start),
+                    window.width(start, end),
+                    PHASE[0],
+                    PHASE[1],
+                    f"pf-phase pf-{phase.kind}"
+                    + (" pf-current" if current else "")
+                    + (" pf-done" if done else ""),
+                    f"{train.name}: {phase.kind.label} {start:%Y-%m-%d} to {end:%Y-%m-%d}"
+                    + (" (now)" if current else " (done)" if done else ""),
+                )
+            )
+        start = end + timedelta(days=1)
+    for milestone in getattr(train, "shown_milestones", []):
+        reached = milestone.reached_at is not None
+        late = not reached and milestone.due_date < today and train.is_open
+        row.milestones.append(
+            Diamond(
+                f"{(window.fraction(milestone.due_date) + 0.5 / window.span) * 100:.2f}%",
+                "pf-milestone" + (" pf-reached" if reached else " pf-overdue" if late else ""),
+                f"{milestone.name}: due {milestone.due_date:%Y-%m-%d}"
+                + (", reached" if reached else ", overdue" if late else ""),
+            )
+        )
+    deadline = (
+        f", {'overdue since' if row.overdue else 'current deadline'} {row.deadline:%Y-%m-%d}"
+        if row.deadline
+        else ""
+    )
+    row.summary = (
+        f"{train.name}, {train.get_train_type_display()}, {row.state_label}, "
+        f"{train.start_date:%Y-%m-%d} to {train.end_date:%Y-%m-%d}{deadline}"
+    )
+    return row
+
+
+def portfolio(*, trains: QuerySet[ReleaseTrain], window: Window, group_by: GroupBy) -> Portfolio:
+    """The rows of the trains shown in the window, grouped (two queries)."""
+    today = timezone.localdate()
+    rows = [_row(train, window, today) for train in portfolio_trains(trains, window)]
+    groups: dict[str, list[Row]] = {}
+    if group_by == GroupBy.TYPE:
+        for kind in TrainType:
+            groups[kind.label] = [r for r in rows if r.train.train_type == kind]
+    else:
+        for row in sorted(rows, key=lambda r: r.manager.lower()):
+            groups.setdefault(row.manager, []).append(row)
+    inside = window.first <= today <= window.last
+    return Portfolio(
+        window=window,
+        groups=[Group(label, members) for label, members in groups.items() if members],
+        ticks=_ticks(window),
+        today=window.x(today) if inside else None,
+        today_label=f"Today {today:%d %b}",
+        today_anchor=(
+            "start"
+            if window.fraction(today) < 0.15
+            else "end"
+            if window.fraction(today) > 0.85
+            else "middle"
+        ),
+        count=len(rows),
+    )
