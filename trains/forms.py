@@ -15,7 +15,7 @@ from releasemgr import roles
 from releasemgr.ids import IdChoiceField, IdField, IdMultipleChoiceField, parse_id
 from releasemgr.people import person_name
 from trains import freezes
-from trains.choices import PHASE_ORDER, PhaseKind, TrainType
+from trains.choices import PHASE_ORDER, Health, PhaseKind, TrainType
 from trains.models import Cadence, TrainTemplate
 from trains.planning import PLACEHOLDER_HELP
 
@@ -239,18 +239,6 @@ class GrantForm(forms.Form):
         return username
 
 
-class FreezeWindowForm(forms.Form):
-    name = forms.CharField(max_length=120, help_text="As people will read it: “Year-end freeze”.")
-    start = forms.DateField(widget=DATE, help_text="The first day nothing deploys.")
-    end = forms.DateField(widget=DATE, help_text="The last day nothing deploys.")
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000
-    )
-
-    def apply_errors(self, error: ValidationError) -> None:
-        TrainForm.apply_errors(self, error)
-
-
 # Templates, clones and schedules ---------------------------------------------------------
 
 
@@ -388,3 +376,85 @@ class PeriodForm(forms.Form):
             if (last - first).days >= self.MAX_DAYS:
                 raise ValidationError("Choose a period of at most five years.")
         return data
+
+
+class FreezeWindowForm(forms.Form):
+    name = forms.CharField(max_length=120, help_text="As people will read it: “Year-end freeze”.")
+    start = forms.DateField(widget=DATE, help_text="The first day nothing deploys.")
+    end = forms.DateField(widget=DATE, help_text="The last day nothing deploys.")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000
+    )
+
+    def apply_errors(self, error: ValidationError) -> None:
+        TrainForm.apply_errors(self, error)
+
+
+# Re-planning and health ----------------------------------------------------------------------
+
+
+class PlanForm(forms.Form):
+    """Move the window, the phase ends and the milestones, with a reason. An ended phase
+    and a reached milestone are shown, not offered (the service refuses them anyway)."""
+
+    start_date = forms.DateField(widget=DATE)
+    end_date = forms.DateField(widget=DATE)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=500,
+        help_text="Why the dates move: the history keeps it with each old and new date.",
+    )
+
+    def __init__(self, *args, train, **kwargs):
+        self.train = train
+        phases = list(train.phases.all())
+        self.milestones = [m for m in train.milestones.all() if m.reached_at is None]
+        initial = {"start_date": train.start_date, "end_date": train.end_date}
+        for phase in phases:
+            initial[f"phase_{phase.kind}"] = phase.planned_end
+        for m in self.milestones:
+            initial[f"milestone_{m.pk}"] = m.due_date
+        super().__init__(*args, initial=initial, **kwargs)
+        self.ended = []
+        for phase in phases:
+            label = f"{PhaseKind(phase.kind).label} ends"
+            if phase.actual_end is not None:
+                self.ended.append((label, phase.planned_end))
+                continue
+            self.fields[f"phase_{phase.kind}"] = forms.DateField(
+                label=label, widget=DATE, required=False
+            )
+        for m in self.milestones:
+            self.fields[f"milestone_{m.pk}"] = forms.DateField(label=m.name, widget=DATE)
+        self.order_fields(["start_date", "end_date"])
+
+    def phase_fields(self):
+        return [self[f"phase_{kind}"] for kind in PHASE_ORDER if f"phase_{kind}" in self.fields]
+
+    def milestone_fields(self):
+        return [self[f"milestone_{m.pk}"] for m in self.milestones]
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "reason": data["reason"],
+            "start_date": data["start_date"],
+            "end_date": data["end_date"],
+            "phase_ends": {
+                kind: data[f"phase_{kind}"]
+                for kind in PHASE_ORDER
+                if f"phase_{kind}" in self.fields
+            },
+            "milestone_dues": {m.pk: data[f"milestone_{m.pk}"] for m in self.milestones},
+        }
+
+    def apply_errors(self, error: ValidationError) -> None:
+        TrainForm.apply_errors(self, error)
+
+
+class HealthOverrideForm(forms.Form):
+    health = forms.ChoiceField(choices=Health.choices)
+    until = forms.DateField(
+        label="Until", widget=DATE, help_text="On this day the override lapses."
+    )
+    reason = forms.CharField(max_length=500)

@@ -74,6 +74,7 @@ class Step:
     outcomes: tuple[TrainState, ...] = ()  # where it may end, when not always `target`
     frozen: bool = False  # refused inside a freeze window (trains.freezes), save exceptions
     style: str = "primary"
+    takes_baseline: bool = False  # the plan as it stands is saved as the baseline
     does: str = ""  # what a train does in it, after "only a train … can": "be deployed"
 
     @property
@@ -95,6 +96,7 @@ STEPS: dict[str, Step] = {
             Tell.LEAD,
             action="manage",
             needs_criteria=True,
+            takes_baseline=True,
             does="start construction",
         ),
         Step(

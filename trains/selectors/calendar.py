@@ -10,7 +10,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from trains import freezes
+from trains.facts import with_facts
 from trains.models import FreezeWindow, Milestone, Phase, ReleaseTrain
+from trains.status import TrainStatus, train_status
 
 
 @dataclass
@@ -38,6 +40,7 @@ class WindowBar:
     span: int  # how many days of this week it covers
     starts: bool  # the window starts this week
     ends: bool  # the window ends this week
+    status: TrainStatus | None = None  # for its health
 
     @property
     def title(self) -> str:
@@ -113,7 +116,10 @@ def calendar_entries(
     return entries
 
 
-def _bars(trains: list[ReleaseTrain], week: list[date]) -> list[WindowBar]:
+def _bars(
+    trains: list[ReleaseTrain], week: list[date], health: dict[int, TrainStatus] | None = None
+) -> list[WindowBar]:
+    health = health or {}
     monday, sunday = week[0], week[-1]
     bars = []
     for train in trains:
@@ -127,6 +133,7 @@ def _bars(trains: list[ReleaseTrain], week: list[date]) -> list[WindowBar]:
                 span=(end - start).days + 1,
                 starts=train.start_date >= monday,
                 ends=train.end_date <= sunday,
+                status=health.get(train.pk),
             )
         )
     return bars
@@ -161,17 +168,21 @@ def calendar_month(*, trains: QuerySet[ReleaseTrain], month: date) -> CalendarMo
     by_day: dict[date, list[CalendarEntry]] = {}
     for entry in entries:
         by_day.setdefault(entry.day, []).append(entry)
+    # The windows with their facts (JSON columns of the same query): each one's health.
     windows = list(
-        trains.filter(start_date__lte=last, end_date__gte=first).order_by(
-            "start_date", "end_date", "name", "id"
-        )
+        with_facts(
+            trains.filter(start_date__lte=last, end_date__gte=first).select_related(
+                "primary_manager", "health_override_by"
+            )
+        ).order_by("start_date", "end_date", "name", "id")
     )
     frozen = list(freezes.windows_between(first, last))
+    health = {t.pk: train_status(t) for t in windows}
     return CalendarMonth(
         first=month,
         weeks=[
             CalendarWeek(
-                _bars(windows, week),
+                _bars(windows, week, health),
                 [(day, by_day.get(day, [])) for day in week],
                 _freeze_bars(frozen, week),
                 frozenset(d for d in week for w in frozen if w.start <= d <= w.end),

@@ -649,6 +649,9 @@ def _release_rows(train: ReleaseTrain, user) -> list[ReleaseRow]:
     rows: dict[int, ReleaseRow] = {}
     states: dict[int, set[str]] = {}
     releases: dict[int, ApplicationRelease] = {}
+    # Read once for the many releases of one application, or of one owner.
+    applications: dict[int, Application] = {}
+    may_open: dict[int, bool] = {}
     for (
         pk,
         version,
@@ -692,6 +695,10 @@ def _release_rows(train: ReleaseTrain, user) -> list[ReleaseRow]:
     ):
         row = rows.get(pk)
         if row is None:
+            if owner_id not in may_open:
+                may_open[owner_id] = may_open_application(user, owner_id)
+            if app_id not in applications:
+                applications[app_id] = Application(pk=app_id, name=app, product_owner_id=owner_id)
             row = rows[pk] = ReleaseRow(
                 pk=pk,
                 app_name=app,
@@ -703,11 +710,7 @@ def _release_rows(train: ReleaseTrain, user) -> list[ReleaseRow]:
                 turnovers=[],
                 remove_url=f"/trains/{train.pk}/releases/{pk}/remove/",
                 move_url=f"/trains/{train.pk}/releases/{pk}/move/",
-                app_url=(
-                    f"/applications/{app_id}/#release-{pk}"
-                    if may_open_application(user, owner_id)
-                    else ""
-                ),
+                app_url=(f"/applications/{app_id}/#release-{pk}" if may_open[owner_id] else ""),
             )
             states[pk] = set()
             # What the services' refusals read: the release, its application's owner.
@@ -716,7 +719,7 @@ def _release_rows(train: ReleaseTrain, user) -> list[ReleaseRow]:
                 version=version,
                 state=state,
                 train_id=train.pk,
-                application=Application(pk=app_id, name=app, product_owner_id=owner_id),
+                application=applications[app_id],
             )
         if turnover_id is not None:
             states[pk].add(turnover_state)

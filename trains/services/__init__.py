@@ -14,6 +14,12 @@ from trains.services.criteria import (
 )
 from trains.services.freezes import freeze_create, freeze_delete, freeze_update
 from trains.services.gates import decision_record, requirement_add, requirement_remove
+from trains.services.plan import (
+    baseline_take,
+    health_override_clear,
+    health_override_set,
+    plan_move,
+)
 from trains.services.releases import (
     EDITABLE_RELEASE_STATES,
     RELEASE_LEAVES_STATES,
@@ -47,6 +53,10 @@ __all__ = [
     "RELEASE_LEAVES_STATES",
     "LeavesTrainEmpty",
     "TRAIN_FIELDS",
+    "baseline_take",
+    "health_override_clear",
+    "health_override_set",
+    "plan_move",
     "criterion_add",
     "criterion_remove",
     "criterion_set_met",

@@ -205,6 +205,7 @@ class Command(BaseCommand):
             return
         if target == TrainState.CONSTRUCTION:
             services.release_transition(release=releases[0], name="complete_development", by=owner)
+            self._slip(_fresh(train), ends, end, people=people, apps=apps, index=index)
             _move_to_next_train(releases[0], by=manager)
             return
         for release in releases:
@@ -230,6 +231,13 @@ class Command(BaseCommand):
         qa_check = train.criteria.get(phase=PhaseKind.VERIFICATION, rule=CriterionCheck.MANUAL)
         services.criterion_set_met(criterion=qa_check, by=qa, met=True)
         if target == TrainState.VERIFICATION:
+            services.health_override_set(
+                train=_fresh(train),
+                by=manager,
+                health="amber",
+                reason="The load-test environment is shared with another team this week.",
+                until=today + timedelta(days=5),
+            )
             return
         services.train_transition(train=train, name="request_executive_approval", by=manager)
         if target == TrainState.EXECUTIVE_APPROVAL:
@@ -251,6 +259,27 @@ class Command(BaseCommand):
         services.train_deploy(
             train=_fresh(train), by=engineer, succeeded=True, log="All services healthy."
         )
+
+    def _slip(self, train, ends, end, *, people, apps, index):
+        """A train that slipped after its baseline: a week later, with a release added
+        since (amber: more slip than HEALTH_AMBER_SLIP_DAYS)."""
+        manager = people["manager"]
+        week = timedelta(days=7)
+        services.plan_move(
+            train=train,
+            by=manager,
+            reason="The billing vendor's API arrives a week late.",
+            end_date=end + week,
+            phase_ends={
+                kind: ends[kind] + week
+                for kind in (PhaseKind.CONSTRUCTION, PhaseKind.VERIFICATION, PhaseKind.DEPLOYMENT)
+            },
+            milestone_dues={m.pk: m.due_date + week for m in train.milestones.all()},
+        )
+        late = application_services.release_create(
+            by=manager, application=apps[2], version=f"{index + 1}.9.0"
+        )
+        services.release_add(train=_fresh(train), release=late, by=manager)
 
 
 def _move_to_next_train(release, *, by) -> None:
