@@ -235,6 +235,21 @@ RULES: dict[str, list[Rule]] = {
             S,
         )
     ],
+    # In verification no release moves: its managers are sent back with the reason.
+    "release_move": [
+        Rule(
+            "GET",
+            manage_act,
+            lambda w, p, s: {"pk": w.side(s).train.pk, "release_pk": w.side(s).releases[1].pk},
+            S,
+        ),
+        Rule(
+            "POST",
+            manage_act,
+            lambda w, p, s: {"pk": w.side(s).train.pk, "release_pk": w.side(s).releases[1].pk},
+            S,
+        ),
+    ],
     "milestone_add": [Rule("POST", manage_act, train, S)],
     # Re-planning: a form with its errors; baselines readable by all who see the train.
     "train_plan": [Rule("GET", manage_page, train, S), Rule("POST", manage_page, train, S)],
@@ -250,6 +265,18 @@ RULES: dict[str, list[Rule]] = {
     ],
     "inbox": [Rule("GET", everyone(200))],  # it lists what waits for you, maybe nothing
     "calendar": [Rule("GET", everyone(200))],
+    # The signed link is the credential, signed in or not: a forged one is refused.
+    "decision_link": [
+        Rule("GET", everyone(400, anon=400), lambda w, p, s: {"token": "forged"}),
+        Rule("POST", everyone(400, anon=400), lambda w, p, s: {"token": "forged"}),
+    ],
+    # Everyone sees the freeze windows; staff and release managers keep them.
+    "freeze_list": [Rule("GET", everyone(200)), Rule("POST", only({"manager"}, 400))],
+    "freeze_edit": [
+        Rule("GET", only({"manager"}, 404), lambda w, p, s: {"pk": 999999}),
+        Rule("POST", only({"manager"}, 404), lambda w, p, s: {"pk": 999999}),
+    ],
+    "freeze_remove": [Rule("POST", only({"manager"}, 404), lambda w, p, s: {"pk": 999999})],
     # Applications
     "application_list": [
         Rule("GET", only({"manager", "owner", "engineer"}, 200)),
@@ -398,6 +425,24 @@ RULES: dict[str, list[Rule]] = {
     "api:health_override": [Rule("POST", api_seen(400), train, S, api=True)],
     "api:deployments": [Rule("POST", api_seen(400), train, S, api=True)],
     "api:inbox": [Rule("GET", api(lambda p, s: 200), api=True)],
+    "api:decision_link": [
+        Rule("GET", api(lambda p, s: 400), lambda w, p, s: {"token": "forged"}, api=True),
+        Rule("POST", api(lambda p, s: 400), lambda w, p, s: {"token": "forged"}, api=True),
+    ],
+    "api:freeze_windows": [
+        Rule("GET", api(lambda p, s: 200), api=True),
+        Rule("POST", api(lambda p, s: 400 if p == "manager" else 403), api=True),
+    ],
+    "api:freeze_window": [
+        Rule("GET", api(lambda p, s: 404), lambda w, p, s: {"pk": 999999}, api=True),
+        Rule(
+            "PATCH",
+            api(lambda p, s: 404 if p == "manager" else 403),
+            lambda w, p, s: {"pk": 999999},
+            api=True,
+        ),
+    ],
+    "api:release_move": [Rule("POST", api_seen(400), release(1), S, api=True)],
     "api:applications": [
         Rule("GET", api(lambda p, s: 200), api=True),
         Rule("POST", api(lambda p, s: 400), api=True),
