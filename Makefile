@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/releasemgr
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run serve smoke test test-fast lint audit backup restore bench bench-small bench-reminders
+.PHONY: install run serve smoke test test-fast fuzz faults lint audit backup restore bench bench-small bench-reminders
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,24 @@ test: install
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 	$(BIN)/pytest $(PYTEST_ARGS)
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-fuzz.sqlite3 CELERY_BROKER_URL=memory:// \
+	HYPOTHESIS_PROFILE=ci \
 	$(BIN)/pytest tests/security/test_fuzz.py tests/security/test_huge_ids.py -p no:cacheprovider -q
+
+# Hostile input, many times over (README, "Tests"): the property-based tests with fresh
+# random cases (HYPOTHESIS_PROFILE=fuzz, FUZZ_EXAMPLES per target, 130 by default) on
+# PostgreSQL, then on SQLite; prints the cases tried on each and fails under FUZZ_MIN in all.
+FUZZ_MIN ?= 10000
+fuzz: install
+	rm -f $(CURDIR)/var/fuzz-postgresql.json $(CURDIR)/var/fuzz-sqlite.json
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+	HYPOTHESIS_PROFILE=fuzz HARDENING_NUMBERS=$(CURDIR)/var/fuzz-postgresql.json \
+	$(BIN)/pytest tests/security/test_fuzz.py -p no:cacheprovider -q $(PYTEST_ARGS)
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test-fuzz.sqlite3 CELERY_BROKER_URL=memory:// \
+	HYPOTHESIS_PROFILE=fuzz HARDENING_NUMBERS=$(CURDIR)/var/fuzz-sqlite.json \
+	$(BIN)/pytest tests/security/test_fuzz.py -p no:cacheprovider -q $(PYTEST_ARGS)
+	$(BIN)/python tests/security/fuzz_counts.py --min $(FUZZ_MIN) \
+	    $(CURDIR)/var/fuzz-postgresql.json $(CURDIR)/var/fuzz-sqlite.json
 
 # The fast loop while working (README, "Tests"): everything but the slow tests (fuzzing,
 # the access matrix, the escaping crawl, schemathesis, races, a real worker, subprocesses)
@@ -45,6 +62,14 @@ test-fast: install
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-fast.sqlite3 \
 	CELERY_BROKER_URL=memory:// \
 	$(BIN)/pytest -m "not slow and not browser" -n 2 -p no:cacheprovider -q $(PYTEST_ARGS)
+
+# Workers killed in the scan and in the dispatch, counted at an SMTP server, at full size
+# (README, "Tests"); `make test` runs the same test with 60 trains due.
+faults: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+	FAULTS_TRAINS=$${FAULTS_TRAINS:-400} \
+	$(BIN)/pytest tests/trains/notifications/test_kills.py -p no:cacheprovider -q -s $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from api import crypto
+
 
 class ApiToken(models.Model):
     """A personal token for `Authorization: Bearer …`. Only its SHA-256 is stored."""
@@ -38,13 +40,13 @@ class ApiToken(models.Model):
 
 
 class CalendarFeed(models.Model):
-    """The secret in a user's calendar feed URL. It only reads, so it is kept as is
-    (the profile page shows the URL again); regenerating it replaces it."""
+    """The secret in a user's calendar feed URL. Only its SHA-256 is stored, like an API
+    token's: the URL is shown once when it is made; making a new one replaces it."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
     )
-    token = models.CharField(max_length=64, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -66,7 +68,11 @@ class WebhookSubscription(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_subscriptions"
     )
     url = models.URLField("URL", max_length=500)
-    secret = models.CharField(max_length=64, help_text="Signs each delivery (HMAC-SHA256).")
+    secret_encrypted = models.TextField(
+        editable=False,
+        help_text="The secret that signs each delivery (HMAC-SHA256), encrypted with "
+        "FERNET_KEYS; read and set it as `secret`.",
+    )
     events = models.JSONField(default=list, help_text="Event kinds to deliver.")
     train = models.ForeignKey(
         "trains.ReleaseTrain",
@@ -84,6 +90,14 @@ class WebhookSubscription(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    @property
+    def secret(self) -> str:
+        return crypto.decrypt(self.secret_encrypted)
+
+    @secret.setter
+    def secret(self, plain: str) -> None:
+        self.secret_encrypted = crypto.encrypt(plain)
 
 
 class DeliveryStatus(models.TextChoices):

@@ -14,13 +14,14 @@ from django.http import (
     HttpResponseBadRequest,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from api import feeds, selectors, services
 from api.forms import TokenForm, WebhookForm
 from api.models import ApiToken, CalendarFeed, WebhookDelivery, WebhookSubscription
-from releasemgr import roles
+from releasemgr import broker, roles
 from releasemgr.exceptions import ServiceError
 from trains.access import get_train_for_user, trains_visible_to
 from trains.filters import Show, TrainFilter, show_from
@@ -29,19 +30,34 @@ from trains.selectors import trains_shown
 # Profile ------------------------------------------------------------------------------
 
 
-def _profile(request: HttpRequest, *, form: TokenForm | None = None, new_token: str = ""):
-    feed = services.feed_for(user=request.user)
-    return render(
+def _profile(
+    request: HttpRequest,
+    *,
+    form: TokenForm | None = None,
+    new_token: str = "",
+    new_feed_token: str = "",
+):
+    feed_url = ""
+    if new_feed_token:
+        feed_url = request.build_absolute_uri(
+            reverse("api:calendar_feed", kwargs={"token": new_feed_token})
+        )
+    response = render(
         request,
         "api/profile.html",
         {
             "form": form or TokenForm(),
             "tokens": request.user.api_tokens.all(),
             "new_token": new_token,
-            "feed_url": request.build_absolute_uri(f"/calendar/feed/{feed.token}.ics"),
+            "feed": CalendarFeed.objects.filter(user=request.user).first(),
+            "feed_url": feed_url,
             "is_release_manager": roles.has_role(request.user, roles.RELEASE_MANAGERS),
         },
     )
+    if new_token or new_feed_token:
+        # Shown on this response only: it is not stored and cannot be shown again.
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
@@ -61,10 +77,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
     except ValidationError as error:
         form.add_error(None, error)
         return _profile(request, form=form)
-    # Shown on this response only: it is not stored and cannot be shown again.
-    response = _profile(request, new_token=raw)
-    response["Cache-Control"] = "no-store"
-    return response
+    return _profile(request, new_token=raw)
 
 
 @login_required
@@ -79,11 +92,9 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def feed_regenerate(request: HttpRequest) -> HttpResponse:
-    services.feed_regenerate(user=request.user)
-    messages.success(
-        request, "New calendar feed URL. The old one stops working: update your calendar."
-    )
-    return redirect("api:profile")
+    """A new feed URL, shown on this answer only (the old one stops working)."""
+    _, raw = services.feed_create(user=request.user)
+    return _profile(request, new_feed_token=raw)
 
 
 # Calendar feed and CSV exports --------------------------------------------------------------
@@ -92,11 +103,7 @@ def feed_regenerate(request: HttpRequest) -> HttpResponse:
 @require_GET
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The secret URL is the credential: calendar clients send no session."""
-    feed = (
-        CalendarFeed.objects.select_related("user")
-        .filter(token=token, user__is_active=True)
-        .first()
-    )
+    feed = services.feed_authenticate(token)
     if feed is None:
         raise Http404("No such calendar feed.")
     user = feed.user
@@ -222,7 +229,8 @@ def delivery_redeliver(request: HttpRequest, pk: int) -> HttpResponse:
     services.delivery_redeliver(delivery=delivery, by=request.user)
     from api.tasks import webhook_deliver
 
-    webhook_deliver.delay(delivery.pk)
+    # Due now in the database, so the sweep sends it if the broker is away.
+    broker.publish(webhook_deliver, delivery.pk)
     messages.success(request, "Delivery queued again.")
     return redirect("api:webhook_detail", pk=delivery.subscription_id)
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.dispatch import receiver
 
 from api.models import WebhookSubscription
+from releasemgr import broker
 from trains.signals import train_event_recorded
-
-logger = logging.getLogger(__name__)
 
 
 @receiver(train_event_recorded, dispatch_uid="api.webhooks_on_event")
@@ -18,7 +15,6 @@ def queue_webhooks(sender, event_id: int, **kwargs) -> None:
         return  # the common case: nothing to tell anyone, no message to the broker
     from api.tasks import webhooks_fan_out
 
-    try:
-        webhooks_fan_out.delay(event_id)
-    except Exception:  # the change is committed; never fail the request over this
-        logger.exception("Could not queue webhooks for event %s; the sweep will", event_id)
+    # After the response, and never waiting on the broker: the event is committed, and
+    # the sweep makes its deliveries if this does not reach a worker.
+    broker.publish(webhooks_fan_out, event_id)

@@ -429,6 +429,18 @@ class RequirementCreateSerializer(serializers.Serializer):
         return attrs
 
 
+class ReleaseMoveSerializer(serializers.Serializer):
+    train = IdField(
+        help_text="The train to move it to: one you manage, in scoping or construction."
+    )
+    reason = serializers.CharField(max_length=TEXT_MAX, help_text="Why it misses its train.")
+    leave_empty = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Move it even when it is its open train's last release (else 409).",
+    )
+
+
 class DecisionCreateSerializer(serializers.Serializer):
     requirement = IdField(help_text="An approval requirement of this train.")
     approve = serializers.BooleanField()
@@ -454,6 +466,31 @@ class DecisionSerializer(serializers.Serializer):
         choices=TrainState.choices,
         source="requirement.train.state",
         help_text="The train's state after this decision.",
+    )
+
+
+class DecisionLinkSerializer(serializers.Serializer):
+    """What an approval mail's link decides, before it is used."""
+
+    train = serializers.SerializerMethodField()
+    requirement = serializers.IntegerField(source="requirement.pk")
+    gate = serializers.CharField(source="requirement.gate")
+    approver = serializers.CharField(source="requirement.approver_label")
+    round = serializers.IntegerField(source="link.round")
+    approve = serializers.BooleanField(source="link.approve")
+    expires_at = serializers.DateTimeField()
+
+    def get_train(self, check) -> dict:
+        return TrainSummarySerializer(check.train).data
+
+
+class DecisionLinkUseSerializer(serializers.Serializer):
+    comment = serializers.CharField(
+        max_length=TEXT_MAX,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Needed when the link rejects.",
     )
 
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from api import webhooks
+from api import crypto, webhooks
 from api.models import (
     ApiToken,
     CalendarFeed,
@@ -88,22 +88,29 @@ def token_authenticate(raw: str) -> ApiToken | None:
 # Calendar feed -----------------------------------------------------------------------
 
 
-def _feed_token() -> str:
-    return secrets.token_urlsafe(32)
+def feed_create(*, user: AbstractBaseUser) -> tuple[CalendarFeed, str]:
+    """A new secret feed token for the user; any earlier one stops working at once.
+    The raw token is returned once, for the URL shown to its owner, and never stored."""
+    raw = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        feed, created = CalendarFeed.objects.select_for_update().get_or_create(
+            user=user, defaults={"token_hash": token_hash(raw)}
+        )
+        if not created:
+            feed.token_hash = token_hash(raw)
+            feed.save(update_fields=["token_hash", "created_at"])
+    return feed, raw
 
 
-def feed_for(*, user: AbstractBaseUser) -> CalendarFeed:
-    feed, _ = CalendarFeed.objects.get_or_create(user=user, defaults={"token": _feed_token()})
-    return feed
-
-
-def feed_regenerate(*, user: AbstractBaseUser) -> CalendarFeed:
-    """A new secret URL; the old one stops working at once."""
-    feed, created = CalendarFeed.objects.get_or_create(user=user, defaults={"token": _feed_token()})
-    if not created:
-        feed.token = _feed_token()
-        feed.save(update_fields=["token", "created_at"])
-    return feed
+def feed_authenticate(raw: str) -> CalendarFeed | None:
+    """The feed whose URL carries this token, with its active user; None when none."""
+    if len(raw) > 100:
+        return None
+    return (
+        CalendarFeed.objects.select_related("user")
+        .filter(token_hash=token_hash(raw), user__is_active=True)
+        .first()
+    )
 
 
 # Webhook subscriptions ----------------------------------------------------------------
@@ -131,9 +138,8 @@ def subscription_create(
         errors["events"] = ["Unknown event kind."]
     if train is not None and not can_view(by, train):
         errors["train"] = ["No such train."]
-    subscription = WebhookSubscription(
-        owner=by, url=url, events=events, train=train, secret=secrets.token_hex(32)
-    )
+    subscription = WebhookSubscription(owner=by, url=url, events=events, train=train)
+    subscription.secret = secrets.token_hex(32)  # kept encrypted (api.crypto)
     try:
         subscription.full_clean(exclude=["events"])
         webhooks.check_url(url)
@@ -144,6 +150,28 @@ def subscription_create(
         raise ValidationError(errors)
     subscription.save()
     return subscription
+
+
+def secrets_reencrypt() -> tuple[int, list[int]]:
+    """Encrypt every webhook secret again with the newest key in FERNET_KEYS, each row in
+    its own short transaction. Returns how many were re-encrypted and the ids of those no
+    key opens (left untouched)."""
+    done, unreadable = 0, []
+    for pk in WebhookSubscription.objects.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            subscription = WebhookSubscription.objects.select_for_update().filter(pk=pk).first()
+            if subscription is None:  # deleted meanwhile
+                continue
+            try:
+                rotated = crypto.rotate(subscription.secret_encrypted)
+            except crypto.InvalidToken:
+                unreadable.append(pk)
+                continue
+            if rotated != subscription.secret_encrypted:
+                subscription.secret_encrypted = rotated
+                subscription.save(update_fields=["secret_encrypted"])
+                done += 1
+    return done, unreadable
 
 
 def _require_owner(subscription: WebhookSubscription, by: AbstractBaseUser) -> None:

@@ -2,6 +2,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api import pages, views
+from api import views_templates as templates
 
 app_name = "api"
 
@@ -41,12 +42,22 @@ urlpatterns = [
     path(f"{v1}trains/<int:pk>/deployments/", views.DeploymentsView.as_view(), name="deployments"),
     path(f"{v1}inbox/", views.InboxView.as_view(), name="inbox"),
     path(f"{v1}metrics/", views.MetricsView.as_view(), name="metrics"),
+    path(
+        f"{v1}decision-links/<str:token>/",
+        views.DecisionLinkView.as_view(),
+        name="decision_link",
+    ),
     path(f"{v1}applications/", views.ApplicationsView.as_view(), name="applications"),
     path(f"{v1}application-releases/", views.ReleasesView.as_view(), name="releases"),
     path(
         f"{v1}application-releases/<int:pk>/transitions/<str:name>/",
         views.ReleaseTransitionView.as_view(),
         name="release_transition",
+    ),
+    path(
+        f"{v1}application-releases/<int:pk>/move/",
+        views.ReleaseMoveView.as_view(),
+        name="release_move",
     ),
     path(f"{v1}turnovers/", views.TurnoversView.as_view(), name="turnovers"),
     path(
@@ -59,6 +70,38 @@ urlpatterns = [
         views.TurnoverDecideView.as_view(accept=False),
         name="turnover_reject",
     ),
+    # Templates, clones and schedules (issue 14)
+    path(f"{v1}templates/", templates.TemplatesView.as_view(), name="templates"),
+    path(f"{v1}templates/<int:pk>/", templates.TemplateDetailView.as_view(), name="template"),
+    path(
+        f"{v1}templates/<int:pk>/events/",
+        templates.TemplateEventsView.as_view(),
+        name="template_events",
+    ),
+    path(
+        f"{v1}templates/<int:pk>/trains/",
+        templates.TemplateTrainsView.as_view(),
+        name="template_trains",
+    ),
+    path(
+        f"{v1}templates/<int:pk>/schedules/",
+        templates.TemplateSchedulesView.as_view(),
+        name="template_schedules",
+    ),
+    path(f"{v1}trains/<int:pk>/clone/", templates.TrainCloneView.as_view(), name="train_clone"),
+    path(f"{v1}schedules/", templates.SchedulesView.as_view(), name="schedules"),
+    path(f"{v1}schedules/<int:pk>/", templates.ScheduleDetailView.as_view(), name="schedule"),
+    path(
+        f"{v1}schedules/<int:pk>/pause/",
+        templates.SchedulePauseView.as_view(paused=True),
+        name="schedule_pause",
+    ),
+    path(
+        f"{v1}schedules/<int:pk>/resume/",
+        templates.SchedulePauseView.as_view(paused=False),
+        name="schedule_resume",
+    ),
+    path(f"{v1}schedules/<int:pk>/run/", templates.ScheduleRunView.as_view(), name="schedule_run"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file (?script): the
     # Content-Security-Policy allows no inline script.

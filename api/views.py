@@ -23,11 +23,12 @@ from approvals.models import ApprovalRequirement
 from releasemgr.exceptions import ConcurrentChange
 from trains import services, workflow
 from trains.access import MANAGE, get_train_for_user, trains_visible_to
-from trains.choices import TrainState, TrainType
+from trains.choices import STATE_WHERE, TrainState, TrainType
 from trains.facts import facts_of, with_facts
 from trains.models import ExitCriterion, ReleaseTrain
 from trains.selectors import applications_for, pending_requirements
 from trains.selectors.metrics import metrics
+from trains.services.links import LinkRefused, decision_link_check, decision_link_use
 from trains.status import train_status
 from trains.views.insight import metrics_scope, require_metrics
 
@@ -37,6 +38,7 @@ _ERRORS = {
     403: OpenApiResponse(s.ErrorSerializer, description="You may see it but not do this."),
     404: OpenApiResponse(s.ErrorSerializer, description="No such object, or not yours to see."),
     409: OpenApiResponse(s.ErrorSerializer, description="Wrong state, or someone moved first."),
+    410: OpenApiResponse(s.ErrorSerializer, description="Gone: a link expired or used."),
     422: OpenApiResponse(s.UnmetSerializer, description="Conditions not met yet."),
 }
 
@@ -167,8 +169,8 @@ class TrainTransitionView(APIView):
         expected = data.validated_data.get("expected_state")
         if expected and expected != train.state:
             raise ConcurrentChange(
-                f"The train is in {train.get_state_display().lower()}, not "
-                f"{TrainState(expected).label.lower()}: someone moved it first."
+                f"{workflow.where(train.state)}, not {STATE_WHERE[TrainState(expected)]}: "
+                "someone moved it first."
             )
         services.train_transition(
             train=train, name=name, by=request.user, reason=data.validated_data["reason"]
@@ -343,6 +345,43 @@ class DecisionsView(APIView):
         return Response(s.DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
 
 
+class DecisionLinkView(APIView):
+    """The Approve and Reject links of an approval-request mail, for a script: the token
+    is the last part of the link's path. Only the link's approver may use it here."""
+
+    @staticmethod
+    def _refused(refusal: LinkRefused) -> Response:
+        return Response({"detail": str(refusal), "title": refusal.title}, status=refusal.status)
+
+    @extend_schema(
+        summary="What an e-mail's approve or reject link decides (changes nothing)",
+        responses=answers({200: s.DecisionLinkSerializer}, 400, 403, 404, 409, 410),
+    )
+    def get(self, request, token: str) -> Response:
+        try:
+            check = decision_link_check(token=token, signed_in=request.user)
+        except LinkRefused as refusal:
+            return self._refused(refusal)
+        return Response(s.DecisionLinkSerializer(check).data)
+
+    @extend_schema(
+        summary="Decide with an e-mail's approve or reject link (once; rejecting needs a comment)",
+        request=s.DecisionLinkUseSerializer,
+        responses=answers({201: s.DecisionSerializer}, 400, 403, 404, 409, 410),
+    )
+    def post(self, request, token: str) -> Response:
+        data = s.DecisionLinkUseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            decision = decision_link_use(
+                token=token, signed_in=request.user, comment=data.validated_data["comment"]
+            )
+        except LinkRefused as refusal:
+            return self._refused(refusal)
+        decision.requirement.train.refresh_from_db(fields=["state"])
+        return Response(s.DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
+
+
 class InboxView(generics.ListAPIView):
     serializer_class = s.InboxItemSerializer
 
@@ -460,6 +499,36 @@ class ReleaseTransitionView(APIView):
                 + "."
             )
         release = services.release_transition(release=release, name=name, by=request.user)
+        return Response(s.ReleaseSerializer(release).data)
+
+
+class ReleaseMoveView(APIView):
+    @extend_schema(
+        summary="Move a release to another train, keeping its state and turnovers "
+        "(the release managers of both trains)",
+        request=s.ReleaseMoveSerializer,
+        responses=answers({200: s.ReleaseSerializer}, 400, 403, 404, 409),
+    )
+    def post(self, request, pk: int) -> Response:
+        release = visible_releases(request.user).filter(pk=pk).first()
+        if release is None:
+            raise Http404("No such application release.")
+        data = s.ReleaseMoveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        target = trains_visible_to(request.user).filter(pk=fields["train"]).first()
+        if target is None:
+            return Response(
+                {"train": ["No such train, or not one you may see."]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        release = services.release_move(
+            release=release,
+            to_train=target,
+            by=request.user,
+            reason=fields["reason"],
+            leave_empty=fields["leave_empty"],
+        )
         return Response(s.ReleaseSerializer(release).data)
 
 

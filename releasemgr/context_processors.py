@@ -8,14 +8,15 @@ def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav": {"items": [], "user_items": [], "roles": []}}
-    from trains.access import may_see_metrics
+    from trains.access import may_create_trains, may_see_metrics
     from trains.selectors import inbox_summary
     from trains.selectors.applications import uses_applications
 
     path = request.path
     items = [{"label": "Trains", "url": "/trains/"}]
-    if roles.has_role(user, roles.RELEASE_MANAGERS):
+    if may_create_trains(user):
         items.append({"label": "New train", "url": "/trains/new/"})
+        items.append({"label": "Templates", "url": "/templates/"})
     # Approvals: for whoever has anything to decide or has decided, whatever their role.
     # The inbox page knows its count; other pages ask once, and only people some approval
     # requirement names, or who decided before, need asking (read with the user).

@@ -4,6 +4,8 @@ With no environment at all this runs a development instance on SQLite with a
 Celery broker on the local filesystem, so `make run` needs no server.
 """
 
+import base64
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,12 +29,32 @@ DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 
 # The development default; production refuses it below (hence the nosec).
 _DEV_SECRET = "dev-only-insecure-secret-key-do-not-use-in-production"  # nosec B105
+# The placeholder .env.example shows: long enough, public, so refused as well.
+_EXAMPLE_SECRET = "change-me-to-a-long-random-string-of-at-least-forty-characters"  # nosec B105 - refused below
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# Keys that encrypt secrets at rest (webhook signing secrets), comma-separated Fernet keys,
+# newest first: the first encrypts, all decrypt, so a new key goes in front and
+# `manage.py reencrypt_secrets` moves every secret to it before the old one is dropped.
+# Development derives one from SECRET_KEY; production needs its own (a lost key loses
+# the secrets, and changing SECRET_KEY must not).
+FERNET_KEYS = [k for k in env.list("FERNET_KEYS", default=[]) if k]
+if not FERNET_KEYS and not PRODUCTION:
+    FERNET_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(b"releasemgr fernet key\0" + SECRET_KEY.encode()).digest()
+        ).decode()
+    ]
+
 if PRODUCTION:
-    if SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 40:
+    if not FERNET_KEYS:
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production needs FERNET_KEYS: python -c 'from cryptography.fernet "
+            "import Fernet; print(Fernet.generate_key().decode())'"
+        )
+    if SECRET_KEY in (_DEV_SECRET, _EXAMPLE_SECRET) or len(SECRET_KEY) < 40:
         raise ImproperlyConfigured("DJANGO_ENV=production needs a real SECRET_KEY (40+ chars).")
     if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
         raise ImproperlyConfigured("DJANGO_ENV=production needs an explicit ALLOWED_HOSTS.")
@@ -103,7 +125,9 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Keep a worker's connection for a minute instead of opening one a request (a new
 # PostgreSQL connection costs more than most of our pages' queries together); checked
-# before reuse, so a restarted database costs one failed check, not an error page.
+# before its first use in each request (CONN_HEALTH_CHECKS), so an idle worker's dead
+# connection is replaced without an error; a request in flight when the connection breaks
+# answers 503 "try again" with Retry-After (releasemgr.views.server_error), never a 500.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -186,6 +210,11 @@ if CELERY_BROKER_URL == "filesystem://":
         # which delivers a queue of outbox rows at one mail a second).
         "polling_interval": 0.1,
     }
+# A web request hands work to the broker after its response, trying once with these
+# connect and read timeouts (seconds), and after a failure leaves the broker alone for
+# BROKER_BACKOFF_SECONDS; beat's sweeps send what was not handed over (releasemgr/broker.py).
+BROKER_PUBLISH_TIMEOUT = env.float("BROKER_PUBLISH_TIMEOUT", default=0.5)
+BROKER_BACKOFF_SECONDS = env.float("BROKER_BACKOFF_SECONDS", default=30.0)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
@@ -238,12 +267,19 @@ WEBHOOK_RETRY_DELAYS = [
     int(d) for d in env.list("WEBHOOK_RETRY_DELAYS", default=_RETRY_DELAYS) if d
 ]
 WEBHOOK_ALLOWED_NETWORKS = [n for n in env.list("WEBHOOK_ALLOWED_NETWORKS", default=[]) if n]
+# /healthz answers a Host in ALLOWED_HOSTS, or any Host from these networks (loopback:
+# the container's own health check; add a load balancer's network to probe by address).
+HEALTHZ_ALLOWED_NETWORKS = [
+    n for n in env.list("HEALTHZ_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"]) if n
+]
 WEBHOOK_SCAN_WINDOW = env.int("WEBHOOK_SCAN_WINDOW", default=24 * 3600)
 
 # Reminders and notifications (trains/notifications/). Days are calendar days in TIME_ZONE.
 REMINDER_OFFSETS_DAYS = sorted(
     set(env.list("REMINDER_OFFSETS_DAYS", cast=int, default=[7, 2, 1])), reverse=True
 )
+# How long the Approve and Reject links of an approval-request mail stay valid.
+APPROVAL_LINK_MAX_AGE_DAYS = env.int("APPROVAL_LINK_MAX_AGE_DAYS", default=7)
 REMINDER_ESCALATE_AFTER_DAYS = env.int("REMINDER_ESCALATE_AFTER_DAYS", default=3)
 REMINDER_OVERDUE_MAX_DAYS = env.int("REMINDER_OVERDUE_MAX_DAYS", default=90)
 REMINDER_SCAN_SECONDS = env.int("REMINDER_SCAN_SECONDS", default=300)
@@ -252,7 +288,6 @@ NOTIFICATION_DIGEST_HOUR = env.int("NOTIFICATION_DIGEST_HOUR", default=7)
 NOTIFICATION_MAX_RETRIES = env.int("NOTIFICATION_MAX_RETRIES", default=5)
 NOTIFICATION_RETRY_BACKOFF = env.int("NOTIFICATION_RETRY_BACKOFF", default=30)
 NOTIFICATION_RETRY_BACKOFF_MAX = env.int("NOTIFICATION_RETRY_BACKOFF_MAX", default=600)
-NOTIFICATION_REQUEUE_AFTER_SECONDS = env.int("NOTIFICATION_REQUEUE_AFTER_SECONDS", default=3600)
 if not REMINDER_OFFSETS_DAYS or min(REMINDER_OFFSETS_DAYS) < 1:
     raise ImproperlyConfigured("REMINDER_OFFSETS_DAYS needs whole days of at least 1: 7,2,1.")
 if REMINDER_OVERDUE_MAX_DAYS < 1 or REMINDER_ESCALATE_AFTER_DAYS < 1:
@@ -262,7 +297,18 @@ if REMINDER_OVERDUE_MAX_DAYS < 1 or REMINDER_ESCALATE_AFTER_DAYS < 1:
 if not 0 <= NOTIFICATION_DIGEST_HOUR <= 23:
     raise ImproperlyConfigured("NOTIFICATION_DIGEST_HOUR is an hour of the day, 0 to 23.")
 
+# Cadence (trains/services/templates.py): each schedule keeps its next CADENCE_AHEAD
+# trains made; beat runs the schedules every CADENCE_RUN_SECONDS.
+CADENCE_AHEAD = env.int("CADENCE_AHEAD", default=2)
+CADENCE_RUN_SECONDS = env.int("CADENCE_RUN_SECONDS", default=3600)
+if CADENCE_AHEAD < 1:
+    raise ImproperlyConfigured("CADENCE_AHEAD is how many trains to make ahead: at least 1.")
+
 CELERY_BEAT_SCHEDULE = {
+    "run-cadences": {
+        "task": "trains.tasks.run_cadences",
+        "schedule": CADENCE_RUN_SECONDS,
+    },
     "scan-reminders": {
         "task": "trains.tasks.scan_reminders",
         "schedule": REMINDER_SCAN_SECONDS,

@@ -26,3 +26,6 @@ urlpatterns = [
     path("", include("trains.urls")),
     path("notifications/", include("trains.notifications.urls")),
 ]
+
+# A broken database connection answers 503 "try again", anything else the 500 page.
+handler500 = "releasemgr.views.server_error"

@@ -7,6 +7,7 @@
 # Environment (defaults in brackets): PORT [8080], DATABASE_URL
 # [postgres://postgres@127.0.0.1:5432/releasemgr_serve], CELERY_BROKER_URL
 # [redis://127.0.0.1:6379/1], SECRET_KEY [generated once into var/serve/secret_key],
+# FERNET_KEYS [generated once into var/serve/fernet_key],
 # SEED_DEMO=1 to load the demo data (seed_demo --force).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,16 @@ if [ -z "${SECRET_KEY:-}" ]; then
     fi
     SECRET_KEY=$(cat "$RUN_DIR/secret_key")
     export SECRET_KEY
+fi
+if [ -z "${FERNET_KEYS:-}" ]; then
+    # The key that encrypts webhook secrets, also generated once and kept.
+    if [ ! -s "$RUN_DIR/fernet_key" ]; then
+        (umask 077 && "$BIN/python" -c \
+            'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' \
+            >"$RUN_DIR/fernet_key")
+    fi
+    FERNET_KEYS=$(cat "$RUN_DIR/fernet_key")
+    export FERNET_KEYS
 fi
 
 "$BIN/python" scripts/pgdb.py ensure

@@ -240,7 +240,8 @@ def reminder_sent(browser: Browser, log: Path | None, mail_dir: Path) -> None:
     print(f"     {address}: {subject}", flush=True)
     if log is not None:
         delivered = re.search(
-            r"Task trains\.tasks\.deliver_notification\[[^\]]+\] succeeded in \S+: 'sent'",
+            r"Task trains\.tasks\.dispatch_notifications\[[^\]]+\] succeeded in \S+: "
+            r"\{'notifications': [1-9]",
             log.read_text(errors="replace"),
         )
         check(delivered, "the worker's log shows a notification delivered")

@@ -111,3 +111,13 @@ def people(manager, owner, qa, executive, engineer):
         "executive": executive,
         "engineer": engineer,
     }
+
+
+@pytest.fixture(autouse=True)
+def _broker_not_paused():
+    """A test that took the broker away leaves no pause behind (releasemgr.broker)."""
+    from releasemgr import broker
+
+    broker.reset()
+    yield
+    broker.reset()

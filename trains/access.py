@@ -583,6 +583,16 @@ def decider_pairs(pairs_wanted: set[tuple[int, str]]) -> list[tuple[tuple[int, s
     return found
 
 
+# Templates and schedules ----------------------------------------------------------------
+
+
+def may_create_trains(user: User) -> bool:
+    """Release managers submit trains: from scratch, like another train, or from a
+    template. The templates and their schedules are theirs, as a team: any release
+    manager may see, use and change them (each change is in the template's history)."""
+    return roles.has_role(user, roles.RELEASE_MANAGERS)
+
+
 # Pages across trains --------------------------------------------------------------------------
 
 # Who reads the delivery metrics (of the trains they may see); everyone signed in sees the

@@ -1,9 +1,13 @@
 """The admin shows everything to staff. It changes nothing behind the services' back:
-trains move only through the actions below, which call trains.services."""
+trains move only through the actions below, which call trains.services.
+
+It has no object-permission pages (django-guardian's `GuardedModelAdminMixin`): those
+grant any permission to any user or group and write no history, where sharing on the
+train's page (`services.train_grant`/`train_revoke`) checks who may grant what and
+records each change. The change form links there instead."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from guardian.admin import GuardedModelAdminMixin
 
 from releasemgr.exceptions import ServiceError
 from trains import services, workflow
@@ -78,7 +82,7 @@ def _step_action(name: str, label: str):
 
 
 @admin.register(ReleaseTrain)
-class ReleaseTrainAdmin(GuardedModelAdminMixin, admin.ModelAdmin):
+class ReleaseTrainAdmin(admin.ModelAdmin):
     list_display = ["name", "train_type", "state", "primary_manager", "start_date", "end_date"]
     list_filter = ["state", "train_type"]
     list_select_related = ["primary_manager"]

@@ -25,6 +25,19 @@ STATE_BADGES = {
     TrainState.CANCELLED: "dark",
 }
 
+# Where a train stands, as the end of "This train is …": a state's label reads as a
+# name ("Closed"), not as the words after "is".
+STATE_WHERE = {
+    TrainState.SCOPING: "in scoping",
+    TrainState.CONSTRUCTION: "in construction",
+    TrainState.DEVELOPMENT_APPROVAL: "awaiting development approval",
+    TrainState.VERIFICATION: "in verification",
+    TrainState.EXECUTIVE_APPROVAL: "awaiting executive approval",
+    TrainState.DEPLOYMENT: "in deployment",
+    TrainState.CLOSED: "closed",
+    TrainState.CANCELLED: "cancelled",
+}
+
 FINAL_STATES = (TrainState.CLOSED, TrainState.CANCELLED)
 OPEN_STATES = tuple(s for s in TrainState if s not in FINAL_STATES)
 

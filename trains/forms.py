@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -13,6 +15,8 @@ from releasemgr import roles
 from releasemgr.ids import IdChoiceField, IdField, IdMultipleChoiceField, parse_id
 from releasemgr.people import person_name
 from trains.choices import PHASE_ORDER, PhaseKind, TrainType
+from trains.models import Cadence, TrainTemplate
+from trains.planning import PLACEHOLDER_HELP
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -82,6 +86,30 @@ class TrainForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class TrainChoiceField(IdChoiceField):
+    def label_from_instance(self, train) -> str:
+        return f"{train.name} ({train.get_state_display().lower()}, ends {train.end_date:%Y-%m-%d})"
+
+
+class ReleaseMoveForm(forms.Form):
+    """Move a release to another train: the trains offered are the caller's to pass
+    (the ones this person manages that take releases now)."""
+
+    to_train = TrainChoiceField(label="Move to train", queryset=None)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text="Why it misses this train; both trains' histories keep it.",
+    )
+    leave_empty = forms.BooleanField(
+        required=False, label="Yes, leave this train with no application release"
+    )
+
+    def __init__(self, *args, targets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_train"].queryset = targets
 
 
 class DeployForm(forms.Form):
@@ -192,6 +220,122 @@ class GrantForm(forms.Form):
             raise ValidationError("No active user has that user name.")
         self.cleaned_data["user"] = user
         return username
+
+
+# Templates, clones and schedules ---------------------------------------------------------
+
+
+class CloneForm(forms.Form):
+    start_date = forms.DateField(
+        label="The new train starts on",
+        widget=DATE,
+        help_text="Every date moves with it; each phase keeps its length.",
+    )
+    name = forms.CharField(
+        max_length=120,
+        required=False,
+        help_text="Empty: this train's name pattern, filled in for the new start.",
+    )
+    releases = forms.MultipleChoiceField(
+        label="Application releases to add",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The applications' next planned releases. This train's own stay on it.",
+    )
+
+    def __init__(self, *args, offered=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.offered = {str(r.pk): r for r in offered}
+        self.fields["releases"].choices = [(str(r.pk), str(r)) for r in offered]
+
+    def chosen_releases(self) -> list:
+        return [self.offered[pk] for pk in self.cleaned_data["releases"]]
+
+    apply_errors = TrainForm.apply_errors
+
+
+class SaveTemplateForm(forms.Form):
+    name = forms.CharField(label="Template name", max_length=120)
+    name_pattern = forms.CharField(
+        max_length=120,
+        required=False,
+        help_text="How its trains are named. Empty: guessed from this train's name.",
+    )
+
+
+class TemplateForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    name_pattern = forms.CharField(max_length=120)
+    train_type = forms.ChoiceField(label="Type", choices=TrainType.choices)
+    purpose = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    primary_manager = UserChoiceField(label="Primary release manager", queryset=None)
+    duration_days = forms.IntegerField(label="Window length (days)", min_value=0, max_value=3660)
+
+    FIELDS = ("name", "name_pattern", "train_type", "purpose", "primary_manager", "duration_days")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["primary_manager"].queryset = _users_in(roles.RELEASE_MANAGERS)
+        self.fields["name_pattern"].help_text = PLACEHOLDER_HELP
+
+    @classmethod
+    def initial_for(cls, template) -> dict:
+        return {f: getattr(template, f) for f in cls.FIELDS}
+
+    apply_errors = TrainForm.apply_errors
+
+
+class FromTemplateForm(forms.Form):
+    template = IdChoiceField(queryset=None, label="Template")
+    start_date = forms.DateField(label="Starts on", widget=DATE)
+    name = forms.CharField(
+        max_length=120, required=False, help_text="Empty: the template's name pattern."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = TrainTemplate.objects.order_by("name")
+
+    apply_errors = TrainForm.apply_errors
+
+
+WEEKDAY_CHOICES = [(i, d) for i, d in enumerate(calendar.day_name)]
+ORDINAL_CHOICES = [(1, "First"), (2, "Second"), (3, "Third"), (4, "Fourth"), (-1, "Last")]
+
+
+class ScheduleForm(forms.Form):
+    cadence = forms.ChoiceField(choices=[])
+    interval = forms.IntegerField(
+        min_value=1, max_value=52, initial=1, help_text="Every how many weeks or months."
+    )
+    ordinal = forms.TypedChoiceField(
+        label="Which",
+        choices=[("", "—")] + ORDINAL_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text="For a weekday of the month.",
+    )
+    weekday = forms.TypedChoiceField(
+        choices=[("", "—")] + WEEKDAY_CHOICES, coerce=int, empty_value=None, required=False
+    )
+    start_date = forms.DateField(widget=DATE)
+    end_date = forms.DateField(widget=DATE, required=False)
+    name_pattern = forms.CharField(
+        max_length=120, required=False, help_text="Empty: the template's pattern."
+    )
+
+    FIELDS = ("cadence", "interval", "ordinal", "weekday", "start_date", "end_date", "name_pattern")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cadence"].choices = Cadence.choices
+
+    @classmethod
+    def initial_for(cls, schedule) -> dict:
+        return {f: getattr(schedule, f) for f in cls.FIELDS}
+
+    apply_errors = TrainForm.apply_errors
 
 
 class PeriodForm(forms.Form):

@@ -416,8 +416,8 @@ class MailDelivery(models.Model):
     status = models.CharField(
         max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
     )
-    queued_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a worker was last asked to send it."
+    retry_at = models.DateTimeField(
+        null=True, blank=True, help_text="Not tried again before then (a passing failure)."
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -566,3 +566,37 @@ class UndeliverableAddress(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class DecisionLinkUse(AppendOnlyModel):
+    """A signed approve/reject link from an approval-request mail that was used.
+
+    The unique link id is what makes a link single use: two people (or two tabs) using
+    the same link at once both try to insert this row in the transaction that records
+    the decision; the database lets one in and the other is told the link was used.
+    """
+
+    link_id = models.CharField(max_length=32, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requirement = models.ForeignKey(
+        "approvals.ApprovalRequirement", on_delete=models.PROTECT, related_name="+"
+    )
+    round = models.PositiveIntegerField()
+    approve = models.BooleanField()
+    used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-used_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Link {self.link_id} used by {self.user} on {self.used_at:%Y-%m-%d}"
+
+
+# Templates and cadence (issue 14): their own module, part of this app's models.
+from trains.template_models import (  # noqa: E402, F401
+    Cadence,
+    CadenceSchedule,
+    ScheduledTrain,
+    TemplateEvent,
+    TrainTemplate,
+)

@@ -1,11 +1,18 @@
 from django.urls import path
 
-from trains.views import applications, calendar, inbox, insight, trains
+from trains.views import applications, calendar, inbox, insight, templates, trains
 
 urlpatterns = [
     path("trains/", trains.train_list_view, name="train_list"),
     path("trains/new/", trains.train_create_view, name="train_create"),
+    path(
+        "trains/new/from-template/",
+        templates.train_from_template_view,
+        name="train_from_template",
+    ),
     path("trains/<int:pk>/", trains.train_detail_view, name="train_detail"),
+    path("trains/<int:pk>/clone/", templates.train_clone_view, name="train_clone"),
+    path("trains/<int:pk>/save-as-template/", templates.template_save_view, name="template_save"),
     path("trains/<int:pk>/edit/", trains.train_edit_view, name="train_edit"),
     path("trains/<int:pk>/history/", trains.history_view, name="train_history"),
     path(
@@ -43,6 +50,11 @@ urlpatterns = [
         trains.release_remove_view,
         name="release_remove",
     ),
+    path(
+        "trains/<int:pk>/releases/<int:release_pk>/move/",
+        trains.release_move_view,
+        name="release_move",
+    ),
     path("trains/<int:pk>/milestones/", trains.milestone_add_view, name="milestone_add"),
     path(
         "trains/<int:pk>/milestones/<int:milestone_pk>/reach/",
@@ -58,6 +70,23 @@ urlpatterns = [
     # The manual steps of the train's life: POST /trains/<id>/<transition>/.
     path("trains/<int:pk>/<slug:transition>/", trains.train_step_view, name="train_step"),
     path("approvals/", inbox.inbox_view, name="inbox"),
+    path("templates/", templates.template_list_view, name="template_list"),
+    path("templates/<int:pk>/", templates.template_detail_view, name="template_detail"),
+    path("templates/<int:pk>/edit/", templates.template_edit_view, name="template_edit"),
+    path("templates/<int:pk>/schedules/", templates.schedule_add_view, name="schedule_add"),
+    path("templates/schedules/<int:pk>/edit/", templates.schedule_edit_view, name="schedule_edit"),
+    path(
+        "templates/schedules/<int:pk>/pause/",
+        templates.schedule_pause_view,
+        name="schedule_pause",
+    ),
+    path("templates/schedules/<int:pk>/run/", templates.schedule_run_view, name="schedule_run"),
+    path(
+        "templates/schedules/<int:pk>/delete/",
+        templates.schedule_delete_view,
+        name="schedule_delete",
+    ),
+    path("approvals/link/<str:token>/", inbox.decision_link_view, name="decision_link"),
     path("calendar/", calendar.calendar_view, name="calendar"),
     path("metrics/", insight.metrics_view, name="metrics"),
     path("portfolio/", insight.portfolio_view, name="portfolio"),

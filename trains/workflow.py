@@ -22,8 +22,10 @@ from django_fsm import RETURN_VALUE, can_proceed
 from approvals.models import Gate
 from trains.choices import (
     FINAL_STATES,
+    OPEN_STATES,
     PHASE_ORDER,
     STATE_PHASE,
+    STATE_WHERE,
     CriterionCheck,
     PhaseKind,
     TrainState,
@@ -70,6 +72,7 @@ class Step:
     needs_reason: bool = False
     outcomes: tuple[TrainState, ...] = ()  # where it may end, when not always `target`
     style: str = "primary"
+    does: str = ""  # what a train does in it, after "only a train … can": "be deployed"
 
     @property
     def offered(self) -> bool:
@@ -90,6 +93,7 @@ STEPS: dict[str, Step] = {
             Tell.LEAD,
             action="manage",
             needs_criteria=True,
+            does="start construction",
         ),
         Step(
             "request_development_approval",
@@ -102,6 +106,7 @@ STEPS: dict[str, Step] = {
             action="manage",
             gate=Gate.DEVELOPMENT,
             needs_criteria=True,
+            does="go to development approval",
         ),
         Step(
             "approve_development",
@@ -114,6 +119,7 @@ STEPS: dict[str, Step] = {
             gate=Gate.DEVELOPMENT,
             needs_quorum=True,
             style="success",
+            does="pass the development gate",
         ),
         Step(
             "reject_development",
@@ -126,6 +132,7 @@ STEPS: dict[str, Step] = {
             gate=Gate.DEVELOPMENT,
             needs_reason=True,
             style="danger",
+            does="be sent back from the development gate",
         ),
         Step(
             "request_executive_approval",
@@ -138,6 +145,7 @@ STEPS: dict[str, Step] = {
             action="manage",
             gate=Gate.EXECUTIVE,
             needs_criteria=True,
+            does="go to executive approval",
         ),
         Step(
             "approve_executive",
@@ -150,6 +158,7 @@ STEPS: dict[str, Step] = {
             gate=Gate.EXECUTIVE,
             needs_quorum=True,
             style="success",
+            does="pass the executive gate",
         ),
         Step(
             "reject_executive",
@@ -162,6 +171,7 @@ STEPS: dict[str, Step] = {
             gate=Gate.EXECUTIVE,
             needs_reason=True,
             style="danger",
+            does="be sent back from the executive gate",
         ),
         Step(
             "deploy",
@@ -175,6 +185,7 @@ STEPS: dict[str, Step] = {
             needs_criteria=True,
             outcomes=(S.DEPLOYMENT, S.CLOSED),  # a failed attempt stays in deployment
             style="success",
+            does="be deployed",
         ),
         Step(
             "cancel",
@@ -187,6 +198,7 @@ STEPS: dict[str, Step] = {
             action="manage",
             needs_reason=True,
             style="outline-danger",
+            does="be cancelled",
         ),
     ]
 }
@@ -302,6 +314,22 @@ def fsm(name: str) -> dict:
         "permission": may_take,
         "custom": {"step": step},
     }
+
+
+def where(state: str) -> str:
+    """ "This train is closed", "This train is awaiting executive approval"."""
+    return f"This train is {STATE_WHERE[TrainState(state)]}"
+
+
+def refusal(state: str, name: str) -> str:
+    """Why a train in `state` cannot take step `name`: where it is, and where it would
+    have to be. Every refusal for the wrong state reads this way."""
+    step = STEPS[name]
+    if set(step.sources) == set(OPEN_STATES):
+        which = "an open train"
+    else:
+        which = "a train " + " or ".join(STATE_WHERE[s] for s in step.sources)
+    return f"{where(state)}; only {which} can {step.does}."
 
 
 def possible(train: ReleaseTrain, name: str) -> bool:

@@ -1,11 +1,13 @@
 """/calendar/feed/<token>.ics: valid iCalendar with the deadlines of visible trains only."""
 
+import hashlib
 from datetime import timedelta
 
 import pytest
 from icalendar import Calendar
 
 from api import services as api_services
+from api.models import CalendarFeed
 from tests.factories import make_train
 from trains import services
 
@@ -13,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def feed(client, user):
-    token = api_services.feed_for(user=user).token
+    _, token = api_services.feed_create(user=user)
     response = client.get(f"/calendar/feed/{token}.ics")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/calendar")
@@ -66,9 +68,9 @@ def test_cancelled_train_events_are_marked_cancelled(client, manager):
 
 
 def test_unknown_token_and_regenerated_token_are_404(client, manager):
-    old = api_services.feed_for(user=manager).token
+    _, old = api_services.feed_create(user=manager)
     assert client.get("/calendar/feed/nope.ics").status_code == 404
-    api_services.feed_regenerate(user=manager)
+    api_services.feed_create(user=manager)
     assert client.get(f"/calendar/feed/{old}.ics").status_code == 404
     assert feed(client, manager) is not None
 
@@ -90,17 +92,26 @@ def test_the_last_day_of_the_calendar_does_not_break_the_feed(client, manager):
 
 
 def test_feed_of_an_inactive_user_is_404(client, manager):
-    token = api_services.feed_for(user=manager).token
+    _, token = api_services.feed_create(user=manager)
     manager.is_active = False
     manager.save()
     assert client.get(f"/calendar/feed/{token}.ics").status_code == 404
 
 
 def test_feed_runs_a_constant_number_of_queries(client, manager, django_assert_max_num_queries):
-    token = api_services.feed_for(user=manager).token
+    _, token = api_services.feed_create(user=manager)
     for i in range(5):
         train = make_train(manager, name=f"T{i}")
         services.milestone_add(train=train, by=manager, name="M", due_date=train.start_date)
     # feed + user, the user's groups, trains, phases, milestones
     with django_assert_max_num_queries(5):
         assert client.get(f"/calendar/feed/{token}.ics").status_code == 200
+
+
+def test_only_the_hash_of_the_token_is_stored(manager):
+    feed, token = api_services.feed_create(user=manager)
+    feed.refresh_from_db()
+    assert feed.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in {str(v) for v in CalendarFeed.objects.values_list(flat=False).get()}
+    assert api_services.feed_authenticate(token) == feed
+    assert api_services.feed_authenticate(feed.token_hash) is None  # the hash opens nothing

@@ -1,4 +1,6 @@
-"""/profile/: tokens created (shown once), named, revoked; the feed URL regenerated."""
+"""/profile/: tokens created (shown once), named, revoked; the feed URL made (shown once)."""
+
+import re
 
 import pytest
 
@@ -13,7 +15,7 @@ def test_profile_needs_login_and_is_in_the_navigation(client, qa):
     client.force_login(qa)
     page = client.get("/profile/").content.decode()
     assert 'href="/profile/"' in page
-    assert "/calendar/feed/" in page
+    assert "Make my feed URL" in page
     assert "Manage webhooks" not in page  # QA is no release manager
 
 
@@ -51,14 +53,25 @@ def test_revoking_my_token_and_not_someone_elses(client, manager, other_manager)
     assert client.get(f"/profile/tokens/{mine.pk}/revoke/").status_code == 405
 
 
-def test_regenerating_the_feed_url(client, manager):
+def test_the_feed_url_is_shown_once_when_made_and_a_new_one_replaces_it(client, manager):
     client.force_login(manager)
-    client.get("/profile/")
-    old = CalendarFeed.objects.get(user=manager).token
-    assert client.post("/profile/feed/regenerate/").status_code == 302
-    new = CalendarFeed.objects.get(user=manager).token
-    assert new != old
-    assert new in client.get("/profile/").content.decode()
+    assert "You have no feed URL yet" in client.get("/profile/").content.decode()
+    made = client.post("/profile/feed/regenerate/")
+    assert made.status_code == 200 and made["Cache-Control"] == "no-store"
+    (first,) = re.findall(r"/calendar/feed/([A-Za-z0-9_-]+)\.ics", made.content.decode())
+    assert client.get(f"/calendar/feed/{first}.ics").status_code == 200
+    # Not stored, so never shown again: the page only says when it was made.
+    again = client.get("/profile/").content.decode()
+    assert first not in again and "/calendar/feed/" not in again and "was made on" in again
+    assert CalendarFeed.objects.get(user=manager).token_hash != first
+    (second,) = re.findall(
+        r"/calendar/feed/([A-Za-z0-9_-]+)\.ics",
+        client.post("/profile/feed/regenerate/").content.decode(),
+    )
+    assert second != first
+    assert client.get(f"/calendar/feed/{first}.ics").status_code == 404
+    assert client.get(f"/calendar/feed/{second}.ics").status_code == 200
+    assert CalendarFeed.objects.filter(user=manager).count() == 1
 
 
 def test_release_managers_find_their_webhooks_from_the_profile(client, manager):

@@ -24,8 +24,22 @@ STABLE_PATHS = {
     "/api/v1/turnovers/",
     "/api/v1/turnovers/{id}/accept/",
     "/api/v1/turnovers/{id}/reject/",
+    "/api/v1/application-releases/{id}/move/",
+    "/api/v1/decision-links/{token}/",
     "/api/v1/trains/{id}/deployments/",
     "/api/v1/metrics/",
+    # templates, clones and schedules (issue 14)
+    "/api/v1/templates/",
+    "/api/v1/templates/{id}/",
+    "/api/v1/templates/{id}/events/",
+    "/api/v1/templates/{id}/trains/",
+    "/api/v1/templates/{id}/schedules/",
+    "/api/v1/trains/{id}/clone/",
+    "/api/v1/schedules/",
+    "/api/v1/schedules/{id}/",
+    "/api/v1/schedules/{id}/pause/",
+    "/api/v1/schedules/{id}/resume/",
+    "/api/v1/schedules/{id}/run/",
 }
 
 

@@ -269,7 +269,7 @@ def test_no_broker_message_without_subscriptions(
     manager, django_capture_on_commit_callbacks, monkeypatch
 ):
     sent = []
-    monkeypatch.setattr(tasks.webhooks_fan_out, "delay", lambda *a: sent.append(a))
+    monkeypatch.setattr(tasks.webhooks_fan_out, "apply_async", lambda *a, **k: sent.append(a))
     with django_capture_on_commit_callbacks(execute=True):
         make_train(manager)
     assert sent == []
@@ -281,10 +281,10 @@ def test_a_broker_failure_does_not_fail_the_change(
 ):
     api_services.subscription_create(by=manager, url=receiver.url, events=["train.transitioned"])
 
-    def broken(*args):
+    def broken(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(tasks.webhooks_fan_out, "delay", broken)
+    monkeypatch.setattr(tasks.webhooks_fan_out, "apply_async", broken)
     train = make_train(manager)
     with django_capture_on_commit_callbacks(execute=True):
         services.train_transition(train=train, name="cancel", by=manager, reason="x")

@@ -48,6 +48,7 @@ def test_pages_and_htmx_work_without_csp_violations(
     expect(page.get_by_role("link", name="Calendar")).to_be_visible()
     # A secret to copy selects itself on a click (static/js/app.js, no onclick=).
     page.goto("/profile/")
+    page.get_by_role("button", name="Make my feed URL").click()
     page.get_by_label("Feed URL").click()
     selected = page.evaluate(
         "() => { const f = document.getElementById('feed-url');"

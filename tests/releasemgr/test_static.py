@@ -38,6 +38,7 @@ def test_production_uses_the_manifest_storage_and_development_does_not():
         "DJANGO_ENV": "production",
         "SECRET_KEY": "x" * 50,
         "ALLOWED_HOSTS": "releases.example.com",
+        "FERNET_KEYS": "zAfUbaldQ9WqZLGddvAF0jXDnTXMVeYdwkAAPPkewUI=",
     }
     assert storage_backend(**production) == MANIFEST
     assert storage_backend() == "django.contrib.staticfiles.storage.StaticFilesStorage"

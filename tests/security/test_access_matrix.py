@@ -180,7 +180,7 @@ def own_token(w, p, s):
 
 def feed(w, p, s):
     if s == "own":
-        return {"token": w.feeds["manager" if p == ANON else p].token}
+        return {"token": w.feeds["manager" if p == ANON else p]}
     return {"token": "no-such-feed-token"}
 
 
@@ -270,7 +270,8 @@ RULES: dict[str, list[Rule]] = {
     "api:token_revoke": [
         Rule("POST", lambda p, s: 302 if p == ANON or s == "own" else 404, own_token, S)
     ],
-    "api:feed_regenerate": [Rule("POST", everyone(302))],
+    # The new URL is shown on the answer itself, once.
+    "api:feed_regenerate": [Rule("POST", everyone(200))],
     # The secret URL is the credential: whoever holds it reads its owner's calendar.
     "api:calendar_feed": [
         Rule("GET", lambda p, s: 200 if s == "own" else 404, feed, S, reader=feed_owner)

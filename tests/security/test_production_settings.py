@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,13 +19,24 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 REAL_KEY = "k3y-" + "x9Qm7Lp2" * 7  # 60 characters, not the development default
 HOST = "releases.example.com"
+FERNET_KEY = "zAfUbaldQ9WqZLGddvAF0jXDnTXMVeYdwkAAPPkewUI="  # a valid Fernet key
+
+
+def _example(name: str) -> str:
+    """The value .env.example shows for `name`: what someone who copied it has."""
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.startswith(f"{name}="):
+            return line.split("=", 1)[1]
+    raise AssertionError(f"{name} is not in .env.example")
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "SECURE_"))
+        if not key.startswith(
+            ("DJANGO_", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "SECURE_", "FERNET_KEYS")
+        )
     }
     environment.update(env)
     return subprocess.run(
@@ -44,10 +56,11 @@ def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("", HOST, "needs a real SECRET_KEY"),
         ("dev-only-insecure-secret-key-do-not-use-in-production", HOST, "needs a real SECRET_KEY"),
         ("too-short-a-key", HOST, "needs a real SECRET_KEY"),
+        (_example("SECRET_KEY"), HOST, "needs a real SECRET_KEY"),
         (REAL_KEY, "", "needs an explicit ALLOWED_HOSTS"),
         (REAL_KEY, "*", "needs an explicit ALLOWED_HOSTS"),
     ],
-    ids=["no-key", "dev-key", "short-key", "no-hosts", "any-host"],
+    ids=["no-key", "dev-key", "short-key", "example-key", "no-hosts", "any-host"],
 )
 def test_production_refuses_to_start_with_unsafe_values(secret_key, allowed_hosts, complaint):
     result = _run(
@@ -56,9 +69,20 @@ def test_production_refuses_to_start_with_unsafe_values(secret_key, allowed_host
         DJANGO_ENV="production",
         SECRET_KEY=secret_key,
         ALLOWED_HOSTS=allowed_hosts,
+        FERNET_KEYS=FERNET_KEY,
     )
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and complaint in result.stderr
+
+
+def test_production_refuses_to_start_without_its_own_fernet_keys():
+    """Development derives a key from SECRET_KEY; production must not tie the webhook
+    secrets to it (README, "Secrets at rest")."""
+    result = _run(
+        "manage.py", "check", DJANGO_ENV="production", SECRET_KEY=REAL_KEY, ALLOWED_HOSTS=HOST
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "needs FERNET_KEYS" in result.stderr
 
 
 def test_check_deploy_gives_no_warning_under_production_settings():
@@ -71,6 +95,7 @@ def test_check_deploy_gives_no_warning_under_production_settings():
         DJANGO_ENV="production",
         SECRET_KEY=REAL_KEY,
         ALLOWED_HOSTS=HOST,
+        FERNET_KEYS=FERNET_KEY,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
@@ -94,6 +119,7 @@ def test_production_turns_on_secure_cookies_hsts_and_csp():
         DJANGO_SETTINGS_MODULE="releasemgr.settings",
         SECRET_KEY=REAL_KEY,
         ALLOWED_HOSTS=HOST,
+        FERNET_KEYS=FERNET_KEY,
     )
     assert result.returncode == 0, result.stderr
     s = json.loads(result.stdout)
@@ -110,3 +136,34 @@ def test_production_turns_on_secure_cookies_hsts_and_csp():
     assert s["MIDDLEWARE"][-1] == "axes.middleware.AxesMiddleware"
     assert s["AUTHENTICATION_BACKENDS"][0] == "axes.backends.AxesStandaloneBackend"
     assert 1 <= s["AXES_FAILURE_LIMIT"] <= 10
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="no docker-compose here")
+def test_compose_refuses_to_start_without_a_database_password_or_fernet_keys(tmp_path):
+    """`${POSTGRES_PASSWORD:?...}`, `${FERNET_KEYS:?...}`: no default password and no
+    production start without the keys of the secrets; `up` stops where `config` does."""
+    (tmp_path / ".env").write_text("")  # compose reads .env beside the file; keep it empty
+    compose = tmp_path / "docker-compose.yml"
+    compose.write_text((ROOT / "docker-compose.yml").read_text())
+    clean = {k: v for k, v in os.environ.items() if k not in ("POSTGRES_PASSWORD", "FERNET_KEYS")}
+
+    def config(**env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["docker-compose", "-f", str(compose), "config", "--quiet"],
+            cwd=tmp_path,
+            env={**clean, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    refused = config(FERNET_KEYS=FERNET_KEY)
+    assert refused.returncode != 0
+    assert "set POSTGRES_PASSWORD in .env" in refused.stderr
+    assert config(POSTGRES_PASSWORD="", FERNET_KEYS=FERNET_KEY).returncode != 0
+    no_keys = config(POSTGRES_PASSWORD="s3cret-enough")
+    assert no_keys.returncode != 0
+    assert "set FERNET_KEYS in .env" in no_keys.stderr
+    accepted = config(POSTGRES_PASSWORD="s3cret-enough", FERNET_KEYS=FERNET_KEY)
+    assert accepted.returncode == 0, accepted.stderr

@@ -58,7 +58,7 @@ class World:
     own: Side
     other: Side
     tokens: dict = field(default_factory=dict)  # username -> (ApiToken, raw)
-    feeds: dict = field(default_factory=dict)  # username -> CalendarFeed
+    feeds: dict = field(default_factory=dict)  # username -> the feed URL's token
     webhooks: dict = field(default_factory=dict)  # "own"/"other" -> subscription
     deliveries: dict = field(default_factory=dict)
 
@@ -148,7 +148,7 @@ def build_world() -> World:
     world = World(users=users, own=own, other=other)
     for name, user in users.items():
         world.tokens[name] = api_services.token_create(user=user, name=f"{name} token")
-        world.feeds[name] = api_services.feed_for(user=user)
+        world.feeds[name] = api_services.feed_create(user=user)[1]
     for scope, owner_name in (("own", "manager"), ("other", "other_manager")):
         side = world.side(scope)
         subscription = WebhookSubscription.objects.create(

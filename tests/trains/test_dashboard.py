@@ -366,11 +366,18 @@ def test_the_train_page_offers_the_owner_exactly_what_the_services_allow(client,
         assert rows[release.pk].actions.submit_turnover == allowed, state
 
 
-def test_a_closed_trains_releases_offer_nothing(client, people):
+def test_a_closed_trains_releases_offer_only_moving_or_freeing_to_its_manager(client, people):
     train, *_ = drive(make_train(people["manager"]), "closed", **people)
     for user in people.values():
         html = section(page(client, user, train).content.decode(), "releases")
-        assert "<form" not in html and "<button" not in html
+        if user == people["manager"]:
+            assert re.findall(r'action="([^"]+)"', html) == [
+                f"/trains/{train.pk}/releases/{r.pk}/remove/"
+                for r in train.application_releases.order_by("application__name", "version")
+            ]
+            assert html.count("to another train…") == 2
+        else:
+            assert "<form" not in html and "<button" not in html and "/move/" not in html
 
 
 # The navigation's counts ------------------------------------------------------------------

@@ -40,3 +40,19 @@ def test_seed_demo_refuses_without_debug(settings, role_groups):
     assert not ReleaseTrain.objects.exists()
     call_command("seed_demo", "--force", verbosity=0)
     assert ReleaseTrain.objects.exists()
+
+
+def test_seed_demo_has_a_template_with_a_monthly_cadence(settings, role_groups):
+    from trains.models import ScheduledTrain, TrainTemplate
+
+    settings.DEBUG = True
+    call_command("seed_demo", verbosity=0)
+    template = TrainTemplate.objects.get(name="Monthly minor train")
+    schedule = template.schedules.get()
+    assert str(schedule).startswith("Monthly minor train: first Monday of every month from ")
+    made = ScheduledTrain.objects.filter(schedule=schedule).select_related("train")
+    assert len(made) == settings.CADENCE_AHEAD
+    assert all(m.train.state == TrainState.SCOPING for m in made)
+    assert all(m.train.start_date.weekday() == 0 for m in made)
+    call_command("seed_demo", verbosity=0)
+    assert ScheduledTrain.objects.count() == settings.CADENCE_AHEAD

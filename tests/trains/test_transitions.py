@@ -108,7 +108,7 @@ def test_a_granted_release_manager_may_move_the_train(people, other_manager):
 
 def test_a_step_from_the_wrong_state_is_refused(people):
     train = make_train(people["manager"])
-    with pytest.raises(InvalidState, match="in scoping; 'Request executive approval' is not"):
+    with pytest.raises(InvalidState, match="in scoping; only a train in verification can go to"):
         services.train_transition(
             train=train, name="request_executive_approval", by=people["manager"]
         )
@@ -287,7 +287,9 @@ def test_deploy_refused_to_product_owner_and_unassigned_engineer(people):
 
 def test_deploy_refused_before_deployment(people):
     train, *_ = drive(make_train(people["manager"]), "verification", **people)
-    with pytest.raises(InvalidState, match="only in deployment"):
+    with pytest.raises(
+        InvalidState, match="This train is in verification; only a train in deployment can"
+    ):
         services.train_deploy(train=train, by=people["manager"], succeeded=True)
 
 

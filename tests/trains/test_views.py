@@ -269,7 +269,9 @@ def test_concurrent_move_is_a_message_not_an_error(client, people):
     client.post(f"/trains/{train.pk}/start_construction/")
     response = client.post(f"/trains/{train.pk}/start_construction/", follow=True)
     assert response.status_code == 200
-    assert "not possible now" in response.content.decode()
+    assert "This train is in construction; only a train in scoping can start" in (
+        response.content.decode()
+    )
 
 
 def test_criterion_tick_with_htmx_returns_the_panel(client, people):

@@ -3,11 +3,14 @@ and criterion hints that match the criterion's state."""
 
 import pytest
 from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
 
 from approvals.models import group_approver_label
 from releasemgr import roles
+from releasemgr.exceptions import InvalidState
 from tests.factories import drive, fresh, make_train
-from trains import services
+from trains import services, workflow
+from trains.choices import TrainState
 from trains.forms import RequirementForm
 from trains.selectors import history_page, train_dashboard
 
@@ -111,3 +114,39 @@ def test_a_criterion_of_a_past_phase_does_not_say_when_it_can_be_ticked(people):
     services.decision_record(requirement=exe, by=people["executive"], approve=True)
     assert fresh(train).state == "deployment"
     assert notes(train, people["qa"], "Load test") == []
+
+
+def test_a_refused_deploy_says_where_the_train_is_and_where_it_would_have_to_be(people):
+    train, *_ = drive(make_train(people["manager"]), "closed", **people)
+    with pytest.raises(InvalidState) as refused:
+        services.train_deploy(train=train, by=people["manager"], succeeded=True)
+    assert str(refused.value) == "This train is closed; only a train in deployment can be deployed."
+
+
+def test_a_refused_step_reads_as_a_sentence_for_every_state():
+    assert workflow.refusal("cancelled", "cancel") == (
+        "This train is cancelled; only an open train can be cancelled."
+    )
+    assert workflow.refusal("executive_approval", "start_construction") == (
+        "This train is awaiting executive approval; only a train in scoping can start construction."
+    )
+    for state in TrainState:
+        for name, step in workflow.STEPS.items():
+            text = workflow.refusal(state, name)
+            assert " is in closed" not in text and " in cancelled" not in text
+            assert text.endswith(f"can {step.does}.") and step.does
+
+
+def test_a_stale_expected_state_over_the_api_says_where_the_train_is(people):
+    train, *_ = drive(make_train(people["manager"]), "construction", **people)
+    client = APIClient()
+    client.force_authenticate(people["manager"])
+    response = client.post(
+        f"/api/v1/trains/{train.pk}/transitions/cancel/",
+        {"reason": "stale", "expected_state": "scoping"},
+        format="json",
+    )
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        "This train is in construction, not in scoping: someone moved it first."
+    )

@@ -15,6 +15,7 @@ from releasemgr.people import name_of
 from trains import workflow
 from trains.choices import NotificationKind, PhaseKind, ReminderKind, ReminderTarget
 from trains.models import Notification, Reminder, TrainEvent
+from trains.services.links import decision_links_for, max_age
 from trains.status import train_status
 
 
@@ -51,6 +52,9 @@ class Message:
     subject: str
     text: str
     html: str
+    # The same for every copy of this mail (services.message_id), so that a copy sent again
+    # after a crash is shown once by the mail client.
+    message_id: str = ""
 
 
 def absolute(path: str) -> str:
@@ -203,22 +207,39 @@ def _context(recipient, **extra) -> dict:
     }
 
 
-def render_notification(notification: Notification, address: str) -> Message:
+def render_notification(
+    notification: Notification, address: str, *, message_id: str = ""
+) -> Message:
     content = notification_content(notification)
     context = _context(
         notification.recipient,
         content=content,
         kind_label=NotificationKind(notification.kind).label,
     )
+    if notification.kind == NotificationKind.APPROVAL_REQUESTED and notification.event_id:
+        context["decision_links"] = [
+            {
+                **link,
+                "approve_url": absolute(link["approve_url"]),
+                "reject_url": absolute(link["reject_url"]),
+            }
+            for link in decision_links_for(
+                event=notification.event, recipient=notification.recipient
+            )
+        ]
+        context["decision_links_days"] = max_age().days
     return Message(
         to=address,
         subject=f"[releasemgr] {content.subject}"[:250],
         text=render_to_string("trains/email/notification.txt", context),
         html=render_to_string("trains/email/notification.html", context),
+        message_id=message_id,
     )
 
 
-def render_digest(recipient, notifications: list[Notification], address: str) -> Message:
+def render_digest(
+    recipient, notifications: list[Notification], address: str, *, message_id: str = ""
+) -> Message:
     items = [(n, notification_content(n)) for n in notifications]
     context = _context(recipient, items=items, count=len(items))
     noun = "notification" if len(items) == 1 else "notifications"
@@ -227,6 +248,7 @@ def render_digest(recipient, notifications: list[Notification], address: str) ->
         subject=f"[releasemgr] Your daily digest: {len(items)} {noun}",
         text=render_to_string("trains/email/digest.txt", context),
         html=render_to_string("trains/email/digest.html", context),
+        message_id=message_id,
     )
 
 
@@ -237,7 +259,10 @@ def send(message: Message) -> None:
         body=message.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.to],
-        headers={"Auto-Submitted": "auto-generated"},
+        headers={
+            "Auto-Submitted": "auto-generated",
+            **({"Message-ID": message.message_id} if message.message_id else {}),
+        },
     )
     email.attach_alternative(message.html, "text/html")
     try:

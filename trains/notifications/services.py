@@ -8,8 +8,12 @@ the outbox row and sends only a row still pending, so a task delivered twice sen
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -37,6 +41,7 @@ from trains.notifications import audience, mail, selectors
 from trains.notifications.mail import PermanentMailError, TemporaryMailError
 
 S = NotificationStatus
+logger = logging.getLogger(__name__)
 
 
 # The reminder scan ----------------------------------------------------------------------
@@ -122,35 +127,100 @@ def _remind(wanted: list[tuple], *, today: date) -> tuple[list[int], int]:
     return [pk for pk, _, _ in written], len(outbox)
 
 
-# Dispatch: hand pending rows to workers ---------------------------------------------------
+# Sending: workers take pending rows themselves --------------------------------------------
+#
+# There is no hand-out step that a crash could split from the sending: a worker takes the
+# next pending row with SELECT ... FOR UPDATE SKIP LOCKED, sends it and records the outcome
+# in that one short transaction. A worker that dies mid-way (even by SIGKILL) loses its
+# connection, PostgreSQL rolls its transaction back and drops the lock, and the row is
+# pending again for the next worker, at once. Workers at once skip each other's rows.
+#
+# At the SMTP boundary this is at-least-once: a worker that dies after the server accepted
+# a mail and before its commit leaves the row pending, and the mail goes again — with the
+# same Message-ID (message_id below), so mail clients show it once.
 
 
-def _claim(queryset, *, now: datetime, limit: int) -> list[int]:
-    """Mark up to `limit` pending rows as handed to a worker now; return their ids.
+def message_id(row: Notification | Digest) -> str:
+    """A Message-ID that is the same every time this row is sent: from its id and the
+    site's domain, so a copy sent again after a crash is folded by the mail client."""
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"<releasemgr.{row._meta.model_name}.{row.pk}@{domain}>"
 
-    A row handed out but not finished within NOTIFICATION_REQUEUE_AFTER_SECONDS (its task
-    was lost with a broker) is handed out again; sending it twice is prevented by the lock
-    in delivery.
+
+def _next_pending(queryset, *, now: datetime):
+    """The oldest row due for a try that no other worker holds, locked (in a transaction)."""
+    return (
+        queryset.select_for_update(of=("self",), skip_locked=True)
+        .filter(status=S.PENDING)
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+def _send_pending(
+    queryset, deliver, *, now: datetime | None, limit: int | None, seconds: float | None
+) -> list[int]:
+    """Deliver pending rows one by one, each in its own transaction, until none is left,
+    `limit` rows are done or `seconds` have passed; return the ids done.
+
+    A row whose delivery breaks unexpectedly (a bug, not the mail server) is put back for
+    a later try like a passing failure, so that it cannot block the rows behind it.
     """
-    stale = now - timedelta(seconds=settings.NOTIFICATION_REQUEUE_AFTER_SECONDS)
+    started = time.monotonic()
+    done: list[int] = []
+    while limit is None or len(done) < limit:
+        if seconds is not None and time.monotonic() - started > seconds:
+            break
+        moment = now or timezone.now()
+        row = None
+        try:
+            with transaction.atomic():
+                row = _next_pending(queryset, now=moment)
+                if row is None:
+                    break
+                deliver(row, now=moment)
+        except Exception as error:
+            if row is None:
+                raise  # the database itself failed: the next dispatch tries again
+            logger.exception("Delivering %s %s broke", queryset.model._meta.model_name, row.pk)
+            _put_back(queryset.model, row.pk, error, now=moment)
+        done.append(row.pk)
+    return done
+
+
+def _put_back(model, pk: int, error: Exception, *, now: datetime) -> None:
     with transaction.atomic():
-        ids = list(
-            queryset.select_for_update(skip_locked=True)
-            .filter(status=S.PENDING)
-            .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=stale))
-            .order_by("created_at")
-            .values_list("pk", flat=True)[:limit]
-        )
-        queryset.filter(pk__in=ids).update(queued_at=now)
-    return ids
+        row = model.objects.select_for_update().filter(pk=pk, status=S.PENDING).first()
+        if row is None:
+            return
+        row.attempts += 1
+        row.last_error = f"{type(error).__name__}: {error}"
+        if row.attempts > settings.NOTIFICATION_MAX_RETRIES:
+            row.status = S.FAILED
+            row.last_error += f" (gave up after {row.attempts} attempts)"
+        else:
+            row.retry_at = now + retry_delay(row.attempts)
+        row.save(update_fields=["attempts", "last_error", "status", "retry_at"])
 
 
-def notifications_dispatch(*, now: datetime | None = None, limit: int = 500) -> list[int]:
-    return _claim(Notification.objects.all(), now=now or timezone.now(), limit=limit)
+def notifications_send(
+    *, now: datetime | None = None, limit: int | None = None, seconds: float | None = None
+) -> list[int]:
+    """Send the pending notifications (see above); the ids of the rows done."""
+    rows = Notification.objects.select_related(*NOTIFICATION_RELATED)
+    return _send_pending(rows, _deliver_notification, now=now, limit=limit, seconds=seconds)
 
 
-def digests_dispatch(*, now: datetime | None = None, limit: int = 500) -> list[int]:
-    return _claim(Digest.objects.all(), now=now or timezone.now(), limit=limit)
+def digests_send(
+    *, now: datetime | None = None, limit: int | None = None, seconds: float | None = None
+) -> list[int]:
+    """Send the pending daily digests, as notifications_send does."""
+    rows = Digest.objects.select_related("recipient")
+    return _send_pending(rows, _deliver_digest, now=now, limit=limit, seconds=seconds)
+
+
+NOTIFICATION_RELATED = ("recipient", "train", "event__train", "event__actor", "reminder__train")
 
 
 # Delivery -----------------------------------------------------------------------------------
@@ -176,10 +246,29 @@ def _check_address(recipient: AbstractBaseUser) -> tuple[str, str, str]:
     return address, "", ""
 
 
-def _attempt(row: Notification | Digest, message: mail.Message, *, final: bool, now: datetime):
-    """Send and record the outcome on the row; return the error to retry on, if any."""
+def retry_delay(attempts: int) -> timedelta:
+    """How long a passing failure waits before try `attempts + 1`: NOTIFICATION_RETRY_BACKOFF
+    seconds, doubling up to NOTIFICATION_RETRY_BACKOFF_MAX, with jitter (half to all of it)
+    so that many rows failed at once do not come back at once."""
+    full = min(
+        settings.NOTIFICATION_RETRY_BACKOFF * 2 ** max(attempts - 1, 0),
+        settings.NOTIFICATION_RETRY_BACKOFF_MAX,
+    )
+    return timedelta(seconds=full * random.uniform(0.5, 1.0))  # nosec B311 - jitter
+
+
+def _attempt(
+    row: Notification | Digest, message: mail.Message, *, final: bool | None, now: datetime
+):
+    """Send and record the outcome on the row; return the passing error, if any.
+
+    The last of NOTIFICATION_MAX_RETRIES + 1 tries (or `final`) gives up on a passing
+    failure; before that the row stays pending until retry_at.
+    """
     row.attempts += 1
     row.address, row.subject, row.body = message.to, message.subject, message.text
+    if final is None:
+        final = row.attempts > settings.NOTIFICATION_MAX_RETRIES
     try:
         mail.send(message)
     except PermanentMailError as error:
@@ -196,46 +285,65 @@ def _attempt(row: Notification | Digest, message: mail.Message, *, final: bool, 
             row.status = S.FAILED
             row.last_error += f" (gave up after {row.attempts} attempts)"
             return None
+        row.retry_at = now + retry_delay(row.attempts)
         return error
     row.status, row.sent_at, row.last_error = S.SENT, now, ""
     return None
 
 
-DELIVERY_FIELDS = ["status", "attempts", "address", "subject", "body", "last_error", "sent_at"]
+DELIVERY_FIELDS = [
+    "status",
+    "attempts",
+    "address",
+    "subject",
+    "body",
+    "last_error",
+    "sent_at",
+    "retry_at",
+]
+
+
+def _deliver_notification(
+    row: Notification, *, now: datetime, final_attempt: bool | None = None
+) -> TemporaryMailError | None:
+    """Deliver one locked, pending row as its recipient chose: now, in the digest, or not
+    at all; save the outcome. Returns the passing failure that left it pending, if any."""
+    retry = None
+    delivery = selectors.delivery_for(user_id=row.recipient_id, kind=row.kind)
+    if delivery == Delivery.OFF:
+        row.status, row.last_error = S.SKIPPED, "Turned off in the recipient's preferences."
+    elif delivery == Delivery.DIGEST:
+        row.status = S.DIGEST
+    else:
+        address, status, reason = _check_address(row.recipient)
+        if status:
+            row.status, row.last_error, row.address = status, reason, address
+        else:
+            message = mail.render_notification(row, address, message_id=message_id(row))
+            retry = _attempt(row, message, final=final_attempt, now=now)
+    row.save(update_fields=DELIVERY_FIELDS)
+    return retry
 
 
 def notification_deliver(
-    *, notification_id: int, final_attempt: bool = True, now: datetime | None = None
+    *, notification_id: int, final_attempt: bool | None = None, now: datetime | None = None
 ) -> str:
-    """Deliver one outbox row as its recipient chose: now, in the digest, or not at all.
+    """Deliver this one row if it is still pending (waiting for a worker that holds it).
 
     Raises TemporaryMailError when the server may take it later and this was not the
-    final attempt (the task retries with backoff); the row stays pending meanwhile.
+    final attempt; the row stays pending until its retry_at.
     """
     now = now or timezone.now()
-    retry = None
     with transaction.atomic():
         row = (
             Notification.objects.select_for_update(of=("self",))
-            .select_related("recipient", "train", "event__train", "event__actor", "reminder__train")
+            .select_related(*NOTIFICATION_RELATED)
             .filter(pk=notification_id)
             .first()
         )
         if row is None or row.status != S.PENDING:
             return row.status if row else "missing"
-        delivery = selectors.delivery_for(user_id=row.recipient_id, kind=row.kind)
-        if delivery == Delivery.OFF:
-            row.status, row.last_error = S.SKIPPED, "Turned off in the recipient's preferences."
-        elif delivery == Delivery.DIGEST:
-            row.status = S.DIGEST
-        else:
-            address, status, reason = _check_address(row.recipient)
-            if status:
-                row.status, row.last_error, row.address = status, reason, address
-            else:
-                message = mail.render_notification(row, address)
-                retry = _attempt(row, message, final=final_attempt, now=now)
-        row.save(update_fields=DELIVERY_FIELDS)
+        retry = _deliver_notification(row, now=now, final_attempt=final_attempt)
     if retry is not None:
         raise retry
     return row.status
@@ -266,12 +374,42 @@ def digests_build(*, now: datetime | None = None) -> list[int]:
     return made
 
 
-def digest_deliver(
-    *, digest_id: int, final_attempt: bool = True, now: datetime | None = None
-) -> str:
-    """Send one daily digest; its notifications share its outcome."""
-    now = now or timezone.now()
+def _deliver_digest(
+    digest: Digest, *, now: datetime, final_attempt: bool | None = None
+) -> TemporaryMailError | None:
+    """Send one locked, pending daily digest; its notifications share its outcome."""
     retry = None
+    items = list(
+        digest.notifications.select_related(
+            "train", "event__train", "event__actor", "reminder__train"
+        ).order_by("train__name", "created_at", "id")
+    )
+    address, status, reason = _check_address(digest.recipient)
+    if not items:
+        digest.status, digest.last_error = S.SKIPPED, "Nothing to send."
+    elif status:
+        digest.status, digest.last_error, digest.address = status, reason, address
+    else:
+        message = mail.render_digest(
+            digest.recipient, items, address, message_id=message_id(digest)
+        )
+        retry = _attempt(digest, message, final=final_attempt, now=now)
+    digest.save(update_fields=DELIVERY_FIELDS)
+    if digest.status != S.PENDING:
+        digest.notifications.update(
+            status=digest.status,
+            sent_at=digest.sent_at,
+            address=digest.address,
+            last_error=digest.last_error,
+        )
+    return retry
+
+
+def digest_deliver(
+    *, digest_id: int, final_attempt: bool | None = None, now: datetime | None = None
+) -> str:
+    """Send this one daily digest if it is still pending."""
+    now = now or timezone.now()
     with transaction.atomic():
         digest = (
             Digest.objects.select_for_update(of=("self",))
@@ -281,27 +419,7 @@ def digest_deliver(
         )
         if digest is None or digest.status != S.PENDING:
             return digest.status if digest else "missing"
-        items = list(
-            digest.notifications.select_related(
-                "train", "event__train", "event__actor", "reminder__train"
-            ).order_by("train__name", "created_at", "id")
-        )
-        address, status, reason = _check_address(digest.recipient)
-        if not items:
-            digest.status, digest.last_error = S.SKIPPED, "Nothing to send."
-        elif status:
-            digest.status, digest.last_error, digest.address = status, reason, address
-        else:
-            message = mail.render_digest(digest.recipient, items, address)
-            retry = _attempt(digest, message, final=final_attempt, now=now)
-        digest.save(update_fields=DELIVERY_FIELDS)
-        if digest.status != S.PENDING:
-            digest.notifications.update(
-                status=digest.status,
-                sent_at=digest.sent_at,
-                address=digest.address,
-                last_error=digest.last_error,
-            )
+        retry = _deliver_digest(digest, now=now, final_attempt=final_attempt)
     if retry is not None:
         raise retry
     return digest.status

@@ -36,8 +36,13 @@ from trains.selectors.lists import (
     train_list,
     trains_shown,
 )
+from trains.selectors.move import move_targets
+from trains.selectors.templates import TemplatePage, template_list, template_page
 
 __all__ = [
+    "TemplatePage",
+    "template_list",
+    "template_page",
     "DEPLOYED_STATES",
     "HISTORY_PAGE",
     "CalendarEntry",
@@ -56,6 +61,7 @@ __all__ = [
     "inbox",
     "inbox_summary",
     "list_rows",
+    "move_targets",
     "page_rows",
     "needs_my_action",
     "pending_requirements",

@@ -45,7 +45,7 @@ from trains.selectors.applications import (
     release_actions,
 )
 from trains.selectors.timeline import Timeline, timeline
-from trains.services import EDITABLE_RELEASE_STATES
+from trains.services import EDITABLE_RELEASE_STATES, RELEASE_LEAVES_STATES
 from trains.status import TrainStatus, train_status
 
 HISTORY_PAGE = 50
@@ -124,6 +124,7 @@ class ReleaseRow:
     badge: str
     turnovers: list[TurnoverRow]
     remove_url: str = ""
+    move_url: str = ""
     app_url: str = ""  # its application's page, where this person may open it
     actions: ReleaseActions = field(default_factory=ReleaseActions)
 
@@ -278,6 +279,12 @@ class Dashboard:
     @property
     def releases_editable(self) -> bool:
         return self.can_manage and self.train.state in EDITABLE_RELEASE_STATES
+
+    @property
+    def releases_movable(self) -> bool:
+        """Its releases may move to another train or be freed: in scoping or
+        construction, or once the train is closed or cancelled."""
+        return self.can_manage and self.train.state in RELEASE_LEAVES_STATES
 
     @property
     def requirements_editable(self) -> bool:
@@ -688,6 +695,7 @@ def _release_rows(train: ReleaseTrain, user) -> list[ReleaseRow]:
                 badge=RELEASE_BADGES[state],
                 turnovers=[],
                 remove_url=f"/trains/{train.pk}/releases/{pk}/remove/",
+                move_url=f"/trains/{train.pk}/releases/{pk}/move/",
                 app_url=(
                     f"/applications/{app_id}/#release-{pk}"
                     if may_open_application(user, owner_id)

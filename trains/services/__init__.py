@@ -15,7 +15,11 @@ from trains.services.criteria import (
 from trains.services.gates import decision_record, requirement_add, requirement_remove
 from trains.services.releases import (
     EDITABLE_RELEASE_STATES,
+    RELEASE_LEAVES_STATES,
+    LeavesTrainEmpty,
     release_add,
+    release_move,
+    release_move_refusal,
     release_remove,
     release_step_refusal,
     release_transition,
@@ -39,6 +43,8 @@ from trains.services.trains import (
 
 __all__ = [
     "EDITABLE_RELEASE_STATES",
+    "RELEASE_LEAVES_STATES",
+    "LeavesTrainEmpty",
     "TRAIN_FIELDS",
     "criterion_add",
     "criterion_remove",
@@ -48,6 +54,8 @@ __all__ = [
     "milestone_add",
     "milestone_reach",
     "release_add",
+    "release_move",
+    "release_move_refusal",
     "release_remove",
     "release_step_refusal",
     "release_transition",

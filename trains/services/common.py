@@ -127,10 +127,7 @@ def run_step(
     """Run one transition on a locked train: state, conditions, history, notifications."""
     step = workflow.STEPS[name]
     if not workflow.possible(train, name):
-        raise InvalidState(
-            f"This train is in {train.get_state_display().lower()}; "
-            f"'{step.label}' is not possible now."
-        )
+        raise InvalidState(workflow.refusal(train.state, name))
     unmet = workflow.unmet(train, name)
     if unmet:
         raise ConditionsUnmet(step.label.lower(), unmet)

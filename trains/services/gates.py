@@ -99,7 +99,7 @@ def requirement_remove(*, requirement: ApprovalRequirement, by: User) -> None:
         record(locked, EventKind.REQUIREMENT, by, f"Removed approver: {label}")
 
 
-def _decision_snapshot(train: ReleaseTrain, requirement: ApprovalRequirement) -> dict:
+def decision_snapshot(train: ReleaseTrain, requirement: ApprovalRequirement) -> dict:
     """What an approver saw when deciding, kept with the decision: the round, the
     gate's approvals so far, every exit criterion and application release."""
     gate = requirement.gate
@@ -146,9 +146,16 @@ def _decision_snapshot(train: ReleaseTrain, requirement: ApprovalRequirement) ->
 
 
 def decision_record(
-    *, requirement: ApprovalRequirement, by: User, approve: bool, comment: str = ""
+    *,
+    requirement: ApprovalRequirement,
+    by: User,
+    approve: bool,
+    comment: str = "",
+    expect_round: int | None = None,
 ):
-    """Record one approver's decision; pass or reject the gate when that settles it."""
+    """Record one approver's decision; pass or reject the gate when that settles it.
+    With `expect_round`, refuse when the gate is in another round by now (a decision
+    from an e-mail's link is for the round it was sent in)."""
     gate = requirement.gate
     if not access.asks_for(by, requirement):
         raise NotAllowed("You are not one of the approvers this requirement asks for.")
@@ -156,8 +163,12 @@ def decision_record(
         train = lock_train(requirement.train)
         if train.state != workflow.GATE_STATE[gate]:
             raise InvalidState(
-                f"This train is in {train.get_state_display().lower()}, not waiting for "
-                f"{Gate(gate).label.lower()}."
+                f"{workflow.where(train.state)}, not waiting for {Gate(gate).label.lower()}."
+            )
+        if expect_round is not None and train.round_for(gate) != expect_round:
+            raise InvalidState(
+                f"This request was for round {expect_round}; the gate is in round "
+                f"{train.round_for(gate)} now."
             )
         if not access.may_decide(by, requirement, train):
             raise NotAllowed(access.SEPARATION_OF_DUTIES)
@@ -168,7 +179,7 @@ def decision_record(
             approve=approve,
             comment=comment,
             requested_at=train.gate_opened_at or timezone.now(),
-            snapshot=_decision_snapshot(train, requirement),
+            snapshot=decision_snapshot(train, requirement),
         )
         verdict = "approved" if approve else "rejected"
         record(

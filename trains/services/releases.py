@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from applications import services as application_services
 from applications.models import ApplicationRelease, Turnover, TurnoverState
 from releasemgr.exceptions import (
+    ConcurrentChange,
     InvalidState,
     NotAllowed,
     ServiceError,
@@ -26,6 +27,9 @@ from trains.notifications import audience
 from trains.services.common import User, clean_reason, lock_train, record, run_step
 
 EDITABLE_RELEASE_STATES = (TrainState.SCOPING, TrainState.CONSTRUCTION)
+# A release leaves a train in these states, moved to another or freed: while its scope is
+# open, or once the train is over (a cancelled train's releases take the next one).
+RELEASE_LEAVES_STATES = (*EDITABLE_RELEASE_STATES, *FINAL_STATES)
 
 
 TURNOVER_STATES = (
@@ -69,9 +73,10 @@ def release_remove(
     reason = clean_reason(reason, "remove the release")
     with transaction.atomic():
         locked = lock_train(train)
-        if locked.state not in EDITABLE_RELEASE_STATES:
+        if locked.state not in RELEASE_LEAVES_STATES:
             raise InvalidState(
-                "Application releases can be removed only in scoping or construction."
+                "Application releases can be removed only in scoping or construction, "
+                "or once the train is closed or cancelled."
             )
         release = ApplicationRelease.objects.select_for_update().get(pk=release.pk)
         if release.train_id != locked.pk:
@@ -87,6 +92,104 @@ def release_remove(
             notify=[release.application.product_owner],
         )
         _maybe_request_development_approval(locked)
+
+
+class LeavesTrainEmpty(InvalidState):
+    """The move would leave its train with no application release, and that was not
+    confirmed (the page asks first; the API answers 409 with this sentence)."""
+
+
+def release_move_refusal(
+    *, source: ReleaseTrain, target: ReleaseTrain | None, by: User
+) -> ServiceError | None:
+    """Why `by` cannot move a release from `source` to `target` now (None: they can;
+    `target` None asks only about the source)."""
+    if not access.can_manage(by, source):
+        return NotAllowed("Only the train's release managers move its application releases.")
+    if source.state not in RELEASE_LEAVES_STATES:
+        return InvalidState(
+            f"This train is in {source.get_state_display().lower()}; its releases move only "
+            "in scoping or construction, or once it is closed or cancelled."
+        )
+    if target is None:
+        return None
+    if target.pk == source.pk:
+        return InvalidState("The release is already on this train; choose another train.")
+    if not access.can_manage(by, target):
+        return NotAllowed(f"You do not manage {target.name}; choose a train you manage.")
+    if target.state not in EDITABLE_RELEASE_STATES:
+        return InvalidState(
+            f"{target.name} is in {target.get_state_display().lower()}; a release joins a "
+            "train only in scoping or construction."
+        )
+    return None
+
+
+def release_move(
+    *,
+    release: ApplicationRelease,
+    to_train: ReleaseTrain,
+    by: User,
+    reason: str,
+    leave_empty: bool = False,
+) -> ApplicationRelease:
+    """Move a release that missed its train to another open train ("take the next one").
+
+    It keeps its state and its turnovers; both trains' histories say so, with the reason.
+    Refused without `leave_empty` when it is its train's last release (an open train
+    with no release cannot leave scoping nor pass construction).
+    """
+    reason = clean_reason(reason, "move the release")
+    on = ApplicationRelease.objects.filter(pk=release.pk).values_list("train_id", flat=True)
+    with transaction.atomic():
+        source_id = on.first()
+        if source_id is None:
+            raise InvalidState(f"{release} is on no train; add it to a train instead.")
+        # Both rows locked, in id order: two moves in opposite directions cannot deadlock.
+        locked = {
+            t.pk: t
+            for t in ReleaseTrain.objects.select_for_update()
+            .filter(pk__in=[source_id, to_train.pk])
+            .order_by("pk")
+        }
+        release = ApplicationRelease.objects.select_for_update().get(pk=release.pk)
+        if release.train_id != source_id:
+            raise ConcurrentChange(f"Someone moved {release} first; look again.")
+        source, target = locked[source_id], locked.get(to_train.pk)
+        if target is None:
+            raise InvalidState("No such train.")
+        refusal = release_move_refusal(source=source, target=target, by=by)
+        if refusal is not None:
+            raise refusal
+        others = source.application_releases.exclude(pk=release.pk).exists()
+        if not others and source.is_open and not leave_empty:
+            raise LeavesTrainEmpty(
+                f"{release} is the last application release on {source.name}; moving it "
+                "leaves the train with none. Confirm to move it anyway."
+            )
+        release.train = target
+        release.save(update_fields=["train", "updated_at"])
+        owner = release.application.product_owner
+        record(
+            source,
+            EventKind.RELEASE,
+            by,
+            f"Moved {release} to {target.name}: {reason}",
+            data={"release": release.pk, "moved_to": target.pk},
+            notify=[owner],
+        )
+        record(
+            target,
+            EventKind.RELEASE,
+            by,
+            f"{release} moved here from {source.name}: {reason}",
+            data={"release": release.pk, "moved_from": source.pk},
+            notify=[owner],
+        )
+        if source.is_open:
+            _maybe_request_development_approval(source)
+        _maybe_request_development_approval(target)
+    return release
 
 
 # What an owner or an engineer may do to a release now: the services raise these

@@ -134,7 +134,7 @@ def train_create(
     viewer_groups: Iterable[str] = (roles.QA, roles.RELEASE_ENGINEERS),
 ) -> ReleaseTrain:
     """Submit a train in scoping, with its four phases and default exit criteria."""
-    if not roles.has_role(by, roles.RELEASE_MANAGERS):
+    if not access.may_create_trains(by):
         raise NotAllowed("Only release managers can submit trains.")
     if not roles.has_role(primary_manager, roles.RELEASE_MANAGERS):
         raise ValidationError({"primary_manager": "The primary manager must be a release manager."})
@@ -349,10 +349,7 @@ def train_deploy(*, train: ReleaseTrain, by: User, succeeded: bool, log: str = "
     with transaction.atomic():
         locked = lock_train(train, expect_state=True)
         if locked.state != TrainState.DEPLOYMENT:
-            raise InvalidState(
-                f"This train is in {locked.get_state_display().lower()}; it can be deployed "
-                "only in deployment."
-            )
+            raise InvalidState(workflow.refusal(locked.state, "deploy"))
         unmet = workflow.unmet(locked, "deploy")
         if unmet:
             raise ConditionsUnmet("deploy", unmet)

@@ -14,12 +14,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from applications.models import ApplicationRelease
 from approvals.models import ApprovalRequirement
-from releasemgr import roles
 from releasemgr.exceptions import ServiceError
 from releasemgr.ids import MAX_ID, parse_id
 from releasemgr.people import name_of
 from trains import services, workflow
-from trains.access import get_train_for_user
+from trains.access import get_train_for_user, may_create_trains
 from trains.choices import TrainState
 from trains.filters import SHOW_STATES, Show, TrainFilter, query_with, show_from, shown
 from trains.forms import (
@@ -27,16 +26,19 @@ from trains.forms import (
     CriterionRequiredForm,
     DecisionForm,
     DeployForm,
+    FromTemplateForm,
     GrantForm,
     MilestoneForm,
     ReasonForm,
     ReleaseAddForm,
+    ReleaseMoveForm,
     RequirementForm,
     TrainForm,
 )
 from trains.selectors import (
     dashboard_train,
     history_page,
+    move_targets,
     needs_my_action,
     page_rows,
     train_dashboard,
@@ -95,7 +97,7 @@ def train_list_view(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "query": query_with(query, show=show),
-            "can_create": roles.has_role(user, roles.RELEASE_MANAGERS),
+            "can_create": may_create_trains(user),
         },
     )
 
@@ -103,7 +105,7 @@ def train_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def train_create_view(request: HttpRequest) -> HttpResponse:
-    if not roles.has_role(request.user, roles.RELEASE_MANAGERS):
+    if not may_create_trains(request.user):
         raise PermissionDenied("Only release managers can submit trains.")
     form = TrainForm(request.POST or None, initial={"primary_manager": request.user})
     if request.method == "POST" and form.is_valid():
@@ -120,7 +122,11 @@ def train_create_view(request: HttpRequest) -> HttpResponse:
                 "exit criteria and application releases below.",
             )
             return redirect("train_detail", pk=train.pk)
-    return render(request, "trains/train_form.html", {"form": form, "train": None})
+    return render(
+        request,
+        "trains/train_form.html",
+        {"form": form, "train": None, "template_form": FromTemplateForm()},
+    )
 
 
 @login_required
@@ -156,6 +162,7 @@ def train_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 def _dashboard_context(request: HttpRequest, train) -> dict:
     return {
         "d": train_dashboard(train=train, user=request.user),
+        "may_plan": may_create_trains(request.user),
         "criterion_form": CriterionForm(),
         "requirement_form": RequirementForm() if train.state == TrainState.SCOPING else None,
         "milestone_form": MilestoneForm(),
@@ -418,6 +425,57 @@ def release_remove_view(request: HttpRequest, pk: int, release_pk: int) -> HttpR
             f"{release} removed from the train.",
         )
     return _back(request, train, "releases")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def release_move_view(request: HttpRequest, pk: int, release_pk: int) -> HttpResponse:
+    """Move a release that missed this train to another one. The page says before the
+    move when it would leave this train with no release, and asks to confirm."""
+    train = get_train_for_user(request.user, pk, need="manage")
+    release = _on_train(
+        train.application_releases.select_related("application"),
+        release_pk,
+        "application release",
+    )
+    refusal = services.release_move_refusal(source=train, target=None, by=request.user)
+    if refusal is not None:
+        messages.error(request, str(refusal))
+        return redirect(reverse("train_detail", args=[train.pk]) + "#releases")
+    targets = move_targets(train=train, user=request.user)
+    form = ReleaseMoveForm(request.POST if request.method == "POST" else None, targets=targets)
+    if request.method == "POST" and form.is_valid():
+        target = form.cleaned_data["to_train"]
+        try:
+            services.release_move(
+                release=release,
+                to_train=target,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                leave_empty=form.cleaned_data["leave_empty"],
+            )
+        except services.LeavesTrainEmpty as error:
+            form.add_error("leave_empty", str(error))
+        except ValidationError as error:
+            form.apply_errors(error)
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{release} moved to {target.name}.")
+            return redirect(reverse("train_detail", args=[train.pk]) + "#releases")
+    last = train.is_open and not train.application_releases.exclude(pk=release.pk).exists()
+    return render(
+        request,
+        "trains/release_move.html",
+        {
+            "train": train,
+            "release": release,
+            "form": form,
+            "last": last,
+            "has_targets": targets.exists(),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 # Milestones, access, history ------------------------------------------------------------------

@@ -64,11 +64,15 @@ def test_two_workers_delivering_the_same_rows_send_each_once(due):
     assert set(Notification.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"sent"}
 
 
-def test_two_dispatchers_hand_each_row_out_once(due):
+def test_two_dispatchers_send_each_row_once(due):
     notifications.reminders_scan()
-    results = _race(notifications.notifications_dispatch, notifications.notifications_dispatch)
+    results = _race(notifications.notifications_send, notifications.notifications_send)
+    assert not [r for r in results if isinstance(r, Exception)], results
     handed = [pk for r in results for pk in r]
     assert sorted(handed) == sorted(Notification.objects.values_list("pk", flat=True))
+    assert len(django_mail.outbox) == Notification.objects.filter(status="sent").count() >= 6
+    ids = [m.extra_headers["Message-ID"] for m in django_mail.outbox]
+    assert len(set(ids)) == len(ids)
 
 
 def test_connection_is_postgresql():

@@ -73,7 +73,7 @@ def reminder_for(manager, address):
     manager.save()
     train = make_train(manager, **schedule(START))
     notifications.reminders_scan()
-    (pk,) = notifications.notifications_dispatch()
+    (pk,) = Notification.objects.filter(status="pending").values_list("pk", flat=True)
     return train, pk
 
 
@@ -89,6 +89,7 @@ def test_a_reminder_arrives_as_a_two_part_message_with_a_link(clock, manager, sm
     # encoded (the dash is not ASCII) and folded onto a second line: unfolding leaves a space
     assert message["Subject"].strip() == f"[releasemgr] Due in 7 days: End of scoping — {train}"
     assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Message-ID"] == f"<releasemgr.notification.{pk}@releases.test>"
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()

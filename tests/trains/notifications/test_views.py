@@ -43,8 +43,7 @@ def mail_for(clock):
     def build(manager, trains=1):
         made = [make_train(manager, **schedule(START)) for _ in range(trains)]
         notifications.reminders_scan()
-        for pk in notifications.notifications_dispatch():
-            notifications.notification_deliver(notification_id=pk)
+        notifications.notifications_send()
         Notification.objects.filter(pk=Notification.objects.order_by("pk").first().pk).update(
             status="failed", last_error="Address refused: 550 mailbox unavailable"
         )

@@ -80,10 +80,12 @@ class Command(BaseCommand):
                     continue
                 self._train(index, *spec, people=people, apps=apps)
                 created += 1
+            made = _monthly_template(people["manager"])
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(people)} users (password '{PASSWORD}'), "
-                f"{created} new train(s), {ReleaseTrain.objects.count()} in all."
+                f"{created} new train(s), {ReleaseTrain.objects.count()} in all; "
+                f"{made} made by the monthly schedule."
             )
         )
 
@@ -186,6 +188,7 @@ class Command(BaseCommand):
             return
         if target == TrainState.CONSTRUCTION:
             services.release_transition(release=releases[0], name="complete_development", by=owner)
+            _move_to_next_train(releases[0], by=manager)
             return
         for release in releases:
             services.release_transition(
@@ -233,5 +236,53 @@ class Command(BaseCommand):
         )
 
 
+def _move_to_next_train(release, *, by) -> None:
+    """One release missed its train: it takes the next one, keeping its state."""
+    later = ReleaseTrain.objects.filter(name=TRAINS[0][0]).first()
+    if later is not None:
+        services.release_move(
+            release=release,
+            to_train=later,
+            by=by,
+            reason="Its payment provider's sandbox is late; it takes the next train.",
+        )
+
+
 def _fresh(obj):
     return type(obj).objects.get(pk=obj.pk)
+
+
+TEMPLATE = "Monthly minor train"
+TEMPLATE_FROM = "2026.12 December train"
+
+
+def _monthly_template(manager) -> int:
+    """A template with a monthly cadence (first Monday of every month), from the
+    December train, and the upcoming trains the schedule makes. Returns how many it made."""
+    from trains.models import TrainTemplate
+    from trains.services import templates
+
+    template = TrainTemplate.objects.filter(name=TEMPLATE).first()
+    if template is None:
+        source = ReleaseTrain.objects.filter(name=TEMPLATE_FROM).first()
+        if source is None:
+            return 0
+        template = templates.template_save(
+            train=source,
+            by=manager,
+            name=TEMPLATE,
+            name_pattern="{year}.{month:02} Monthly minor train",
+        )
+        today = timezone.localdate()
+        templates.schedule_create(
+            template=template,
+            by=manager,
+            cadence="monthly_weekday",
+            ordinal=1,
+            weekday=0,
+            start_date=(today.replace(day=1) + timedelta(days=32)).replace(day=1),
+        )
+    made = 0
+    for schedule in template.schedules.filter(paused=False):
+        made += len(templates.schedule_run(schedule=schedule, today=timezone.localdate()))
+    return made
