@@ -312,13 +312,24 @@ def _since(train: ReleaseTrain, facts: Facts) -> datetime | None:
     return train.created_at if train.state == TrainState.SCOPING else None
 
 
+def current_deadline(state: str, phases, today: date) -> tuple[PhaseKind | None, date | None, bool]:
+    """The phase a train in `state` is in, that phase's planned end (the deadline), and
+    whether it has passed unmet. `phases`: anything with `kind`, `planned_end` and
+    `actual_end` (the facts' phases, or Phase rows)."""
+    phase = STATE_PHASE.get(state)
+    current = next((p for p in phases if p.kind == phase), None) if phase else None
+    deadline = current.planned_end if current else None
+    overdue = bool(
+        deadline and deadline < today and state not in FINAL_STATES and not current.actual_end
+    )
+    return phase, deadline, overdue
+
+
 def train_status(train: ReleaseTrain, user=None, *, today: date | None = None) -> TrainStatus:
     """Where the train stands and, given a user, what they may do about it."""
     facts = facts_of(train)
     today = today or timezone.localdate()
-    phase = STATE_PHASE.get(train.state)
-    current = facts.phase(phase) if phase else None
-    deadline = current.planned_end if current else None
+    phase, deadline, overdue = current_deadline(train.state, facts.phases, today)
     step = _next_step(train.state)
     gates = tuple(
         GateApprovals(
@@ -346,12 +357,7 @@ def train_status(train: ReleaseTrain, user=None, *, today: date | None = None) -
         waiting=_waiting(train, facts, step),
         since=_since(train, facts),
         deadline=deadline,
-        overdue=bool(
-            deadline
-            and deadline < today
-            and train.state not in FINAL_STATES
-            and not current.actual_end
-        ),
+        overdue=overdue,
         phases=_phase_criteria(facts),
         gates=gates,
         releases_total=facts.release_count,

@@ -106,9 +106,9 @@ def test_the_portfolio_costs_the_same_for_many_trains(
         train = make_train(manager, name=f"More {i}", **schedule(today))
         services.milestone_add(train=train, by=manager, name="M", due_date=today)
     assert count() == few
-    # session, user with its groups; the trains with their facts, their milestones in the
+    # session, user with its groups; the trains, their phases, their milestones in the
     # window; the manager filter's choices
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         client.get("/portfolio/")
 
 
