@@ -304,11 +304,7 @@ def metrics(*, trains: QuerySet[ReleaseTrain], period: Period) -> Metrics:
             result.rejections.setdefault(key, {})[count.month] = count
     result.on_time = {k: result.on_time[k] for k in PHASE_ORDER if k in result.on_time}
 
-    every = Value(ALL, output_field=CharField())
     durations = _spread_rows(ended_phases(trains, period), "slip", F("kind"), "slip").union(
-        _spread_rows(ended_phases(trains, period), "slip", every, "slip"),
-        _spread_rows(closed_trains(trains, period), "lead", every, "lead"),
-        *(_spread_rows(gate_rounds(trains, period, gate), "wait", every, "wait") for gate in Gate),
         *(
             _spread_rows(gate_rounds(trains, period, gate), "wait", Value(gate), "wait")
             for gate in Gate
@@ -317,7 +313,7 @@ def metrics(*, trains: QuerySet[ReleaseTrain], period: Period) -> Metrics:
         _spread_rows(restores(trains, period), "restore", none, "restore"),
         all=True,
     )
-    found = spreads(durations)
+    found = spreads(durations, overall=("slip", "wait", "lead"))
     for (metric, key), spread in sorted(found.items()):
         if key == ALL:
             result.overall[metric] = spread
