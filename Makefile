@@ -97,7 +97,8 @@ bench: install
 	$(BIN)/python -m bench.run --scale full
 
 bench-small: install
-	$(BIN)/python -m bench.run --scale small --requests 5 --load-seconds 1 --out var/bench
+	$(BIN)/python -m bench.run --scale small --requests 5 --load-seconds 1 \
+		--capacity-seconds 2 --growth-requests 3 --out var/bench
 
 # The reminder scan alone: the 100k/1M x 1 %/10 % matrix, or BENCH_PHASES phases with
 # BENCH_DUE due (e.g. BENCH_PHASES=1000000 BENCH_DUE=0.01 make bench-reminders).

@@ -10,6 +10,7 @@ Writes bench/RESULTS.md and bench/results.json (or --out DIR). Never asserts a t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -132,33 +133,22 @@ def _session_cookie(username: str) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
 
-def measure_under_load(ds, seconds: int) -> dict:
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        return {"skipped": "wrk is not installed (apt-get install wrk)"}
+@contextlib.contextmanager
+def _gunicorn(*, documented: bool = False):
+    """gunicorn serving bench.wsgi on a free port; yields the port. `documented`: with
+    gunicorn.conf.py as production runs it (its worker count, WEB_CONCURRENCY, default
+    2, and its worker recycling); else 2 sync workers that are never recycled."""
     port = _free_port()
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings", LOG_LEVEL="WARNING")
+    command = [sys.executable, "-m", "gunicorn", "bench.wsgi", "--bind", f"127.0.0.1:{port}"]
+    if documented:
+        command += ["--config", str(ROOT / "gunicorn.conf.py")]
+    else:
+        command += ["--workers", "2", "--worker-class", "sync", "--log-level", "warning"]
+        # gunicorn.conf.py recycles workers every ~1,000 requests: not mid-measure
+        command += ["--max-requests", "0"]
     server = subprocess.Popen(  # nosec B603 - fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "bench.wsgi",
-            "--workers",
-            "2",
-            "--worker-class",
-            "sync",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            # gunicorn.conf.py recycles workers every ~1,000 requests: not mid-measure
-            "--max-requests",
-            "0",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
+        command, cwd=ROOT, env=env, start_new_session=True
     )
     try:
         for _ in range(100):
@@ -167,50 +157,152 @@ def measure_under_load(ds, seconds: int) -> dict:
                 break
             except OSError:
                 time.sleep(0.1)
-        cookies = {u: _session_cookie(u) for u in {user for user, _ in _pages(ds).values()}}
-        # Warm-up: the workers are ready, and each has compiled its templates and queries.
-        for user, url in _pages(ds).values():
-            for _ in range(6):
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}{url}", headers={"Cookie": cookies[user]}
-                )
-                for _ in range(50):
-                    try:
-                        urllib.request.urlopen(request, timeout=30).read()  # nosec B310 - a URL to 127.0.0.1 built here
-                        break
-                    except OSError:
-                        time.sleep(0.2)
-        results = {}
-        for label, (user, url) in _pages(ds).items():
-            out = subprocess.run(  # nosec B603 - fixed arguments
-                [
-                    wrk,
-                    "-t2",
-                    "-c4",
-                    f"-d{seconds}s",
-                    "--latency",
-                    "-H",
-                    f"Cookie: {cookies[user]}",
-                    f"http://127.0.0.1:{port}{url}",
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-            lat = dict(re.findall(r"^\s+(50|90|99)%\s+([\d.]+\w+)", out, re.M))
-            non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-            results[label] = {
-                "rps": rps,
-                "p50": lat.get("50"),
-                "p90": lat.get("90"),
-                "p99": lat.get("99"),
-                "non_2xx": int(non2xx.group(1)) if non2xx else 0,
-            }
-        return results
+        yield port
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
+
+
+def _warm(port: int, requests: list[tuple[str, str]], times: int = 6) -> None:
+    """Each worker ready, with its templates and queries compiled."""
+    for cookie, url in requests:
+        for _ in range(times):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}{url}", headers={"Cookie": cookie}
+            )
+            for _ in range(50):
+                try:
+                    urllib.request.urlopen(request, timeout=30).read()  # nosec B310 - a URL to 127.0.0.1 built here
+                    break
+                except OSError:
+                    time.sleep(0.2)
+
+
+def _wrk(wrk: str, args: list[str]) -> dict:
+    out = subprocess.run(  # nosec B603 - fixed arguments
+        [wrk, "--latency", *args], capture_output=True, text=True, check=True
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|90|99)%\s+([\d.]+\w+)", out, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    total = re.search(r"(\d+) requests in", out)
+    return {
+        "rps": rps,
+        "requests": int(total.group(1)) if total else None,
+        "p50": lat.get("50"),
+        "p90": lat.get("90"),
+        "p99": lat.get("99"),
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": sum(int(n) for n in sockets.groups()) if sockets else 0,
+    }
+
+
+def measure_under_load(ds, seconds: int) -> dict:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return {"skipped": "wrk is not installed (apt-get install wrk)"}
+    with _gunicorn() as port:
+        cookies = {u: _session_cookie(u) for u in {user for user, _ in _pages(ds).values()}}
+        _warm(port, [(cookies[user], url) for user, url in _pages(ds).values()])
+        results = {}
+        for label, (user, url) in _pages(ds).items():
+            results[label] = _wrk(
+                wrk,
+                ["-t2", "-c4", f"-d{seconds}s", "-H", f"Cookie: {cookies[user]}"]
+                + [f"http://127.0.0.1:{port}{url}"],
+            )
+        return results
+
+
+CAPACITY_CONNECTIONS = (10, 50, 200)
+TICK_CRITERIA = 20
+
+
+def _tick_target() -> tuple[int, str, list[int]]:
+    """A construction train of the manager's with TICK_CRITERIA manual criteria of its
+    construction phase: what the mix's state changes tick and untick."""
+    from trains.choices import PhaseKind, TrainState
+    from trains.models import ExitCriterion, ReleaseTrain
+
+    train = (
+        ReleaseTrain.objects.filter(
+            state=TrainState.CONSTRUCTION, primary_manager__username="manager"
+        )
+        .order_by("id")
+        .first()
+    )
+    ExitCriterion.objects.bulk_create(
+        ExitCriterion(
+            train=train, phase=PhaseKind.CONSTRUCTION, description=f"Load check {i}", required=False
+        )
+        for i in range(TICK_CRITERIA)
+    )
+    ids = list(
+        train.criteria.filter(description__startswith="Load check").values_list("id", flat=True)
+    )
+    return train.pk, train.state, ids
+
+
+def measure_capacity(ds, seconds: int) -> dict:
+    """The realistic mix (bench/mix.lua) at 10, 50 and 200 connections on gunicorn as
+    gunicorn.conf.py runs it: req/s, latency, errors."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return {"skipped": "wrk is not installed (apt-get install wrk)"}
+    from django.middleware.csrf import _get_new_csrf_string
+
+    train_pk, state, criteria = _tick_target()
+    pages = _pages(ds)
+    dashboard, listing, inbox = (pages[k][1] for k in ("d_dashboard", "e_trains_list", "f_inbox"))
+    manager, executive = _session_cookie("manager"), _session_cookie("executive")
+    csrf = _get_new_csrf_string()
+    workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+    with _gunicorn(documented=True) as port:
+        _warm(port, [(manager, dashboard), (manager, listing), (executive, inbox)], 3 * workers)
+        results = {"workers": workers, "seconds": seconds, "runs": []}
+        for connections in CAPACITY_CONNECTIONS:
+            # The requests the last run left queued (wrk stops, the workers do not): one
+            # more page returns once they are served, so each run starts on idle workers.
+            _warm(port, [(manager, dashboard)], 1)
+            row = _wrk(
+                wrk,
+                [
+                    f"-t{min(2, connections)}",
+                    f"-c{connections}",
+                    f"-d{seconds}s",
+                    "--timeout",
+                    "60s",
+                    "-s",
+                    str(ROOT / "bench" / "mix.lua"),
+                    f"http://127.0.0.1:{port}/",
+                    "--",
+                    dashboard,
+                    listing,
+                    inbox,
+                    f"/trains/{train_pk}/criteria",
+                    ",".join(map(str, criteria)),
+                    state,
+                    manager,
+                    executive,
+                    csrf,
+                ],
+            )
+            row["connections"] = connections
+            results["runs"].append(row)
+            print(
+                f"capacity: {connections} connections: {row['rps']} req/s, p50 {row['p50']}, "
+                f"p99 {row['p99']}, errors {row['non_2xx'] + row['socket_errors']}",
+                flush=True,
+            )
+    from trains.models import TrainEvent
+
+    results["state_changes"] = TrainEvent.objects.filter(
+        train_id=train_pk, kind="criterion"
+    ).count()
+    return results
 
 
 def measure_scan(scale: str, out: Path) -> dict:
@@ -274,7 +366,16 @@ def _load() -> str:
 
 
 def write_results(
-    out: Path, scale: str, ds, in_process: dict, load: dict, scan: dict, meta: dict
+    out: Path,
+    scale: str,
+    ds,
+    in_process: dict,
+    load: dict,
+    scan: dict,
+    meta: dict,
+    *,
+    capacity: dict,
+    grown: dict,
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
     data = {
@@ -285,6 +386,8 @@ def write_results(
         "in_process": in_process,
         "load": load,
         "scan": scan,
+        "capacity": capacity,
+        "growth": grown,
     }
     med = {k: v["median_ms"] for k, v in in_process.items()}
     data["ratios"] = {
@@ -345,6 +448,7 @@ def write_results(
     for key, r in data["ratios"].items():
         goal = "—" if r["goal"] is None else f"≤ {r['goal']}"
         lines.append(f"| {key} | {r['what']} | {r['ratio']} | {goal} | {mark(r['met'])} |")
+    lines += _growth_lines(grown) + _capacity_lines(capacity)
     lines += ["", "## Reminder scan", ""]
     if "skipped" in scan:
         lines.append(f"Skipped: {scan['skipped']}.")
@@ -396,6 +500,78 @@ def write_results(
     (out / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 
+def _growth_lines(grown: dict) -> list[str]:
+    lines = ["", "## Growth", ""]
+    if "skipped" in grown:
+        return lines + [f"Skipped: {grown['skipped']}."]
+    dash = grown["dashboard"]
+    lines += [
+        "bench/growth.py on the same database, emptied and built again (trains like the "
+        "dataset's, 10 releases each): medians of "
+        "in-process requests, interleaved at each size. The dashboard shows every release "
+        "of its train (at most linear growth allowed); the list shows 25 trains whatever "
+        "the table holds (no growth allowed).",
+        "",
+        "| dashboard: releases on the train | queries | median ms | ×releases | ×time |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in dash:
+        lines.append(
+            f"| {row['releases']:,} | {row['queries']} | {row['median_ms']} | "
+            f"×{row['releases'] / dash[0]['releases']:g} | "
+            f"×{row['median_ms'] / dash[0]['median_ms']:.2f} |"
+        )
+    lists = grown["list"]
+    lines += [
+        "",
+        "| trains in the table | list, needs tab ms | list, open tab page 1 ms | "
+        "open tab, last page ms | dashboard (fixed train) ms | queries (needs, open) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in lists:
+        lines.append(
+            f"| {row['trains']:,} | {row['needs']['median_ms']} | {row['open']['median_ms']} | "
+            f"{row['open_last']['median_ms']} | {row['dashboard']['median_ms']} | "
+            f"{row['needs']['queries']}, {row['open']['queries']} |"
+        )
+    first, last = lists[0], lists[-1]
+    lines += [
+        "",
+        f"From {first['trains']:,} to {last['trains']:,} trains "
+        f"(×{last['trains'] / first['trains']:.0f}): needs tab "
+        f"×{last['needs']['median_ms'] / first['needs']['median_ms']:.2f}, open tab "
+        f"×{last['open']['median_ms'] / first['open']['median_ms']:.2f}, last page "
+        f"×{last['open_last']['median_ms'] / first['open_last']['median_ms']:.2f}, dashboard "
+        f"×{last['dashboard']['median_ms'] / first['dashboard']['median_ms']:.2f}.",
+    ]
+    return lines
+
+
+def _capacity_lines(capacity: dict) -> list[str]:
+    lines = ["", "## Capacity", ""]
+    if "skipped" in capacity:
+        return lines + [f"Skipped: {capacity['skipped']}."]
+    lines += [
+        f"gunicorn as gunicorn.conf.py runs it ({capacity['workers']} sync workers, "
+        "recycled every ~1,000 requests), `wrk` with bench/mix.lua for "
+        f"{capacity['seconds']} s at each number of connections: 60 % dashboard (the big "
+        "train's), 25 % trains list, "
+        "10 % approval inbox, 5 % ticking or unticking an exit "
+        "criterion through the page (htmx POST; "
+        f"{capacity['state_changes']} ticks written in all). Errors: non-2xx/3xx answers "
+        "and socket errors (timeout 60 s).",
+        "",
+        "| connections | requests | req/s | p50 | p90 | p99 | errors |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in capacity["runs"]:
+        lines.append(
+            f"| {row['connections']} | {row['requests']} | {row['rps']} | {row['p50']} | "
+            f"{row['p90']} | {row['p99']} | {row['non_2xx'] + row['socket_errors']} |"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", choices=["full", "small"], default="full")
@@ -403,6 +579,10 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=int, default=5)
     parser.add_argument("--no-load", action="store_true")
     parser.add_argument("--no-scan", action="store_true")
+    parser.add_argument("--capacity-seconds", type=int, default=30)
+    parser.add_argument("--no-capacity", action="store_true")
+    parser.add_argument("--growth-requests", type=int, default=20)
+    parser.add_argument("--no-growth", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "bench"))
     args = parser.parse_args()
 
@@ -428,13 +608,27 @@ def main() -> None:
             flush=True,
         )
     load = {"skipped": "--no-load"} if args.no_load else measure_under_load(ds, args.load_seconds)
+    capacity = (
+        {"skipped": "--no-capacity"}
+        if args.no_capacity
+        else measure_capacity(ds, args.capacity_seconds)
+    )
+    # Last on this database: it empties the dataset and builds it again size by size.
+    if args.no_growth:
+        grown = {"skipped": "--no-growth"}
+    else:
+        from bench import growth
+
+        grown = growth.run(small=args.scale == "small", requests=args.growth_requests)
     meta = {"machine": _machine(), "database": _postgres(), "load_start": load_start}
     from django.db import connections
 
     connections.close_all()
     scan = {"skipped": "--no-scan"} if args.no_scan else measure_scan(args.scale, Path(args.out))
     meta["load_end"] = _load()
-    write_results(Path(args.out), args.scale, ds, in_process, load, scan, meta)
+    write_results(
+        Path(args.out), args.scale, ds, in_process, load, scan, meta, capacity=capacity, grown=grown
+    )
     print(f"wrote {args.out}/RESULTS.md (load average {meta['load_end']})", flush=True)
 
 

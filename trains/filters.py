@@ -6,12 +6,12 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
-from django_filters.fields import ModelChoiceField
+from django_filters.fields import ModelChoiceField, ModelChoiceIterator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from releasemgr import roles
-from releasemgr.ids import IdChoiceMixin, IdField
+from releasemgr.ids import IdChoiceMixin, IdField, ListChoiceIterator
 from trains.choices import FINAL_STATES, OPEN_STATES, TrainState, TrainType
 from trains.models import ReleaseTrain
 
@@ -24,8 +24,12 @@ class IdFilter(django_filters.NumberFilter):
     field_class = IdField
 
 
+class ListFilterChoiceIterator(ModelChoiceIterator, ListChoiceIterator):
+    """django-filter's choices (with its "null" choice), read in one plain query."""
+
+
 class IdModelChoiceField(IdChoiceMixin, ModelChoiceField):
-    pass
+    iterator = ListFilterChoiceIterator
 
 
 class IdModelChoiceFilter(django_filters.ModelChoiceFilter):

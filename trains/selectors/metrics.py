@@ -47,6 +47,8 @@ from trains.workflow import GATE_STATE
 
 DEFAULT_DAYS = 90
 ALL = "*"  # a spread's key for all phase kinds, gates or types together
+# The gates a train waits at between phases (a freeze exception is no stage of its own).
+STAGE_GATES = [g for g in Gate if g in GATE_STATE and g in ReleaseTrain.ROUND_FIELDS]
 TOP_APPROVERS = 8
 TOP_WORDS = 8
 
@@ -307,7 +309,7 @@ def metrics(*, trains: QuerySet[ReleaseTrain], period: Period) -> Metrics:
     durations = _spread_rows(ended_phases(trains, period), "slip", F("kind"), "slip").union(
         *(
             _spread_rows(gate_rounds(trains, period, gate), "wait", Value(gate), "wait")
-            for gate in Gate
+            for gate in STAGE_GATES
         ),
         _spread_rows(closed_trains(trains, period), "lead", F("train_type"), "lead"),
         _spread_rows(restores(trains, period), "restore", none, "restore"),
@@ -400,7 +402,7 @@ class Rows:
 def _gate_rows(trains: QuerySet, period: Period) -> QuerySet:
     first, *rest = (
         gate_rounds(trains, period, gate).annotate(gate=Value(gate, output_field=CharField()))
-        for gate in Gate
+        for gate in STAGE_GATES
     )
     return first.union(*rest, all=True).order_by("decided")
 

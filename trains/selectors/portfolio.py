@@ -3,10 +3,11 @@ or a year), grouped by type or by release manager; every position computed here,
 that the template only draws.
 
 As on the train page's timeline, the SVGs have no viewBox: x positions are percentages
-of the width, heights pixels. Three queries: the trains, their phases and the milestones
-inside the window; a train's current deadline is `trains.status.current_deadline`, as on
-its status banner. The SVG pieces of a row are put together here with `format_html`
-(every value escaped): 200 rows of template loops cost seconds.
+of the width, heights pixels. Four queries: the trains, their phases, the milestones
+inside the window and the freeze windows; a train's current deadline is
+`trains.status.current_deadline`, as on its status banner. The SVG pieces of a row are
+put together here with `format_html` (every value escaped): 200 rows of template loops
+cost seconds.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from django.utils.safestring import SafeString
 
 from releasemgr.people import name_of
 from trains.choices import PHASE_ORDER, STATE_BADGES, TrainState, TrainType
-from trains.models import Milestone, Phase, ReleaseTrain
+from trains.models import FreezeWindow, Milestone, Phase, ReleaseTrain
 from trains.status import current_deadline
 
 ROW_HEIGHT = 26
@@ -197,11 +198,18 @@ class Portfolio:
     bar_y: int = BAR[0]
     bar_height: int = BAR[1]
     phase_kinds: list = field(default_factory=lambda: [(k, k.label) for k in PHASE_ORDER])
+    freezes: list[Segment] = field(default_factory=list)  # freeze windows, shaded bands
 
     @cached_property
     def grid(self) -> SafeString:
-        """The lines every row repeats: months (and weeks), and today's."""
-        lines = format_html_join(
+        """What every row repeats: the freeze windows' bands, the months' (and weeks')
+        lines, and today's."""
+        bands = format_html_join(
+            "",
+            '<rect class="pf-freeze" x="{}" y="0" width="{}" height="{}"><title>{}</title></rect>',
+            ((f.x, f.width, self.row_height, f.title) for f in self.freezes),
+        )
+        lines = bands + format_html_join(
             "",
             '<line class="{}" x1="{}" x2="{}" y1="0" y2="{}"></line>',
             (("pf-tick" if t.major else "pf-week", t.x, t.x, self.row_height) for t in self.ticks),
@@ -320,7 +328,8 @@ def _row(train: ReleaseTrain, window: Window, today: date) -> Row:
 
 
 def portfolio(*, trains: QuerySet[ReleaseTrain], window: Window, group_by: GroupBy) -> Portfolio:
-    """The rows of the trains shown in the window, grouped (three queries)."""
+    """The rows of the trains shown in the window, grouped, and the freeze windows
+    (four queries)."""
     today = timezone.localdate()
     rows = [_row(train, window, today) for train in portfolio_trains(trains, window)]
     groups: dict[str, list[Row]] = {}
@@ -331,7 +340,19 @@ def portfolio(*, trains: QuerySet[ReleaseTrain], window: Window, group_by: Group
         for row in sorted(rows, key=lambda r: r.manager.lower()):
             groups.setdefault(row.manager, []).append(row)
     inside = window.first <= today <= window.last
+    freezes = [
+        Segment(
+            window.x(f.start),
+            window.width(f.start, f.end),
+            0,
+            ROW_HEIGHT,
+            "pf-freeze",
+            f"Freeze: {f.name}, {f.start:%Y-%m-%d} to {f.end:%Y-%m-%d}",
+        )
+        for f in FreezeWindow.objects.filter(start__lte=window.last, end__gte=window.first)
+    ]
     return Portfolio(
+        freezes=freezes,
         window=window,
         groups=[Group(label, members) for label, members in groups.items() if members],
         ticks=_ticks(window),
