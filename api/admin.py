@@ -15,6 +15,11 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     list_display = ["url", "owner", "train", "active", "created_at"]
     list_filter = ["active"]
 
+    def has_add_permission(self, request) -> bool:
+        # Made on /webhooks/ or through the API, where the URL is checked and a secret
+        # is made and encrypted.
+        return False
+
 
 class AttemptInline(admin.TabularInline):
     model = WebhookAttempt

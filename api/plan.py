@@ -44,7 +44,7 @@ class PlanMoveSerializer(serializers.Serializer):
             raise serializers.ValidationError("Milestones are named by their id.") from None
 
 
-class ReasonSerializer(serializers.Serializer):
+class BaselineReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
@@ -112,12 +112,12 @@ class BaselinesView(APIView):
 
     @extend_schema(
         summary="Take a new baseline on purpose (the plan as it stands), with a reason",
-        request=ReasonSerializer,
+        request=BaselineReasonSerializer,
         responses=answers({201: BaselineSerializer}, 400, 403, 404, 409),
     )
     def post(self, request, pk: int) -> Response:
         train = get_train_for_user(request.user, pk)
-        data = ReasonSerializer(data=request.data)
+        data = BaselineReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.baseline_take(train=train, by=request.user, reason=data.validated_data["reason"])
         latest = baselines(train)[0]

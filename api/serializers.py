@@ -736,7 +736,7 @@ class TrainReleaseAddSerializer(serializers.Serializer):
     release = IdField(help_text="An application release on no train yet.")
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReleaseRemoveSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=TEXT_MAX, help_text="Why; kept in the history.")
 
 

@@ -28,7 +28,7 @@ from api.selectors import grants_of
 from applications import services as application_services
 from applications.models import RELEASE_TRANSITIONS, ApplicationRelease, Turnover
 from approvals.models import ApprovalRequirement
-from releasemgr import roles
+from releasemgr import broker, roles
 from releasemgr.exceptions import ConcurrentChange, NotAllowed
 from trains import services, workflow
 from trains.access import MANAGE, can_manage, get_train_for_user, trains_visible_to
@@ -666,7 +666,7 @@ class TrainReleaseRemoveView(APIView):
     @extend_schema(
         summary="Take a release off the train, with a reason (in scoping or construction, "
         "its release managers); the release stays, on no train",
-        request=s.ReasonSerializer,
+        request=s.ReleaseRemoveSerializer,
         responses=answers({200: s.ReleaseSerializer}, 400, 403, 404, 409),
     )
     def post(self, request, pk: int, release_pk: int) -> Response:
@@ -678,7 +678,7 @@ class TrainReleaseRemoveView(APIView):
             raise Http404("No such application release on this train.")
         # Permission before input: only its managers get to hear the reason is missing.
         get_train_for_user(request.user, pk, need=MANAGE)
-        data = s.ReasonSerializer(data=request.data)
+        data = s.ReleaseRemoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.release_remove(
             train=train, release=release, by=request.user, reason=data.validated_data["reason"]
@@ -873,10 +873,8 @@ class DeliveryRedeliverView(APIView):
         delivery = api_services.delivery_redeliver(delivery=delivery, by=request.user)
         from api.tasks import webhook_deliver
 
-        try:
-            webhook_deliver.delay(delivery.pk)
-        except Exception:  # it is due now: the sweep sends it within a minute
-            logger.exception("Could not queue webhook delivery %s; the sweep will", delivery.pk)
+        # Due now in the database: if the broker is away, the sweep sends it.
+        broker.publish(webhook_deliver, delivery.pk)
         return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 

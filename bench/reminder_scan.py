@@ -72,13 +72,22 @@ def _copy(model, columns: list[str], rows) -> int:
     from django.db import connection
 
     table = model._meta.db_table
-    cols = ", ".join(f'"{c}"' for c in columns)
+    # columns not given that may not be NULL get their default, as a new instance would
+    # (fields added later, e.g. a train's health override, need no change here)
+    extra = [
+        (f.column, f.get_default())
+        for f in model._meta.concrete_fields
+        if f.column not in columns and not f.null and not f.primary_key
+        if f.get_default() is not None
+    ]
+    cols = ", ".join(f'"{c}"' for c in [*columns, *(c for c, _ in extra)])
+    defaults = [v for _, v in extra]
     n = 0
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
             for row in rows:
                 # choices are Enum members: COPY wants their values
-                copy.write_row([v.value if isinstance(v, Enum) else v for v in row])
+                copy.write_row([v.value if isinstance(v, Enum) else v for v in row] + defaults)
                 n += 1
         if "id" in columns:
             cursor.execute(

@@ -135,6 +135,7 @@ class InsightFilter(django_filters.FilterSet):
     state = TrainFilter.declared_filters["state"]
     train_type = TrainFilter.declared_filters["train_type"]
     manager = TrainFilter.declared_filters["manager"]
+    search = TrainFilter.search  # what `q` calls, on whichever filter set holds it
 
     class Meta:
         model = ReleaseTrain

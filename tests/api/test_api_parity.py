@@ -86,6 +86,15 @@ PAGE_ACTIONS: dict[str, Api | Exempt | tuple[Api, ...]] = {
     "schedule_delete": Api("api:schedule", "DELETE"),
     "schedule_pause": (Api("api:schedule_pause"), Api("api:schedule_resume")),
     "schedule_run": Api("api:schedule_run"),
+    # Re-planning, baselines and health
+    "train_plan": Api("api:train_plan"),
+    "train_baselines": Api("api:baselines"),
+    "health_override": Api("api:health_override"),
+    "health_clear": Api("api:health_override", "DELETE"),
+    # Freeze windows
+    "freeze_list": Api("api:freeze_windows"),
+    "freeze_edit": Api("api:freeze_window", "PATCH"),
+    "freeze_remove": Api("api:freeze_window", "DELETE"),
     # Webhooks and notification settings
     "api:webhook_list": Api("api:webhooks"),
     "api:webhook_set_active": Api("api:webhook", "PATCH"),

@@ -178,6 +178,14 @@ def test_pages_and_buttons_answer_at_once_and_the_work_goes_out_once_the_broker_
         lambda: client.post(f"/webhooks/deliveries/{delivery.pk}/redeliver/")
     )
     assert response.status_code == 302
+    _, token = api_services.token_create(user=manager, name="away")
+    response, timings["redeliver (API)"] = _timed(
+        lambda: client.post(
+            f"/api/v1/webhook-deliveries/{delivery.pk}/redeliver/",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+    )
+    assert response.status_code == 202
 
     response, timings["healthz"] = _timed(lambda: client.get("/healthz"))
     assert response.status_code == 503
@@ -192,7 +200,7 @@ def test_pages_and_buttons_answer_at_once_and_the_work_goes_out_once_the_broker_
     slow = {
         n: (round(s, 3), round(usual[n], 3))
         for n, s in timings.items()
-        if n in usual and s >= max(ACTION_LIMIT, usual[n] + margin)
+        if s >= max(ACTION_LIMIT, usual.get(n, 0) + margin) and n != "healthz"
     }
     assert not slow, slow
     for name, seconds in timings.items():

@@ -99,3 +99,9 @@ def test_a_refused_address_is_tried_again(api_as, qa):
     answer = api_as(qa).post("/api/v1/notification-preferences/address/retry/")
     assert answer.status_code == 200 and qa.email in answer.json()["detail"]
     assert not UndeliverableAddress.objects.exists()
+
+
+def test_the_admin_does_not_add_webhooks_that_would_have_no_secret(client, superuser):
+    client.force_login(superuser)
+    assert client.get("/admin/api/webhooksubscription/add/").status_code == 403
+    assert client.get("/admin/api/webhooksubscription/").status_code == 200

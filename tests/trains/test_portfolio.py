@@ -79,6 +79,11 @@ def test_filters_zoom_and_cancelled_trains(client, manager):
     assert "Patchy" in html and "Later" not in html and "Gone" not in html
     assert "Gone" in client.get("/portfolio/?state=cancelled").content.decode()
     assert "Patchy" not in client.get("/portfolio/?train_type=major").content.decode()
+    # the trains list's search box, shared: it filters here too (it used to answer 500)
+    searched = client.get("/portfolio/?q=patch").content.decode()
+    assert "Patchy" in searched and "Later" not in searched
+    assert client.get("/metrics/?q=patch").status_code == 200
+    assert client.get("/api/v1/metrics/?q=patch").status_code == 200
     later = (today + timedelta(days=420)).isoformat()
     assert "Later" in client.get(f"/portfolio/?zoom=year&at={later}").content.decode()
     assert "No train you may see runs" in client.get("/portfolio/?at=1999-01-01").content.decode()
