@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.models import WebhookAttempt, WebhookDelivery, WebhookEventKind
 from applications.models import (
     RELEASE_TRANSITIONS,
     Application,
@@ -21,8 +22,15 @@ from approvals.models import ApprovalRequirement, Gate
 from releasemgr.ids import MAX_ID, parse_id
 from releasemgr.people import name_of
 from trains import access, workflow
-from trains.choices import PhaseKind, TrainState, TrainType
-from trains.models import Deployment, ExitCriterion, Phase, ReleaseTrain, TrainEvent
+from trains.choices import Delivery, Health, NotificationKind, PhaseKind, TrainState, TrainType
+from trains.models import (
+    Deployment,
+    ExitCriterion,
+    Milestone,
+    Phase,
+    ReleaseTrain,
+    TrainEvent,
+)
 from trains.status import train_status
 
 User = get_user_model()
@@ -211,8 +219,43 @@ class RefusalSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
+class HealthOverrideSerializer(serializers.Serializer):
+    health = serializers.ChoiceField(choices=Health.choices)
+    reason = serializers.CharField()
+    by = serializers.CharField()
+    at = serializers.DateTimeField()
+    until = serializers.DateField(help_text="The override lapses on this day.")
+
+
+class PhaseSlipSerializer(serializers.Serializer):
+    phase = serializers.ChoiceField(choices=PhaseKind.choices)
+    baseline = serializers.DateField(allow_null=True, help_text="Its planned end in the baseline.")
+    planned = serializers.DateField(allow_null=True, help_text="Its planned end now.")
+    days = serializers.IntegerField(allow_null=True, help_text="Later than the baseline by.")
+
+
+class SlipSerializer(serializers.Serializer):
+    baseline = serializers.IntegerField(help_text="The number of the baseline measured against.")
+    taken_at = serializers.DateTimeField()
+    phases = PhaseSlipSerializer(many=True)
+    total = serializers.IntegerField(help_text="Days the delivery moved since the baseline.")
+
+
 class StatusSerializer(serializers.Serializer):
     """trains.status.TrainStatus: the same numbers as the train's page and the list."""
+
+    health = serializers.ChoiceField(
+        choices=Health.choices,
+        allow_null=True,
+        help_text="Red, amber or green (none once closed or cancelled): the override "
+        "while it holds, else computed.",
+    )
+    computed_health = serializers.ChoiceField(choices=Health.choices, allow_null=True)
+    health_reasons = serializers.ListField(
+        child=serializers.CharField(), help_text="Why the computed health is what it is."
+    )
+    override = HealthOverrideSerializer(allow_null=True)
+    slip = SlipSerializer(allow_null=True, help_text="Against the latest baseline.")
 
     state = serializers.ChoiceField(choices=TrainState.choices)
     phase = serializers.ChoiceField(choices=PhaseKind.choices, allow_null=True)
@@ -648,6 +691,140 @@ class DeploymentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# Milestones ---------------------------------------------------------------------------
+
+
+class MilestoneSerializer(serializers.ModelSerializer):
+    reached_by = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Milestone
+        fields = ["id", "train", "name", "due_date", "reached_at", "reached_by"]
+        read_only_fields = fields
+
+
+class MilestoneCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=Milestone._meta.get_field("name").max_length)
+    due_date = serializers.DateField(help_text="Inside the train's dates.")
+
+
+# Sharing -------------------------------------------------------------------------------
+
+ACCESS_LEVELS = [("view", "View (stakeholder)"), ("manage", "Manage (release manager)")]
+
+
+class GrantSerializer(serializers.Serializer):
+    user = UserSummarySerializer(read_only=True)
+    level = serializers.ChoiceField(choices=ACCESS_LEVELS, read_only=True)
+
+
+class GrantCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150, help_text="An active user's user name.")
+    level = serializers.ChoiceField(choices=ACCESS_LEVELS, default="view")
+
+    def validate_username(self, value: str):
+        user = active_users().filter(username__iexact=value.strip()).first()
+        if user is None:
+            raise serializers.ValidationError("No active user has that user name.")
+        return user
+
+
+# Releases on a train ---------------------------------------------------------------------
+
+
+class TrainReleaseAddSerializer(serializers.Serializer):
+    release = IdField(help_text="An application release on no train yet.")
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=TEXT_MAX, help_text="Why; kept in the history.")
+
+
+# Webhooks ------------------------------------------------------------------------------
+
+
+class WebhookSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    url = serializers.URLField(read_only=True)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEventKind.choices), read_only=True
+    )
+    train = serializers.IntegerField(source="train_id", read_only=True, allow_null=True)
+    active = serializers.BooleanField(read_only=True)
+    secret = serializers.CharField(
+        read_only=True,
+        help_text="Verify each delivery's X-Releasemgr-Signature with it (HMAC-SHA256).",
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class WebhookCreateSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=500, help_text="http(s), on a public address.")
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEventKind.choices), allow_empty=False
+    )
+    train = IdRelatedField(
+        queryset=ReleaseTrain.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="Only this train's events; leave out for every train you may see.",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["train"].queryset = access.trains_visible_to(request.user)
+
+
+class WebhookActiveSerializer(serializers.Serializer):
+    active = serializers.BooleanField(help_text="false pauses the webhook; true turns it on.")
+
+
+class WebhookAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookAttempt
+        fields = ["number", "attempted_at", "status_code", "error", "response_excerpt"]
+        read_only_fields = fields
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    attempts = WebhookAttemptSerializer(source="attempt_log", many=True, read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "delivery_id",
+            "kind",
+            "status",
+            "next_attempt_at",
+            "created_at",
+            "delivered_at",
+            "attempts",
+        ]
+        read_only_fields = fields
+
+
+class WebhookDetailSerializer(WebhookSerializer):
+    deliveries = WebhookDeliverySerializer(
+        source="recent_deliveries", many=True, read_only=True, help_text="The latest 50."
+    )
+
+
+# Notification settings ---------------------------------------------------------------------
+
+
+NotificationPreferencesSerializer = type(
+    "NotificationPreferencesSerializer",
+    (serializers.Serializer,),
+    {
+        kind.value: serializers.ChoiceField(
+            choices=Delivery.choices, required=False, help_text=kind.label
+        )
+        for kind in NotificationKind
+    },
+)
 # Metrics (trains.selectors.metrics): plain data, described for the schema ---------------------
 
 
@@ -768,3 +945,16 @@ def metrics_data(m) -> dict:
         ],
         "emergency_share": counts(m.closed),
     }
+
+
+class FreezeWindowSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=120)
+    start = serializers.DateField(help_text="The first day no train deploys.")
+    end = serializers.DateField(help_text="The last day no train deploys.")
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+
+
+class FreezeRemoveSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=TEXT_MAX, help_text="Why it is removed.")

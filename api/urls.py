@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api import pages, views
+from api import pages, plan, views
 from api import views_templates as templates
 
 app_name = "api"
@@ -33,14 +33,54 @@ urlpatterns = [
         views.CriterionRequiredView.as_view(),
         name="criterion_required",
     ),
+    path(f"{v1}criteria/<int:pk>/", views.CriterionView.as_view(), name="criterion"),
     path(
         f"{v1}trains/<int:pk>/approval-requirements/",
         views.RequirementsView.as_view(),
         name="requirements",
     ),
+    path(
+        f"{v1}approval-requirements/<int:pk>/",
+        views.RequirementView.as_view(),
+        name="requirement",
+    ),
+    path(
+        f"{v1}trains/<int:pk>/releases/", views.TrainReleasesView.as_view(), name="train_releases"
+    ),
+    path(
+        f"{v1}trains/<int:pk>/releases/<int:release_pk>/remove/",
+        views.TrainReleaseRemoveView.as_view(),
+        name="train_release_remove",
+    ),
+    path(f"{v1}trains/<int:pk>/milestones/", views.MilestonesView.as_view(), name="milestones"),
+    path(
+        f"{v1}milestones/<int:pk>/reach/",
+        views.MilestoneReachView.as_view(),
+        name="milestone_reach",
+    ),
+    path(f"{v1}trains/<int:pk>/access/", views.TrainAccessView.as_view(), name="train_access"),
+    path(
+        f"{v1}trains/<int:pk>/access/<int:user_pk>/",
+        views.TrainAccessRevokeView.as_view(),
+        name="train_access_revoke",
+    ),
     path(f"{v1}trains/<int:pk>/decisions/", views.DecisionsView.as_view(), name="decisions"),
     path(f"{v1}trains/<int:pk>/deployments/", views.DeploymentsView.as_view(), name="deployments"),
+    path(f"{v1}trains/<int:pk>/plan/", plan.PlanView.as_view(), name="train_plan"),
+    path(f"{v1}trains/<int:pk>/baselines/", plan.BaselinesView.as_view(), name="baselines"),
+    path(
+        f"{v1}trains/<int:pk>/scope-since-baseline/",
+        plan.ScopeSinceBaselineView.as_view(),
+        name="scope_since_baseline",
+    ),
+    path(
+        f"{v1}trains/<int:pk>/health-override/",
+        plan.HealthOverrideView.as_view(),
+        name="health_override",
+    ),
     path(f"{v1}inbox/", views.InboxView.as_view(), name="inbox"),
+    path(f"{v1}freeze-windows/", views.FreezeWindowsView.as_view(), name="freeze_windows"),
+    path(f"{v1}freeze-windows/<int:pk>/", views.FreezeWindowView.as_view(), name="freeze_window"),
     path(
         f"{v1}decision-links/<str:token>/",
         views.DecisionLinkView.as_view(),
@@ -69,6 +109,23 @@ urlpatterns = [
         f"{v1}turnovers/<int:pk>/reject/",
         views.TurnoverDecideView.as_view(accept=False),
         name="turnover_reject",
+    ),
+    path(f"{v1}webhooks/", views.WebhooksView.as_view(), name="webhooks"),
+    path(f"{v1}webhooks/<int:pk>/", views.WebhookView.as_view(), name="webhook"),
+    path(
+        f"{v1}webhook-deliveries/<int:pk>/redeliver/",
+        views.DeliveryRedeliverView.as_view(),
+        name="webhook_redeliver",
+    ),
+    path(
+        f"{v1}notification-preferences/",
+        views.NotificationPreferencesView.as_view(),
+        name="notification_preferences",
+    ),
+    path(
+        f"{v1}notification-preferences/address/retry/",
+        views.AddressRetryView.as_view(),
+        name="address_retry",
     ),
     # Templates, clones and schedules (issue 14)
     path(f"{v1}templates/", templates.TemplatesView.as_view(), name="templates"),

@@ -4,6 +4,9 @@ exactly what its person can do in the browser. Errors: api/exceptions.py."""
 
 from __future__ import annotations
 
+import logging
+
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
@@ -12,25 +15,35 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import selectors as api_selectors
 from api import serializers as s
+from api import services as api_services
 from api.filters import ApiTrainFilter, ReleaseFilter
+from api.models import WebhookDelivery, WebhookSubscription
+from api.selectors import grants_of
 from applications import services as application_services
 from applications.models import RELEASE_TRANSITIONS, ApplicationRelease, Turnover
 from approvals.models import ApprovalRequirement
-from releasemgr.exceptions import ConcurrentChange
+from releasemgr import roles
+from releasemgr.exceptions import ConcurrentChange, NotAllowed
 from trains import services, workflow
-from trains.access import MANAGE, get_train_for_user, trains_visible_to
-from trains.choices import STATE_WHERE, TrainState, TrainType
+from trains.access import MANAGE, can_manage, get_train_for_user, trains_visible_to
+from trains.choices import STATE_WHERE, NotificationKind, TrainState, TrainType
 from trains.facts import facts_of, with_facts
-from trains.models import ExitCriterion, ReleaseTrain
+from trains.models import ExitCriterion, FreezeWindow, Milestone, ReleaseTrain
+from trains.notifications import selectors as notification_selectors
+from trains.notifications import services as notification_services
 from trains.selectors import applications_for, pending_requirements
 from trains.selectors.metrics import metrics
 from trains.services.links import LinkRefused, decision_link_check, decision_link_use
 from trains.status import train_status
 from trains.views.insight import metrics_scope, require_metrics
+
+logger = logging.getLogger(__name__)
 
 _ERRORS = {
     400: OpenApiResponse(OpenApiTypes.OBJECT, description="Bad input: errors per field."),
@@ -275,6 +288,19 @@ class CriterionRequiredView(APIView):
         return Response(s.CriterionSerializer(criterion).data)
 
 
+class CriterionView(APIView):
+    @extend_schema(
+        summary="Remove a manual exit criterion while its phase is not over (its release "
+        "managers); automatic ones can only be made optional",
+        request=None,
+        responses=answers({204: None}, 403, 404, 409),
+    )
+    def delete(self, request, pk: int) -> Response:
+        criterion = _visible_criterion(request.user, pk)
+        services.criterion_remove(criterion=criterion, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 # Approvals --------------------------------------------------------------------------
 
 
@@ -312,6 +338,24 @@ class RequirementsView(APIView):
         requirement = services.requirement_add(train=train, by=request.user, **data.validated_data)
         requirement.approvals = requirement.rejections = 0
         return Response(s.RequirementSerializer(requirement).data, status=status.HTTP_201_CREATED)
+
+
+class RequirementView(APIView):
+    @extend_schema(
+        summary="Remove an approval requirement (in scoping, its release managers)",
+        request=None,
+        responses=answers({204: None}, 403, 404, 409),
+    )
+    def delete(self, request, pk: int) -> Response:
+        requirement = (
+            ApprovalRequirement.objects.filter(train__in=trains_visible_to(request.user), pk=pk)
+            .select_related("train", "user", "group")
+            .first()
+        )
+        if requirement is None:
+            raise Http404("No such approval requirement.")
+        services.requirement_remove(requirement=requirement, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DecisionsView(APIView):
@@ -586,6 +630,295 @@ class TurnoverDecideView(APIView):
         return Response(s.TurnoverSerializer(turnover).data)
 
 
+class TrainReleasesView(APIView):
+    @extend_schema(
+        summary="The application releases on a train",
+        responses=answers({200: s.ReleaseSerializer(many=True)}, 404),
+    )
+    def get(self, request, pk: int) -> Response:
+        train = get_train_for_user(request.user, pk)
+        releases = train.application_releases.select_related("application").order_by(
+            "application__name", "version", "id"
+        )
+        return Response(s.ReleaseSerializer(releases, many=True).data)
+
+    @extend_schema(
+        summary="Put a release that is on no train onto this one (in scoping or "
+        "construction, its release managers)",
+        request=s.TrainReleaseAddSerializer,
+        responses=answers({201: s.ReleaseSerializer}, 400, 403, 404, 409),
+    )
+    def post(self, request, pk: int) -> Response:
+        train = get_train_for_user(request.user, pk)
+        data = s.TrainReleaseAddSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        release = visible_releases(request.user).filter(pk=data.validated_data["release"]).first()
+        if release is None:
+            return Response(
+                {"release": ["No such application release."]}, status=status.HTTP_400_BAD_REQUEST
+            )
+        services.release_add(train=train, release=release, by=request.user)
+        release.refresh_from_db()
+        return Response(s.ReleaseSerializer(release).data, status=status.HTTP_201_CREATED)
+
+
+class TrainReleaseRemoveView(APIView):
+    @extend_schema(
+        summary="Take a release off the train, with a reason (in scoping or construction, "
+        "its release managers); the release stays, on no train",
+        request=s.ReasonSerializer,
+        responses=answers({200: s.ReleaseSerializer}, 400, 403, 404, 409),
+    )
+    def post(self, request, pk: int, release_pk: int) -> Response:
+        train = get_train_for_user(request.user, pk)
+        release = (
+            train.application_releases.select_related("application").filter(pk=release_pk).first()
+        )
+        if release is None:
+            raise Http404("No such application release on this train.")
+        # Permission before input: only its managers get to hear the reason is missing.
+        get_train_for_user(request.user, pk, need=MANAGE)
+        data = s.ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.release_remove(
+            train=train, release=release, by=request.user, reason=data.validated_data["reason"]
+        )
+        release.refresh_from_db()
+        return Response(s.ReleaseSerializer(release).data)
+
+
+# Milestones ------------------------------------------------------------------------------
+
+
+class MilestonesView(APIView):
+    @extend_schema(
+        summary="The train's milestones, by due date",
+        responses=answers({200: s.MilestoneSerializer(many=True)}, 404),
+    )
+    def get(self, request, pk: int) -> Response:
+        train = get_train_for_user(request.user, pk)
+        milestones = train.milestones.select_related("reached_by").order_by("due_date", "id")
+        return Response(s.MilestoneSerializer(milestones, many=True).data)
+
+    @extend_schema(
+        summary="Add a milestone inside the train's dates (an open train, its release managers)",
+        request=s.MilestoneCreateSerializer,
+        responses=answers({201: s.MilestoneSerializer}, 400, 403, 404, 409),
+    )
+    def post(self, request, pk: int) -> Response:
+        train = get_train_for_user(request.user, pk)
+        data = s.MilestoneCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        milestone = services.milestone_add(train=train, by=request.user, **data.validated_data)
+        return Response(s.MilestoneSerializer(milestone).data, status=status.HTTP_201_CREATED)
+
+
+class MilestoneReachView(APIView):
+    @extend_schema(
+        summary="Mark a milestone reached (its train's release managers)",
+        request=None,
+        responses=answers({200: s.MilestoneSerializer}, 403, 404),
+    )
+    def post(self, request, pk: int) -> Response:
+        milestone = (
+            Milestone.objects.filter(train__in=trains_visible_to(request.user), pk=pk)
+            .select_related("train")
+            .first()
+        )
+        if milestone is None:
+            raise Http404("No such milestone.")
+        milestone = services.milestone_reach(milestone=milestone, by=request.user)
+        return Response(s.MilestoneSerializer(milestone).data)
+
+
+# Sharing ---------------------------------------------------------------------------------
+
+
+def _managed_train(request, pk: int) -> ReleaseTrain:
+    """The train if the caller manages it: 404 when they may not see it, 403 when they
+    may see it but not share it (as on the train's page)."""
+    train = get_train_for_user(request.user, pk)
+    if not can_manage(request.user, train):
+        raise NotAllowed("Only the train's release managers see and change who it is shared with.")
+    return train
+
+
+class TrainAccessView(APIView):
+    @extend_schema(
+        summary="Who the train is shared with, and how (its release managers)",
+        responses=answers({200: s.GrantSerializer(many=True)}, 403, 404),
+    )
+    def get(self, request, pk: int) -> Response:
+        train = _managed_train(request, pk)
+        return Response(s.GrantSerializer(grants_of(train=train), many=True).data)
+
+    @extend_schema(
+        summary="Share the train: view for anyone, manage for release managers "
+        "(its release managers)",
+        request=s.GrantCreateSerializer,
+        responses=answers({201: s.GrantSerializer}, 400, 403, 404, 409),
+    )
+    def post(self, request, pk: int) -> Response:
+        train = _managed_train(request, pk)
+        data = s.GrantCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, level = data.validated_data["username"], data.validated_data["level"]
+        services.train_grant(train=train, by=request.user, user=user, level=level)
+        grant = next(g for g in grants_of(train=train) if g["user"].pk == user.pk)
+        return Response(s.GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+
+class TrainAccessRevokeView(APIView):
+    @extend_schema(
+        summary="Stop sharing the train with someone (its release managers)",
+        request=None,
+        responses=answers({204: None}, 400, 403, 404, 409),
+    )
+    def delete(self, request, pk: int, user_pk: int) -> Response:
+        train = _managed_train(request, pk)
+        user = get_user_model().objects.filter(pk=user_pk).first()
+        if user is None:
+            raise Http404("No such user.")
+        services.train_revoke(train=train, by=request.user, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Webhooks (release managers, each their own) ---------------------------------------------
+
+
+def _require_release_manager(request) -> None:
+    if not roles.has_role(request.user, roles.RELEASE_MANAGERS):
+        raise NotAllowed("Only release managers manage webhooks.")
+
+
+def _webhook(request, pk: int) -> WebhookSubscription:
+    """One of the caller's webhooks, as on the webhook pages (404 for someone else's)."""
+    _require_release_manager(request)
+    subscription = api_selectors.subscriptions_for(user=request.user).filter(pk=pk).first()
+    if subscription is None:
+        raise Http404("No such webhook.")
+    return subscription
+
+
+class WebhooksView(APIView):
+    @extend_schema(
+        summary="Your webhooks (release managers)",
+        responses=answers({200: s.WebhookSerializer(many=True)}, 403),
+    )
+    def get(self, request) -> Response:
+        _require_release_manager(request)
+        subscriptions = api_selectors.subscriptions_for(user=request.user)
+        return Response(s.WebhookSerializer(subscriptions, many=True).data)
+
+    @extend_schema(
+        summary="Add a webhook (release managers); the answer carries its signing secret",
+        request=s.WebhookCreateSerializer,
+        responses=answers({201: s.WebhookSerializer}, 400, 403),
+    )
+    def post(self, request) -> Response:
+        _require_release_manager(request)
+        data = s.WebhookCreateSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        subscription = api_services.subscription_create(by=request.user, **data.validated_data)
+        return Response(s.WebhookSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+
+class WebhookView(APIView):
+    @extend_schema(
+        summary="One of your webhooks, with its latest deliveries and their attempts",
+        responses=answers({200: s.WebhookDetailSerializer}, 403, 404),
+    )
+    def get(self, request, pk: int) -> Response:
+        subscription = _webhook(request, pk)
+        subscription.recent_deliveries = api_selectors.recent_deliveries(subscription=subscription)
+        return Response(s.WebhookDetailSerializer(subscription).data)
+
+    @extend_schema(
+        summary="Pause a webhook or turn it on again",
+        request=s.WebhookActiveSerializer,
+        responses=answers({200: s.WebhookSerializer}, 400, 403, 404),
+    )
+    def patch(self, request, pk: int) -> Response:
+        subscription = _webhook(request, pk)
+        data = s.WebhookActiveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        subscription = api_services.subscription_set_active(
+            subscription=subscription, by=request.user, active=data.validated_data["active"]
+        )
+        return Response(s.WebhookSerializer(subscription).data)
+
+    @extend_schema(
+        summary="Delete a webhook", request=None, responses=answers({204: None}, 403, 404)
+    )
+    def delete(self, request, pk: int) -> Response:
+        api_services.subscription_delete(subscription=_webhook(request, pk), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DeliveryRedeliverView(APIView):
+    @extend_schema(
+        summary="Send a webhook delivery once more, now",
+        request=None,
+        responses=answers({202: s.WebhookDeliverySerializer}, 403, 404),
+    )
+    def post(self, request, pk: int) -> Response:
+        _require_release_manager(request)
+        delivery = (
+            WebhookDelivery.objects.select_related("subscription")
+            .filter(pk=pk, subscription__in=api_selectors.subscriptions_for(user=request.user))
+            .first()
+        )
+        if delivery is None:
+            raise Http404("No such webhook delivery.")
+        delivery = api_services.delivery_redeliver(delivery=delivery, by=request.user)
+        from api.tasks import webhook_deliver
+
+        try:
+            webhook_deliver.delay(delivery.pk)
+        except Exception:  # it is due now: the sweep sends it within a minute
+            logger.exception("Could not queue webhook delivery %s; the sweep will", delivery.pk)
+        return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+# Notification settings (each person their own) ---------------------------------------------
+
+
+class NotificationPreferencesView(APIView):
+    @extend_schema(
+        summary="How you hear of each kind of notification: email, digest or off",
+        responses=answers({200: s.NotificationPreferencesSerializer}),
+    )
+    def get(self, request) -> Response:
+        return Response(notification_selectors.preferences_for(user=request.user))
+
+    @extend_schema(
+        summary="Change how you hear of some kinds of notification (the others stay)",
+        request=s.NotificationPreferencesSerializer,
+        responses=answers({200: s.NotificationPreferencesSerializer}, 400),
+    )
+    def patch(self, request) -> Response:
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": ["Send an object: kind -> delivery."]})
+        unknown = sorted(set(request.data) - {k.value for k in NotificationKind})
+        if unknown:
+            raise ValidationError({k: ["Unknown kind of notification."] for k in unknown})
+        data = s.NotificationPreferencesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        notification_services.preferences_set(user=request.user, choices=data.validated_data)
+        return Response(notification_selectors.preferences_for(user=request.user))
+
+
+class AddressRetryView(APIView):
+    @extend_schema(
+        summary="Mail your address again after the mail server refused it",
+        request=None,
+        responses=answers({200: s.ErrorSerializer}, 403),
+    )
+    def post(self, request) -> Response:
+        notification_services.undeliverable_clear(by=request.user, address=request.user.email)
+        return Response({"detail": f"Mail to {request.user.email} will be tried again."})
+
+
 # Metrics ----------------------------------------------------------------------------------
 
 
@@ -616,3 +949,67 @@ class MetricsView(APIView):
             return Response({"detail": " ".join(scope.errors)}, status=status.HTTP_400_BAD_REQUEST)
         figures = metrics(trains=scope.trains, period=scope.period)
         return Response(s.MetricsSerializer(s.metrics_data(figures)).data)
+
+
+# Freeze windows --------------------------------------------------------------------------
+
+
+class FreezeWindowsView(APIView):
+    @extend_schema(
+        summary="Freeze windows: days no train deploys, save an emergency train's exception",
+        responses=answers({200: s.FreezeWindowSerializer(many=True)}),
+    )
+    def get(self, request) -> Response:
+        windows = FreezeWindow.objects.select_related("created_by").order_by("start", "id")
+        return Response(s.FreezeWindowSerializer(windows, many=True).data)
+
+    @extend_schema(
+        summary="Add a freeze window (staff and release managers)",
+        request=s.FreezeWindowSerializer,
+        responses=answers({201: s.FreezeWindowSerializer}, 400, 403),
+    )
+    def post(self, request) -> Response:
+        data = s.FreezeWindowSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        window = services.freeze_create(by=request.user, **data.validated_data)
+        return Response(s.FreezeWindowSerializer(window).data, status=status.HTTP_201_CREATED)
+
+
+def _freeze_window(pk: int) -> FreezeWindow:
+    window = FreezeWindow.objects.select_related("created_by").filter(pk=pk).first()
+    if window is None:
+        raise Http404("No such freeze window.")
+    return window
+
+
+class FreezeWindowView(APIView):
+    @extend_schema(
+        summary="One freeze window", responses=answers({200: s.FreezeWindowSerializer}, 404)
+    )
+    def get(self, request, pk: int) -> Response:
+        return Response(s.FreezeWindowSerializer(_freeze_window(pk)).data)
+
+    @extend_schema(
+        summary="Change a freeze window (staff and release managers)",
+        request=s.FreezeWindowSerializer,
+        responses=answers({200: s.FreezeWindowSerializer}, 400, 403, 404),
+    )
+    def patch(self, request, pk: int) -> Response:
+        window = _freeze_window(pk)
+        current = {f: getattr(window, f) for f in ("name", "start", "end", "reason")}
+        data = s.FreezeWindowSerializer(data={**current, **request.data})
+        data.is_valid(raise_exception=True)
+        window = services.freeze_update(window=window, by=request.user, **data.validated_data)
+        return Response(s.FreezeWindowSerializer(window).data)
+
+    @extend_schema(
+        summary="Remove a freeze window, with a reason (staff and release managers)",
+        request=s.FreezeRemoveSerializer,
+        responses=answers({204: None}, 400, 403, 404),
+    )
+    def delete(self, request, pk: int) -> Response:
+        window = _freeze_window(pk)
+        data = s.FreezeRemoveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.freeze_delete(window=window, by=request.user, reason=data.validated_data["reason"])
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -11,6 +11,9 @@ from releasemgr.roles import group_label
 class Gate(models.TextChoices):
     DEVELOPMENT = "development", "Development approval"
     EXECUTIVE = "executive", "Executive approval"
+    # Not a step of the train's life: an executive lets an emergency train deploy inside
+    # a freeze window (trains.freezes).
+    FREEZE_EXCEPTION = "freeze_exception", "Freeze exception"
 
 
 class ApprovalRequirement(models.Model):

@@ -38,6 +38,8 @@ os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from bench import insight  # noqa: E402 - after the settings are chosen above
+
 
 def _recreate_database() -> None:
     import psycopg
@@ -62,6 +64,7 @@ def _pages(ds) -> dict[str, tuple[str, str]]:
         "e_trains_list": ("manager", "/trains/"),
         "f_inbox": ("executive", "/approvals/"),
         "g_calendar": ("manager", f"/calendar/?month={ds.month:%Y-%m}"),
+        **insight.pages(),  # the portfolio and the metrics (bench/insight.py)
     }
 
 
@@ -73,7 +76,7 @@ def measure_in_process(ds, requests: int) -> dict:
 
     User = get_user_model()
     clients = {}
-    for name in ("manager", "executive", "admin"):
+    for name in sorted({user for user, _ in _pages(ds).values()}):
         client = Client()
         client.force_login(User.objects.get(username=name))
         clients[name] = client
@@ -202,7 +205,7 @@ def measure_under_load(ds, seconds: int) -> dict:
     if wrk is None:
         return {"skipped": "wrk is not installed (apt-get install wrk)"}
     with _gunicorn() as port:
-        cookies = {u: _session_cookie(u) for u in ("manager", "executive", "admin")}
+        cookies = {u: _session_cookie(u) for u in {user for user, _ in _pages(ds).values()}}
         _warm(port, [(cookies[user], url) for user, url in _pages(ds).values()])
         results = {}
         for label, (user, url) in _pages(ds).items():
@@ -324,6 +327,7 @@ GOALS = {
     "f/b": ("inbox vs admin 200 rows", "f_inbox", "b_admin_releases", 0.5),
     "g/b": ("calendar vs admin 200 rows", "g_calendar", "b_admin_releases", 0.5),
     "d/a": ("dashboard vs hello (the floor)", "d_dashboard", "a_hello", None),
+    **insight.GOALS,
 }
 SCAN_GOALS = {"find_sql_ms": 20.0, "scan_ms": 500.0, "ratio": 2.0, "max_queries": 10}
 
@@ -594,6 +598,8 @@ def main() -> None:
 
     ds = dataset.build(dataset.FULL if args.scale == "full" else dataset.SMALL)
     print(f"dataset ({args.scale}) built in {ds.seconds:.1f} s", flush=True)
+    seconds = insight.build(insight.FULL if args.scale == "full" else insight.SMALL)
+    print(f"portfolio and metrics history built in {seconds:.1f} s", flush=True)
     in_process = measure_in_process(ds, args.requests)
     for label, row in in_process.items():
         print(

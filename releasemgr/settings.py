@@ -258,10 +258,14 @@ SPECTACULAR_SETTINGS = {
         "TrainTypeEnum": "trains.choices.TrainType",
         "PhaseKindEnum": "trains.choices.PhaseKind",
         "EventKindEnum": "trains.choices.EventKind",
+        "HealthEnum": "trains.choices.Health",
         "CriterionRuleEnum": "trains.choices.CriterionCheck",
         "GateEnum": "approvals.models.Gate",
         "ReleaseStateEnum": "applications.models.ReleaseState",
         "TurnoverStateEnum": "applications.models.TurnoverState",
+        "WebhookEventEnum": "api.models.WebhookEventKind",
+        "WebhookDeliveryStatusEnum": "api.models.DeliveryStatus",
+        "NotificationDeliveryEnum": "trains.choices.Delivery",
     },
 }
 
@@ -288,8 +292,12 @@ REMINDER_OFFSETS_DAYS = sorted(
 # How long the Approve and Reject links of an approval-request mail stay valid.
 APPROVAL_LINK_MAX_AGE_DAYS = env.int("APPROVAL_LINK_MAX_AGE_DAYS", default=7)
 REMINDER_ESCALATE_AFTER_DAYS = env.int("REMINDER_ESCALATE_AFTER_DAYS", default=3)
-REMINDER_OVERDUE_MAX_DAYS = env.int("REMINDER_OVERDUE_MAX_DAYS", default=90)
 REMINDER_SCAN_SECONDS = env.int("REMINDER_SCAN_SECONDS", default=300)
+# Health (trains/status.py): amber when the current phase ends within HEALTH_AMBER_DAYS with
+# required exit criteria unmet, or when the plan slipped more than HEALTH_AMBER_SLIP_DAYS
+# behind its baseline; red when the current phase is overdue.
+HEALTH_AMBER_DAYS = env.int("HEALTH_AMBER_DAYS", default=3)
+HEALTH_AMBER_SLIP_DAYS = env.int("HEALTH_AMBER_SLIP_DAYS", default=5)
 NOTIFICATION_DISPATCH_SECONDS = env.int("NOTIFICATION_DISPATCH_SECONDS", default=60)
 NOTIFICATION_DIGEST_HOUR = env.int("NOTIFICATION_DIGEST_HOUR", default=7)
 NOTIFICATION_MAX_RETRIES = env.int("NOTIFICATION_MAX_RETRIES", default=5)
@@ -297,10 +305,8 @@ NOTIFICATION_RETRY_BACKOFF = env.int("NOTIFICATION_RETRY_BACKOFF", default=30)
 NOTIFICATION_RETRY_BACKOFF_MAX = env.int("NOTIFICATION_RETRY_BACKOFF_MAX", default=600)
 if not REMINDER_OFFSETS_DAYS or min(REMINDER_OFFSETS_DAYS) < 1:
     raise ImproperlyConfigured("REMINDER_OFFSETS_DAYS needs whole days of at least 1: 7,2,1.")
-if REMINDER_OVERDUE_MAX_DAYS < 1 or REMINDER_ESCALATE_AFTER_DAYS < 1:
-    raise ImproperlyConfigured(
-        "REMINDER_OVERDUE_MAX_DAYS and REMINDER_ESCALATE_AFTER_DAYS must be at least 1."
-    )
+if REMINDER_ESCALATE_AFTER_DAYS < 1:
+    raise ImproperlyConfigured("REMINDER_ESCALATE_AFTER_DAYS must be at least 1.")
 if not 0 <= NOTIFICATION_DIGEST_HOUR <= 23:
     raise ImproperlyConfigured("NOTIFICATION_DIGEST_HOUR is an hour of the day, 0 to 23.")
 

@@ -476,13 +476,41 @@ def users_who_can_view(train: ReleaseTrain) -> QuerySet:
     return users_who_may(train, VIEW)
 
 
+# Organisation-wide rights ---------------------------------------------------------------
+# Not about one train: who keeps what holds for all of them. Each such right is held by
+# staff and by the roles named here.
+
+KEEP_FREEZES = "keep_freezes"  # add, change and remove freeze windows
+ORGANISATION_RULES: dict[str, tuple[str, ...]] = {
+    KEEP_FREEZES: (roles.RELEASE_MANAGERS,),
+}
+
+
+def may_organisation(user: User, action: str) -> bool:
+    """Whether the user holds an organisation-wide right (no query: roles are read with
+    the user)."""
+    if action not in ORGANISATION_RULES:
+        raise ValueError(f"unknown organisation-wide action {action!r}")
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or user.is_staff:
+        return True
+    return any(roles.has_role(user, role) for role in ORGANISATION_RULES[action])
+
+
+def may_keep_freezes(user: User) -> bool:
+    return may_organisation(user, KEEP_FREEZES)
+
+
 # Deciding at a gate -------------------------------------------------------------------------
 
 DECIDERS = (NAMED_APPROVER, APPROVER_GROUP)
 # Separation of duties: at these gates, the train's person in this field may not decide,
 # even when a requirement names them (by name or through a group).
-BARRED = {Gate.EXECUTIVE: "primary_manager"}
-SEPARATION_OF_DUTIES = "The train's primary release manager may not give its executive approval."
+BARRED = {Gate.EXECUTIVE: "primary_manager", Gate.FREEZE_EXCEPTION: "primary_manager"}
+SEPARATION_OF_DUTIES = (
+    "The train's primary release manager may not give its executive approval or freeze exception."
+)
 
 
 def barred_from_deciding(train: ReleaseTrain, gate: str) -> frozenset[int]:

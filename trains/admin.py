@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from releasemgr.exceptions import ServiceError
 from trains import services, workflow
 from trains.models import (
+    CadenceSchedule,
     Deployment,
     ExitCriterion,
     Milestone,
@@ -19,7 +20,9 @@ from trains.models import (
     Phase,
     ReleaseTrain,
     Reminder,
+    TemplateEvent,
     TrainEvent,
+    TrainTemplate,
     UndeliverableAddress,
 )
 
@@ -194,3 +197,23 @@ class UndeliverableAddressAdmin(admin.ModelAdmin):
 
     list_display = ["email", "created_at", "reason"]
     search_fields = ["email"]
+
+
+# Templates and schedules: read here, changed on their pages (trains/views/templates.py).
+
+
+class TemplateEventInline(ReadOnlyInline):
+    model = TemplateEvent
+    fields = ["created_at", "actor", "message"]
+
+
+class ScheduleInline(ReadOnlyInline):
+    model = CadenceSchedule
+    fields = ["cadence", "interval", "ordinal", "weekday", "start_date", "end_date", "paused"]
+
+
+@admin.register(TrainTemplate)
+class TrainTemplateAdmin(ReadOnlyAdmin):
+    list_display = ["name", "train_type", "name_pattern", "duration_days", "primary_manager"]
+    search_fields = ["name"]
+    inlines = [ScheduleInline, TemplateEventInline]

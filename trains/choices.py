@@ -98,6 +98,20 @@ class EventKind(models.TextChoices):
     DEPLOYMENT = "deployment", "Deployment"
     MILESTONE = "milestone", "Milestone"
     ACCESS = "access", "Access"
+    PLAN = "plan", "Plan"
+    BASELINE = "baseline", "Baseline"
+    HEALTH = "health", "Health"
+
+
+class Health(models.TextChoices):
+    """A train's health (red/amber/green); its badge colour beside it."""
+
+    GREEN = "green", "Green"
+    AMBER = "amber", "Amber"
+    RED = "red", "Red"
+
+
+HEALTH_BADGES = {Health.GREEN: "success", Health.AMBER: "warning", Health.RED: "danger"}
 
 
 # Notifications and reminders --------------------------------------------------------

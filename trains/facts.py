@@ -93,6 +93,17 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class BaselineFact:
+    """The latest baseline's plan: what slip is measured against."""
+
+    number: int
+    taken_at: datetime
+    start_date: date
+    end_date: date
+    phase_ends: dict[str, date | None]
+
+
+@dataclass(frozen=True)
 class Facts:
     phases: tuple[PhaseFact, ...]
     criteria: tuple[CriterionFact, ...]
@@ -103,6 +114,7 @@ class Facts:
     waiting_owners: tuple[Person, ...]  # owners of releases not development-complete
     engineers: tuple[Person, ...]  # assigned to deploy it
     last_refusal: Refusal | None
+    baseline: BaselineFact | None = None  # the latest one; None before construction
 
     @property
     def incomplete_releases(self) -> int:
@@ -115,7 +127,8 @@ class Facts:
     @property
     def gates_without_approvers(self) -> list[str]:
         gates = {r.gate for r in self.requirements}
-        return [g.label for g in Gate if g.value not in gates]
+        # The gates of the train's life; an exception gate is asked for only when needed.
+        return [g.label for g in (Gate.DEVELOPMENT, Gate.EXECUTIVE) if g.value not in gates]
 
     def phase(self, kind: str) -> PhaseFact | None:
         return next((p for p in self.phases if p.kind == kind), None)
@@ -131,6 +144,7 @@ COLUMNS = (
     "facts_owners",
     "facts_engineers",
     "facts_refusal",
+    "facts_baseline",
 )
 
 
@@ -177,14 +191,19 @@ def _compiled() -> dict[str, tuple[str, tuple]]:
     return _COMPILED[key]
 
 
+FIXED_ROUND = 1  # ReleaseTrain.FIXED_ROUND: a gate outside the train's life has one round
+
+
 def _fact_expressions(trains: QuerySet) -> QuerySet:
     """The fact columns as ORM expressions (compiled once by `_compiled`)."""
-    from trains.models import ExitCriterion, Phase, TrainEvent
+    from trains.models import Baseline, ExitCriterion, Phase, TrainEvent
 
     train = OuterRef("pk")
-    this_round = Q(
-        requirement__gate=Gate.DEVELOPMENT, round=OuterRef("train__development_round")
-    ) | Q(requirement__gate=Gate.EXECUTIVE, round=OuterRef("train__executive_round"))
+    this_round = (
+        Q(requirement__gate=Gate.DEVELOPMENT, round=OuterRef("train__development_round"))
+        | Q(requirement__gate=Gate.EXECUTIVE, round=OuterRef("train__executive_round"))
+        | Q(requirement__gate=Gate.FREEZE_EXCEPTION, round=FIXED_ROUND)
+    )
 
     def decisions(approve: bool) -> Coalesce:
         return Coalesce(
@@ -286,6 +305,19 @@ def _fact_expressions(trains: QuerySet) -> QuerySet:
                     username="actor__username",
                     first="actor__first_name",
                     last="actor__last_name",
+                )
+            )[:1]
+        ),
+        facts_baseline=Subquery(
+            Baseline.objects.filter(train=train)
+            .order_by("-number")
+            .values(
+                j=JSONObject(
+                    number="number",
+                    at="taken_at",
+                    start="start_date",
+                    end="end_date",
+                    phases="phases",
                 )
             )[:1]
         ),
@@ -404,6 +436,7 @@ def _parse(row: dict) -> Facts:
     )
     releases = row["facts_releases"] or {}
     refusal = row["facts_refusal"]
+    baseline = row.get("facts_baseline")
     return Facts(
         phases=tuple(phases),
         criteria=tuple(criteria),
@@ -425,6 +458,20 @@ def _parse(row: dict) -> Facts:
                 at=parse_moment(refusal["at"]),
             )
             if refusal
+            else None
+        ),
+        baseline=(
+            BaselineFact(
+                number=baseline["number"],
+                taken_at=parse_moment(baseline["at"]),
+                start_date=parse_date(baseline["start"]),
+                end_date=parse_date(baseline["end"]),
+                phase_ends={
+                    kind: parse_date(end)
+                    for kind, end in (_nested(baseline["phases"]) or {}).items()
+                },
+            )
+            if baseline
             else None
         ),
     )

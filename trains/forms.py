@@ -14,7 +14,8 @@ from approvals.models import Gate
 from releasemgr import roles
 from releasemgr.ids import IdChoiceField, IdField, IdMultipleChoiceField, parse_id
 from releasemgr.people import person_name
-from trains.choices import PHASE_ORDER, PhaseKind, TrainType
+from trains import freezes
+from trains.choices import PHASE_ORDER, Health, PhaseKind, TrainType
 from trains.models import Cadence, TrainTemplate
 from trains.planning import PLACEHOLDER_HELP
 
@@ -74,6 +75,20 @@ class TrainForm(forms.Form):
             initial[f"phase_{phase.kind}"] = phase.planned_end
         initial["release_engineers"] = list(train.release_engineers.all())
         return initial
+
+    def freeze_warning(self) -> str:
+        """A warning, not an error: the deployment phase is planned to end inside a freeze
+        window, when no train deploys (save an emergency train's approved exception)."""
+        cleaned = getattr(self, "cleaned_data", None)
+        day = cleaned.get("phase_deployment") if cleaned else self.initial.get("phase_deployment")
+        window = freezes.window_on(day) if day else None
+        if window is None:
+            return ""
+        return (
+            f"The deployment phase ends on {day:%Y-%m-%d}, inside the freeze window "
+            f"{window.label}: no train deploys then, save an emergency train whose freeze "
+            "exception an executive approved."
+        )
 
     def apply_errors(self, error: ValidationError) -> None:
         """Put a service's ValidationError on the fields it names."""
@@ -149,8 +164,10 @@ class RequirementForm(forms.Form):
         label="Approvals needed (N)", min_value=1, max_value=50, initial=1
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, gates=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if gates is not None:  # the gates open now (services.gates.requirement_gates_open)
+            self.fields["gate"].choices = [(g, Gate(g).label) for g in gates]
         # People and groups in one query (UNION ALL): the dashboard shows this form.
         people = (
             get_user_model()
@@ -359,3 +376,85 @@ class PeriodForm(forms.Form):
             if (last - first).days >= self.MAX_DAYS:
                 raise ValidationError("Choose a period of at most five years.")
         return data
+
+
+class FreezeWindowForm(forms.Form):
+    name = forms.CharField(max_length=120, help_text="As people will read it: “Year-end freeze”.")
+    start = forms.DateField(widget=DATE, help_text="The first day nothing deploys.")
+    end = forms.DateField(widget=DATE, help_text="The last day nothing deploys.")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000
+    )
+
+    def apply_errors(self, error: ValidationError) -> None:
+        TrainForm.apply_errors(self, error)
+
+
+# Re-planning and health ----------------------------------------------------------------------
+
+
+class PlanForm(forms.Form):
+    """Move the window, the phase ends and the milestones, with a reason. An ended phase
+    and a reached milestone are shown, not offered (the service refuses them anyway)."""
+
+    start_date = forms.DateField(widget=DATE)
+    end_date = forms.DateField(widget=DATE)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=500,
+        help_text="Why the dates move: the history keeps it with each old and new date.",
+    )
+
+    def __init__(self, *args, train, **kwargs):
+        self.train = train
+        phases = list(train.phases.all())
+        self.milestones = [m for m in train.milestones.all() if m.reached_at is None]
+        initial = {"start_date": train.start_date, "end_date": train.end_date}
+        for phase in phases:
+            initial[f"phase_{phase.kind}"] = phase.planned_end
+        for m in self.milestones:
+            initial[f"milestone_{m.pk}"] = m.due_date
+        super().__init__(*args, initial=initial, **kwargs)
+        self.ended = []
+        for phase in phases:
+            label = f"{PhaseKind(phase.kind).label} ends"
+            if phase.actual_end is not None:
+                self.ended.append((label, phase.planned_end))
+                continue
+            self.fields[f"phase_{phase.kind}"] = forms.DateField(
+                label=label, widget=DATE, required=False
+            )
+        for m in self.milestones:
+            self.fields[f"milestone_{m.pk}"] = forms.DateField(label=m.name, widget=DATE)
+        self.order_fields(["start_date", "end_date"])
+
+    def phase_fields(self):
+        return [self[f"phase_{kind}"] for kind in PHASE_ORDER if f"phase_{kind}" in self.fields]
+
+    def milestone_fields(self):
+        return [self[f"milestone_{m.pk}"] for m in self.milestones]
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "reason": data["reason"],
+            "start_date": data["start_date"],
+            "end_date": data["end_date"],
+            "phase_ends": {
+                kind: data[f"phase_{kind}"]
+                for kind in PHASE_ORDER
+                if f"phase_{kind}" in self.fields
+            },
+            "milestone_dues": {m.pk: data[f"milestone_{m.pk}"] for m in self.milestones},
+        }
+
+    def apply_errors(self, error: ValidationError) -> None:
+        TrainForm.apply_errors(self, error)
+
+
+class HealthOverrideForm(forms.Form):
+    health = forms.ChoiceField(choices=Health.choices)
+    until = forms.DateField(
+        label="Until", widget=DATE, help_text="On this day the override lapses."
+    )
+    reason = forms.CharField(max_length=500)

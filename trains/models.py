@@ -18,6 +18,7 @@ from trains.choices import (
     CriterionCheck,
     Delivery,
     EventKind,
+    Health,
     NotificationKind,
     NotificationStatus,
     PhaseKind,
@@ -60,6 +61,15 @@ class ReleaseTrain(FSMModelMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The release manager's word on the train's health, over the computed one until
+    # `health_override_until` (that day it lapses: trains.status reads it against today).
+    health_override = models.CharField(max_length=10, choices=Health.choices, blank=True)
+    health_override_reason = models.TextField(blank=True)
+    health_override_until = models.DateField(null=True, blank=True)
+    health_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    health_override_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["start_date", "id"]
@@ -78,6 +88,27 @@ class ReleaseTrain(FSMModelMixin, models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(name=""), name="train_has_a_name", violation_error_message=_NAME
+            ),
+            # An override says who set it, why and until when; no override, none of those.
+            models.CheckConstraint(
+                condition=Q(
+                    health_override="",
+                    health_override_until__isnull=True,
+                    health_override_by__isnull=True,
+                    health_override_at__isnull=True,
+                    health_override_reason="",
+                )
+                | (
+                    ~Q(health_override="")
+                    & Q(
+                        health_override_until__isnull=False,
+                        health_override_by__isnull=False,
+                        health_override_at__isnull=False,
+                    )
+                    & ~Q(health_override_reason="")
+                ),
+                name="train_health_override_complete",
+                violation_error_message="A health override needs a reason and an expiry date.",
             ),
             # Closed and cancelled trains say when; open trains do not.
             models.CheckConstraint(
@@ -126,8 +157,12 @@ class ReleaseTrain(FSMModelMixin, models.Model):
     # Each gate's round counter.
     ROUND_FIELDS = {Gate.DEVELOPMENT: "development_round", Gate.EXECUTIVE: "executive_round"}
 
+    # A gate outside the train's life (a freeze exception) has one round.
+    FIXED_ROUND = 1
+
     def round_for(self, gate: str) -> int:
-        return getattr(self, self.ROUND_FIELDS[gate])
+        field = self.ROUND_FIELDS.get(gate)
+        return getattr(self, field) if field else self.FIXED_ROUND
 
     # Transitions: sources, targets, conditions and who may take them come from the
     # state table (trains/workflow.py); history and notifications from trains/services,
@@ -310,6 +345,39 @@ class ExitCriterion(models.Model):
         return self.rule == CriterionCheck.MANUAL
 
 
+class Baseline(AppendOnlyModel):
+    """The plan as it stood when it was taken (construction started, or on purpose): the
+    window, each phase's end, the milestones and the releases on the train. A fact: a new
+    plan is a new baseline; the old ones stay readable."""
+
+    train = models.ForeignKey(ReleaseTrain, on_delete=models.PROTECT, related_name="baselines")
+    number = models.PositiveIntegerField()
+    taken_at = models.DateTimeField(default=timezone.now)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField()
+    start_date = models.DateField()
+    end_date = models.DateField()
+    phases = models.JSONField(default=dict, help_text="Each phase's planned end: kind → date.")
+    milestones = models.JSONField(default=list, help_text="[{id, name, due}]")
+    releases = models.JSONField(default=list, help_text="[{id, name}]")
+
+    class Meta:
+        ordering = ["train", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["train", "number"], name="one_baseline_number"),
+            models.CheckConstraint(
+                condition=~Q(reason=""),
+                name="baseline_has_a_reason",
+                violation_error_message="Give a reason to take a baseline.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.train} baseline {self.number}"
+
+
 class Deployment(AppendOnlyModel):
     """One attempt to deploy a train to production. A fact: never changed."""
 
@@ -391,13 +459,26 @@ class Reminder(AppendOnlyModel):
     due_date = models.DateField()
     day = models.DateField(help_text="The day this reminder is for.")
     created_at = models.DateTimeField(default=timezone.now)
+    # Delivery state, not part of the fact: set once, when the dispatcher wrote an outbox
+    # row for each person to tell (services.reminders_fan_out), the only change a reminder
+    # ever gets.
+    fanned_out_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its recipients' outbox rows were written."
+    )
 
     class Meta:
         ordering = ["-day", "-id"]
+        indexes = [
+            # The dispatcher's to-do list: small, whatever the size of the history.
+            models.Index(
+                fields=["id"], condition=Q(fanned_out_at__isnull=True), name="reminder_to_fan_out"
+            ),
+        ]
         constraints = [
-            # Day first: the scan reads today's reminders, not all there ever were.
+            # Target first: the scan asks of each deadline near today whether it had a
+            # reminder since a day (selectors.due_items_query), one probe of this index.
             models.UniqueConstraint(
-                fields=["day", "target", "target_id", "kind"], name="one_reminder_per_day"
+                fields=["target", "target_id", "day", "kind"], name="one_reminder_per_day"
             ),
         ]
 
@@ -590,6 +671,59 @@ class DecisionLinkUse(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"Link {self.link_id} used by {self.user} on {self.used_at:%Y-%m-%d}"
+
+
+class FreezeWindow(models.Model):
+    """An organisation-wide freeze (blackout) window: no train deploys from `start` to
+    `end` (both days included), save an emergency train with an approved freeze
+    exception. Who may keep them: `trains.access.may_keep_freezes`."""
+
+    name = models.CharField(max_length=120)
+    start = models.DateField()
+    end = models.DateField()
+    reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gte=models.F("start")),
+                name="freeze_ends_after_start",
+                violation_error_message="A freeze window cannot end before it starts.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(name=""), name="freeze_has_a_name", violation_error_message=_NAME
+            ),
+        ]
+        indexes = [models.Index(fields=["end", "start"], name="freeze_by_end")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def label(self) -> str:
+        """How a refusal names it: "Year-end freeze (2026-12-20 to 2027-01-03)"."""
+        return f"{self.name} ({self.start:%Y-%m-%d} to {self.end:%Y-%m-%d})"
+
+
+class FreezeEvent(AppendOnlyModel):
+    """The history of the freeze windows: who added, changed or removed which, and why.
+    It names the window by id and words, so that it outlives a removed window."""
+
+    window_id = models.PositiveBigIntegerField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.message
 
 
 # Templates and cadence (issue 14): their own module, part of this app's models.

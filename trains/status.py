@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -19,14 +20,16 @@ from releasemgr.people import name_of
 from trains import access, workflow
 from trains.choices import (
     FINAL_STATES,
+    HEALTH_BADGES,
     PHASE_ORDER,
     STATE_BADGES,
     STATE_PHASE,
     CriterionCheck,
+    Health,
     PhaseKind,
     TrainState,
 )
-from trains.facts import Facts, Refusal, RequirementFact, facts_of, with_facts
+from trains.facts import BaselineFact, Facts, Refusal, RequirementFact, facts_of, with_facts
 from trains.models import ReleaseTrain
 from trains.workflow import STEPS, Option, Step, Via
 
@@ -94,6 +97,71 @@ class Waiting:
         return f"{self.what} ({', '.join(self.who)})" if self.who else self.what
 
 
+def _days(n: int) -> str:
+    return f"{n} day{'s' if n != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class PhaseSlip:
+    """One phase's planned end now against the baseline's."""
+
+    phase: PhaseKind
+    baseline: date | None
+    planned: date | None
+
+    @property
+    def label(self) -> str:
+        return PhaseKind(self.phase).label
+
+    @property
+    def days(self) -> int | None:
+        """Days later than the baseline (negative: earlier); None when either is not set."""
+        if self.baseline is None or self.planned is None:
+            return None
+        return (self.planned - self.baseline).days
+
+    @property
+    def text(self) -> str:
+        return _slip_words(self.days)
+
+
+def _slip_words(days: int | None) -> str:
+    if days is None:
+        return "not set"
+    if days > 0:
+        return f"{_days(days)} later"
+    if days < 0:
+        return f"{_days(-days)} earlier"
+    return "as planned"
+
+
+@dataclass(frozen=True)
+class Slip:
+    """The plan against its latest baseline: each phase's end, and in total how much
+    later the train delivers (its last phase's end, else its window's end)."""
+
+    baseline: int  # the baseline's number
+    taken_at: datetime
+    phases: tuple[PhaseSlip, ...]
+    total: int
+
+    @property
+    def text(self) -> str:
+        return _slip_words(self.total)
+
+
+@dataclass(frozen=True)
+class HealthOverride:
+    """The release manager's word on the train's health, until `until` (that day it
+    lapses)."""
+
+    health: Health
+    reason: str
+    by: str
+    at: datetime
+    until: date
+
+
 @dataclass(frozen=True)
 class TrainStatus:
     train_id: int
@@ -113,6 +181,31 @@ class TrainStatus:
     options: tuple[Option, ...] = ()  # the steps this person may take now
     decidable: tuple[RequirementFact, ...] = ()  # what this person may decide now
     today: date = field(default_factory=timezone.localdate)
+    slip: Slip | None = None  # against the latest baseline; None before there is one
+    computed_health: Health | None = None  # None once closed or cancelled
+    health_reasons: tuple[str, ...] = ()  # why it is what it is, computed
+    override: HealthOverride | None = None  # in force today
+
+    @property
+    def health(self) -> Health | None:
+        """Red, amber or green: the override while it holds, else computed."""
+        return self.override.health if self.override else self.computed_health
+
+    @property
+    def health_label(self) -> str:
+        return Health(self.health).label if self.health else ""
+
+    @property
+    def health_badge(self) -> str:
+        return HEALTH_BADGES[self.health] if self.health else ""
+
+    @property
+    def health_text(self) -> str:
+        """Why the health is what it is, in one line."""
+        if self.override:
+            o = self.override
+            return f"Set by {o.by} until {o.until:%Y-%m-%d}: {o.reason}"
+        return "; ".join(self.health_reasons)
 
     @property
     def state_label(self) -> str:
@@ -288,6 +381,10 @@ def _waiting(train: ReleaseTrain, facts: Facts, step: Step | None) -> tuple[Wait
         else:
             who = lead
         waiting.append(Waiting(f"{criterion.description}: {detail}", who))
+    if step.frozen:
+        asks = train.train_type in workflow.EXCEPTION_TRAIN_TYPES[Gate.FREEZE_EXCEPTION]
+        for line in workflow.freeze_unmet(train, facts):
+            waiting.append(Waiting(line, ("an executive",) if asks else lead))
     if not waiting:
         takers = (*lead, *engineers) if step.action == access.DEPLOY else lead
         waiting.append(
@@ -310,6 +407,63 @@ def _since(train: ReleaseTrain, facts: Facts) -> datetime | None:
     if current and current.actual_start:
         return current.actual_start
     return train.created_at if train.state == TrainState.SCOPING else None
+
+
+def _slip(train: ReleaseTrain, baseline: BaselineFact | None, facts: Facts) -> Slip | None:
+    if baseline is None:
+        return None
+    phases = tuple(
+        PhaseSlip(kind, baseline.phase_ends.get(kind), p.planned_end if p else None)
+        for kind in PHASE_ORDER
+        for p in (facts.phase(kind),)
+    )
+    known = [p.days for p in phases if p.days is not None]
+    total = known[-1] if known else (train.end_date - baseline.end_date).days
+    return Slip(baseline.number, baseline.taken_at, phases, total)
+
+
+def _health(
+    *,
+    state: str,
+    phase: PhaseKind | None,
+    days_left: int | None,
+    unmet: int,
+    slip: Slip | None,
+) -> tuple[Health | None, tuple[str, ...]]:
+    """Computed health and why: red when the current phase is overdue; amber when it ends
+    within HEALTH_AMBER_DAYS with required exit criteria unmet, or the plan slipped more
+    than HEALTH_AMBER_SLIP_DAYS behind its baseline; green otherwise."""
+    if state in FINAL_STATES:
+        return None, ()
+    label = PhaseKind(phase).label if phase else ""
+    if days_left is not None and days_left < 0:
+        return Health.RED, (f"{label} is {_days(-days_left)} overdue",)
+    reasons = []
+    if days_left is not None and days_left <= settings.HEALTH_AMBER_DAYS and unmet:
+        when = "today" if days_left == 0 else f"in {_days(days_left)}"
+        reasons.append(
+            f"{label} ends {when} with {unmet} exit criteri{'a' if unmet != 1 else 'on'} unmet"
+        )
+    if slip is not None and slip.total > settings.HEALTH_AMBER_SLIP_DAYS:
+        reasons.append(f"{_days(slip.total)} behind baseline {slip.baseline}")
+    if reasons:
+        return Health.AMBER, tuple(reasons)
+    return Health.GREEN, ("On track",)
+
+
+def _override(train: ReleaseTrain, today: date) -> HealthOverride | None:
+    """The override in force today: set, and not yet at its expiry date."""
+    if not train.health_override or not train.health_override_until:
+        return None
+    if train.health_override_until <= today:
+        return None
+    return HealthOverride(
+        health=Health(train.health_override),
+        reason=train.health_override_reason,
+        by=name_of(train.health_override_by),
+        at=train.health_override_at,
+        until=train.health_override_until,
+    )
 
 
 def train_status(train: ReleaseTrain, user=None, *, today: date | None = None) -> TrainStatus:
@@ -338,6 +492,19 @@ def train_status(train: ReleaseTrain, user=None, *, today: date | None = None) -
             for r in facts.requirements
             if r.gate == gate and user.pk not in r.decided_by and access.may_decide(user, r, train)
         )
+    overdue = bool(
+        deadline and deadline < today and train.state not in FINAL_STATES and not current.actual_end
+    )
+    phases = _phase_criteria(facts)
+    slip = _slip(train, facts.baseline, facts)
+    current_criteria = next((p for p in phases if p.phase == phase), None)
+    health, reasons = _health(
+        state=train.state,
+        phase=phase,
+        days_left=(deadline - today).days if deadline and not current.actual_end else None,
+        unmet=current_criteria.total - current_criteria.met if current_criteria else 0,
+        slip=slip,
+    )
     return TrainStatus(
         train_id=train.pk,
         state=TrainState(train.state),
@@ -346,13 +513,8 @@ def train_status(train: ReleaseTrain, user=None, *, today: date | None = None) -
         waiting=_waiting(train, facts, step),
         since=_since(train, facts),
         deadline=deadline,
-        overdue=bool(
-            deadline
-            and deadline < today
-            and train.state not in FINAL_STATES
-            and not current.actual_end
-        ),
-        phases=_phase_criteria(facts),
+        overdue=overdue,
+        phases=phases,
         gates=gates,
         releases_total=facts.release_count,
         releases_complete=facts.releases_complete,
@@ -361,6 +523,10 @@ def train_status(train: ReleaseTrain, user=None, *, today: date | None = None) -
         options=options,
         decidable=decidable,
         today=today,
+        slip=slip,
+        computed_health=health,
+        health_reasons=reasons,
+        override=_override(train, today) if train.state not in FINAL_STATES else None,
     )
 
 
@@ -368,7 +534,7 @@ def for_status(trains: QuerySet[ReleaseTrain], user) -> QuerySet[ReleaseTrain]:
     """A query of trains that brings what `train_status` needs for each, for this user:
     the facts and the rights, as columns of the same query."""
     return access.with_permissions(
-        with_facts(trains.select_related("primary_manager")),
+        with_facts(trains.select_related("primary_manager", "health_override_by")),
         user,
         *sorted({s.action for s in STEPS.values() if s.offered}),
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from trains.views import applications, calendar, inbox, insight, templates, trains
+from trains.views import applications, calendar, freezes, inbox, insight, plan, templates, trains
 
 urlpatterns = [
     path("trains/", trains.train_list_view, name="train_list"),
@@ -67,6 +67,10 @@ urlpatterns = [
         trains.access_revoke_view,
         name="access_revoke",
     ),
+    path("trains/<int:pk>/plan/", plan.plan_view, name="train_plan"),
+    path("trains/<int:pk>/baselines/", plan.baselines_view, name="train_baselines"),
+    path("trains/<int:pk>/health/", plan.health_override_view, name="health_override"),
+    path("trains/<int:pk>/health/clear/", plan.health_clear_view, name="health_clear"),
     # The manual steps of the train's life: POST /trains/<id>/<transition>/.
     path("trains/<int:pk>/<slug:transition>/", trains.train_step_view, name="train_step"),
     path("approvals/", inbox.inbox_view, name="inbox"),
@@ -90,6 +94,9 @@ urlpatterns = [
     path("calendar/", calendar.calendar_view, name="calendar"),
     path("metrics/", insight.metrics_view, name="metrics"),
     path("portfolio/", insight.portfolio_view, name="portfolio"),
+    path("freezes/", freezes.freeze_list_view, name="freeze_list"),
+    path("freezes/<int:pk>/edit/", freezes.freeze_edit_view, name="freeze_edit"),
+    path("freezes/<int:pk>/remove/", freezes.freeze_remove_view, name="freeze_remove"),
     path("applications/", applications.application_list_view, name="application_list"),
     path("applications/<int:pk>/", applications.application_detail_view, name="application_detail"),
     path(

@@ -29,6 +29,7 @@ from trains.choices import (
     CriterionCheck,
     PhaseKind,
     TrainState,
+    TrainType,
 )
 from trains.facts import CriterionFact, Facts, facts_of
 
@@ -71,7 +72,9 @@ class Step:
     needs_quorum: bool = False  # the approvals of `gate` must be complete
     needs_reason: bool = False
     outcomes: tuple[TrainState, ...] = ()  # where it may end, when not always `target`
+    frozen: bool = False  # refused inside a freeze window (trains.freezes), save exceptions
     style: str = "primary"
+    takes_baseline: bool = False  # the plan as it stands is saved as the baseline
     does: str = ""  # what a train does in it, after "only a train … can": "be deployed"
 
     @property
@@ -93,6 +96,7 @@ STEPS: dict[str, Step] = {
             Tell.LEAD,
             action="manage",
             needs_criteria=True,
+            takes_baseline=True,
             does="start construction",
         ),
         Step(
@@ -185,6 +189,7 @@ STEPS: dict[str, Step] = {
             needs_criteria=True,
             outcomes=(S.DEPLOYMENT, S.CLOSED),  # a failed attempt stays in deployment
             style="success",
+            frozen=True,
             does="be deployed",
         ),
         Step(
@@ -205,9 +210,16 @@ STEPS: dict[str, Step] = {
 
 # Steps a person starts directly with a POST to /trains/<id>/<name>/.
 MANUAL_STEPS = tuple(name for name, s in STEPS.items() if s.via == Via.STEP)
-# The state in which a gate waits for its approvers.
-GATE_STATE = {s.gate: s.sources[0] for s in STEPS.values() if s.via == Via.DECISION}
-STATE_GATE = {state: gate for gate, state in GATE_STATE.items()}
+# The gates of the train's life, each with the state in which it waits for its approvers.
+STEP_GATE_STATE = {s.gate: s.sources[0] for s in STEPS.values() if s.via == Via.DECISION}
+STATE_GATE = {state: gate for gate, state in STEP_GATE_STATE.items()}
+# Gates outside the train's life: deciding moves nothing; they allow a step that a rule
+# would refuse. A freeze exception lets an emergency train deploy inside a freeze window,
+# decided while the train is in deployment, by requirements that only an emergency train
+# may have.
+EXCEPTION_GATES = {Gate.FREEZE_EXCEPTION: S.DEPLOYMENT}
+EXCEPTION_TRAIN_TYPES = {Gate.FREEZE_EXCEPTION: (TrainType.EMERGENCY,)}
+GATE_STATE = {**STEP_GATE_STATE, **EXCEPTION_GATES}
 
 
 def phase_over(train: ReleaseTrain, phase: str) -> bool:
@@ -279,15 +291,44 @@ def quorum_unmet(facts: Facts, gate: str) -> list[str]:
     ]
 
 
+FROZEN = "Deployments are frozen"
+
+
+def freeze_unmet(train: ReleaseTrain, facts: Facts) -> list[str]:
+    """A freeze window covers today: its name and end, unless the train is of a type that
+    may ask for a freeze exception and every such requirement of it is satisfied."""
+    from trains import freezes
+
+    window = freezes.window_today()
+    if window is None:
+        return []
+    gate = Gate.FREEZE_EXCEPTION
+    if train.train_type in EXCEPTION_TRAIN_TYPES[gate]:
+        asked = [r for r in facts.requirements if r.gate == gate]
+        if asked and all(r.satisfied for r in asked):
+            return []
+        hint = (
+            "an executive's freeze exception is not approved yet"
+            if asked
+            else "add a freeze exception approver to ask an executive for an exception"
+        )
+    else:
+        hint = "only an emergency train with an approved freeze exception deploys in it"
+    return [f"{FROZEN}: {window.label}; {hint}"]
+
+
 def unmet(train: ReleaseTrain, name: str) -> list[str]:
     """What stands in the way of a step, in words; empty when nothing does."""
     step = STEPS[name]
-    if not (step.needs_criteria or step.needs_quorum):
+    if not (step.needs_criteria or step.needs_quorum or step.frozen):
         return []
     facts = facts_of(train)
     if step.needs_quorum:
         return quorum_unmet(facts, step.gate)
-    return exit_criteria_unmet(facts, step.phase)
+    found = exit_criteria_unmet(facts, step.phase) if step.needs_criteria else []
+    if step.frozen:
+        found += freeze_unmet(train, facts)
+    return found
 
 
 # The model's transitions ---------------------------------------------------------------------
@@ -301,6 +342,8 @@ def fsm(name: str) -> dict:
     def condition_holds(train: ReleaseTrain) -> bool:
         return not unmet(train, name)
 
+    has_condition = step.needs_criteria or step.needs_quorum or step.frozen
+
     def may_take(train: ReleaseTrain, user) -> bool:
         from trains import access
 
@@ -310,7 +353,7 @@ def fsm(name: str) -> dict:
     return {
         "source": list(step.sources),
         "target": RETURN_VALUE(*step.outcomes) if step.outcomes else step.target,
-        "conditions": [condition_holds] if (step.needs_criteria or step.needs_quorum) else [],
+        "conditions": [condition_holds] if has_condition else [],
         "permission": may_take,
         "custom": {"step": step},
     }
@@ -364,8 +407,14 @@ class Option:
         n = len(self.unmet)
         if self.step.needs_quorum:
             return f"{n} approval requirement{'s' if n != 1 else ''} unmet"
-        noun = "criterion" if n == 1 else "criteria"
-        return f"{n} {PhaseKind(self.step.phase).label.lower()} exit {noun} unmet"
+        frozen = sum(1 for line in self.unmet if line.startswith(FROZEN))
+        parts = ["deployments are frozen"] if frozen else []
+        if n - frozen:
+            noun = "criterion" if n - frozen == 1 else "criteria"
+            parts.insert(
+                0, f"{n - frozen} {PhaseKind(self.step.phase).label.lower()} exit {noun} unmet"
+            )
+        return "; ".join(parts)
 
 
 def available_steps(train: ReleaseTrain, user) -> list[Option]:

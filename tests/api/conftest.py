@@ -22,6 +22,9 @@ class Api:
     def patch(self, path, data):
         return self.client.patch(path, data, format="json")
 
+    def delete(self, path):
+        return self.client.delete(path)
+
 
 @pytest.fixture
 def api_as(db):

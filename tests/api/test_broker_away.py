@@ -23,7 +23,7 @@ from tests.factories import fresh, make_train, scope
 from trains import tasks as train_tasks
 from trains.models import Notification, TrainEvent
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 ACTION_LIMIT = 1.0  # seconds: what each page or button may take with the broker away
 HEALTH_LIMIT = 2.0
@@ -132,31 +132,44 @@ def test_pages_and_buttons_answer_at_once_and_the_work_goes_out_once_the_broker_
     subscription = api_services.subscription_create(
         by=manager, url=receiver.url, events=["train.transitioned"]
     )
-    trains = [make_train(manager, name=f"Away {n}") for n in range(3)]
-    scope(trains[0], manager=manager, owner=owner)
     events_before = TrainEvent.objects.count()
     client.force_login(manager)
-    for page in ("/trains/", f"/trains/{trains[0].pk}/", f"/webhooks/{subscription.pk}/"):
-        assert client.get(page).status_code == 200  # warm: compiled templates, not the broker
-    broker_away = broker_away()
 
-    timings: dict[str, float] = {}
-    actions = {
-        "trains list": lambda: client.get("/trains/"),
-        "train page": lambda: client.get(f"/trains/{trains[0].pk}/"),
-        "start construction": lambda: client.post(f"/trains/{trains[0].pk}/start_construction/"),
-        "cancel": lambda: client.post(f"/trains/{trains[1].pk}/cancel/", {"reason": "Away"}),
-        "cancel again (paused)": lambda: client.post(
-            f"/trains/{trains[2].pk}/cancel/", {"reason": "Away too"}
-        ),
-        "webhook page": lambda: client.get(f"/webhooks/{subscription.pk}/"),
-    }
-    for name, action in actions.items():
-        response, seconds = _timed(action)
-        timings[name] = seconds
-        assert response.status_code in (200, 302), (name, response.status_code)
-    assert fresh(trains[0]).state == "construction"
-    assert fresh(trains[1]).state == fresh(trains[2]).state == "cancelled"
+    def made(label: str) -> list:
+        trains = [make_train(manager, name=f"{label} {n}") for n in range(3)]
+        scope(trains[0], manager=manager, owner=owner)
+        return trains
+
+    def actions(trains: list) -> dict[str, float]:
+        steps = {
+            "trains list": lambda: client.get("/trains/"),
+            "train page": lambda: client.get(f"/trains/{trains[0].pk}/"),
+            "start construction": lambda: client.post(
+                f"/trains/{trains[0].pk}/start_construction/"
+            ),
+            "cancel": lambda: client.post(f"/trains/{trains[1].pk}/cancel/", {"reason": "Away"}),
+            "cancel again (paused)": lambda: client.post(
+                f"/trains/{trains[2].pk}/cancel/", {"reason": "Away too"}
+            ),
+            "webhook page": lambda: client.get(f"/webhooks/{subscription.pk}/"),
+        }
+        timings = {}
+        for name, step in steps.items():
+            response, timings[name] = _timed(step)
+            assert response.status_code in (200, 302), (name, response.status_code)
+        assert fresh(trains[0]).state == "construction"
+        assert fresh(trains[1]).state == fresh(trains[2]).state == "cancelled"
+        return timings
+
+    # The usual speed: the same pages and steps with no webhook to hand to the broker
+    # (the first run also compiles the templates).
+    api_services.subscription_set_active(subscription=subscription, by=manager, active=False)
+    actions(made("Warm"))
+    usual = actions(made("Usual"))
+    api_services.subscription_set_active(subscription=subscription, by=manager, active=True)
+    away = made("Away")  # while the broker is there: the first failure is a request's
+    broker_away = broker_away()
+    timings = actions(away)
 
     # A delivery to redeliver: the sweep cannot run without the broker, so make one.
     api_services.deliveries_create(event_ids=[TrainEvent.objects.latest("pk").pk])
@@ -173,18 +186,26 @@ def test_pages_and_buttons_answer_at_once_and_the_work_goes_out_once_the_broker_
         "checks": {"database": "ok", "broker": "degraded"},
     }
     assert timings["healthz"] < HEALTH_LIMIT, timings
-    slow = {n: s for n, s in timings.items() if n != "healthz" and s >= ACTION_LIMIT}
-    assert not slow, timings
+    # Under 1 s, or (on a machine too busy for that) no slower than usual by more than
+    # one broker timeout: the broker is never waited on for longer.
+    margin = settings.BROKER_PUBLISH_TIMEOUT + 0.25
+    slow = {
+        n: (round(s, 3), round(usual[n], 3))
+        for n, s in timings.items()
+        if n in usual and s >= max(ACTION_LIMIT, usual[n] + margin)
+    }
+    assert not slow, slow
     for name, seconds in timings.items():
         numbers.add(f"broker {broker_away}: {name} ms", round(seconds * 1000))
     print(f"broker {broker_away}:", json.dumps({n: round(s * 1000) for n, s in timings.items()}))
+    print("broker up (usual):", json.dumps({n: round(s * 1000) for n, s in usual.items()}))
 
     # The broker is back: beat's sweeps hand out what waited in the database.
     monkeypatch.delenv("CELERY_BROKER_URL")
     settings.CELERY_TASK_ALWAYS_EAGER = True
     new_events = TrainEvent.objects.filter(pk__gt=events_before, kind="transition")
     expected = set(new_events.values_list("pk", flat=True))
-    assert len(expected) == 3
+    assert len(expected) == 9  # three runs of three steps
     for _ in range(2):  # a second sweep finds nothing left to send
         api_tasks.webhooks_sweep()
         train_tasks.dispatch_notifications()
@@ -196,7 +217,7 @@ def test_pages_and_buttons_answer_at_once_and_the_work_goes_out_once_the_broker_
     }
     assert sent_for == expected, (sent_for, expected)
     assert len(delivered) == len(expected)
-    told = Notification.objects.filter(train__in=trains)
+    told = Notification.objects.filter(train__in=new_events.values("train"))
     assert told.exists()
     assert not told.filter(status="pending").exists()  # each handed out: mailed or digested
     assert len(mail.outbox) == told.filter(status="sent").count()

@@ -120,6 +120,11 @@ def api_seen(code, others=None):
     return api(expect)
 
 
+def api_webhook(code):
+    """A release manager's own webhooks; someone else's are 404, other roles 403."""
+    return api(lambda p, s: 403 if p != "manager" else code if s == "own" else 404)
+
+
 # Rules -------------------------------------------------------------------------------
 
 
@@ -231,6 +236,11 @@ RULES: dict[str, list[Rule]] = {
         )
     ],
     "milestone_add": [Rule("POST", manage_act, train, S)],
+    # Re-planning: a form with its errors; baselines readable by all who see the train.
+    "train_plan": [Rule("GET", manage_page, train, S), Rule("POST", manage_page, train, S)],
+    "train_baselines": [Rule("GET", page, train, S), Rule("POST", manage_act, train, S)],
+    "health_override": [Rule("POST", manage_act, train, S)],
+    "health_clear": [Rule("POST", manage_act, train, S)],
     "milestone_reach": [Rule("POST", manage_act, on_train("milestone_pk", "milestone"), S)],
     # No user name given: the form comes back with the reason beside the field.
     "access_grant": [Rule("POST", manage_page, train, S)],
@@ -319,11 +329,73 @@ RULES: dict[str, list[Rule]] = {
     "api:criterion_required": [
         Rule("POST", api_seen(400, ({"manager"}, 403)), obj("criterion"), S, api=True)
     ],
+    "api:criterion": [
+        Rule("DELETE", api_seen(204, ({"manager"}, 403)), obj("criterion"), S, api=True)
+    ],
     "api:requirements": [
         Rule("GET", api_seen(200), train, S, api=True),
         Rule("POST", api_seen(400), train, S, api=True),
     ],
+    # Locked after scoping, and the world's trains are in verification.
+    "api:requirement": [Rule("DELETE", api_seen(409, ({"manager"}, 403)), obj("dev"), S, api=True)],
+    "api:train_releases": [
+        Rule("GET", api_seen(200), train, S, api=True),
+        Rule("POST", api_seen(400), train, S, api=True),
+    ],
+    # Permission before input: only its managers get to hear the reason is missing.
+    "api:train_release_remove": [
+        Rule(
+            "POST",
+            api_seen(400, ({"manager"}, 403)),
+            lambda w, p, s: {"pk": w.side(s).train.pk, "release_pk": w.side(s).releases[1].pk},
+            S,
+            api=True,
+        )
+    ],
+    "api:milestones": [
+        Rule("GET", api_seen(200), train, S, api=True),
+        Rule("POST", api_seen(400), train, S, api=True),
+    ],
+    "api:milestone_reach": [
+        Rule("POST", api_seen(200, ({"manager"}, 403)), obj("milestone"), S, api=True)
+    ],
+    # Who a train is shared with is for its managers, as on its page.
+    "api:train_access": [
+        Rule("GET", api_seen(200, ({"manager"}, 403)), train, S, api=True),
+        Rule("POST", api_seen(400, ({"manager"}, 403)), train, S, api=True),
+    ],
+    "api:train_access_revoke": [
+        Rule(
+            "DELETE",
+            api_seen(204, ({"manager"}, 403)),
+            on_train("user_pk", "granted"),
+            S,
+            api=True,
+        )
+    ],
+    "api:webhooks": [
+        Rule("GET", api(only({"manager"}, 200, anon=401)), api=True),
+        Rule("POST", api(only({"manager"}, 400, anon=401)), api=True),
+    ],
+    "api:webhook": [
+        Rule("GET", api_webhook(200), hook, S, api=True),
+        Rule("PATCH", api_webhook(400), hook, S, api=True),
+        Rule("DELETE", api_webhook(204), hook, S, api=True),
+    ],
+    "api:webhook_redeliver": [Rule("POST", api_webhook(202), delivery, S, api=True)],
+    "api:notification_preferences": [
+        Rule("GET", api(lambda p, s: 200), api=True),
+        Rule("PATCH", api(lambda p, s: 200), api=True),
+    ],
+    "api:address_retry": [Rule("POST", api(lambda p, s: 200), api=True)],
     "api:decisions": [Rule("POST", api_seen(400), train, S, api=True)],
+    "api:train_plan": [Rule("POST", api_seen(400), train, S, api=True)],
+    "api:baselines": [
+        Rule("GET", api_seen(200), train, S, api=True),
+        Rule("POST", api_seen(400), train, S, api=True),
+    ],
+    "api:scope_since_baseline": [Rule("GET", api_seen(200), train, S, api=True)],
+    "api:health_override": [Rule("POST", api_seen(400), train, S, api=True)],
     "api:deployments": [Rule("POST", api_seen(400), train, S, api=True)],
     "api:inbox": [Rule("GET", api(lambda p, s: 200), api=True)],
     "api:applications": [

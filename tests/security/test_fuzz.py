@@ -401,6 +401,63 @@ TARGETS = [
         api=True,
     ),
     Target(
+        "api:milestones POST",
+        "manager",
+        lambda w: f"/api/v1/trains/{w.own.train.pk}/milestones/",
+        {"name": text(), "due_date": date_()},
+        api=True,
+    ),
+    Target(
+        "api:train_access POST",
+        "manager",
+        lambda w: f"/api/v1/trains/{w.own.train.pk}/access/",
+        {"username": text(), "level": pick(["view", "manage"])},
+        api=True,
+    ),
+    Target(
+        "api:train_releases POST",
+        "manager",
+        lambda w: f"/api/v1/trains/{w.own.train.pk}/releases/",
+        {"release": ids},
+        api=True,
+    ),
+    Target(
+        "api:train_release_remove",
+        "manager",
+        lambda w: f"/api/v1/trains/{w.own.train.pk}/releases/{w.own.releases[1].pk}/remove/",
+        {"reason": text()},
+        api=True,
+    ),
+    Target(
+        "api:webhooks POST",
+        "manager",
+        lambda w: "/api/v1/webhooks/",
+        {
+            "url": text(),
+            "events": lambda w: st.lists(
+                choices(["train.transitioned", "approval.decided"]), max_size=3
+            ),
+            "train": ids,
+        },
+        api=True,
+    ),
+    Target(
+        "api:webhook PATCH",
+        "manager",
+        lambda w: f"/api/v1/webhooks/{w.webhooks['own'].pk}/",
+        {"active": lambda w: json_values()},
+        method="PATCH",
+        api=True,
+    ),
+    Target(
+        "api:notification_preferences PATCH",
+        "qa",
+        lambda w: "/api/v1/notification-preferences/",
+        {"deadline": text(20), "update": pick(["email", "digest", "off"])},
+        method="PATCH",
+        api=True,
+    ),
+    Target(
         "api:trains filters",
         "qa",
         lambda w: "/api/v1/trains/",

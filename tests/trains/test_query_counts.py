@@ -119,9 +119,10 @@ def test_dashboard_is_constant(client, people, django_assert_max_num_queries):
     # refusal), its milestones (JSON columns) and the person's rights (EXISTS columns);
     # requirements with their decisions, releases with their turnovers, viewers, events;
     # no deployments before the deployment phase; in scoping also the free releases to
-    # add and the people and groups offered as approvers (one UNION).
+    # add and the people and groups offered as approvers (one UNION); the freeze windows
+    # over the timeline.
     assert _count(client, f"/trains/{small.pk}/") == _count(client, f"/trains/{big.pk}/")
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         assert client.get(f"/trains/{big.pk}/").status_code == 200
 
 
@@ -158,15 +159,15 @@ def test_calendar_is_constant(client, manager, django_assert_max_num_queries):
         t = make_train(manager, train_type="patch" if i % 2 else "minor")
         services.milestone_add(train=t, by=manager, name="Freeze", due_date=t.start_date)
     # session, user with its groups; phases, milestones and windows of the visible open
-    # trains; the manager filter's choices
+    # trains; the freeze windows; the manager filter's choices
     assert _count(client, f"/calendar/?month={month}") == small
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         assert client.get(f"/calendar/?month={month}").status_code == 200
     # filtered, with the closed and cancelled trains: one more, the chosen manager (the
     # filter's form checks the id)
     filtered = f"/calendar/?month={month}&train_type=patch&manager={manager.pk}&show=all"
     assert _count(client, filtered) == small + 1
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         response = client.get(filtered)
     assert response.context["month"].window_count == 10
 

@@ -330,3 +330,14 @@ def test_clone_copies_manage_sharing_to_release_managers_only(manager, other_man
     assert clone.primary_manager == other_manager
     assert "manage_releasetrain" in get_perms(manager, clone)
     assert ApprovalRequirement.objects.filter(train=clone, gate=Gate.EXECUTIVE).exists()
+
+
+def test_beat_runs_the_cadence_task(manager, owner, settings):
+    from trains.tasks import run_cadences
+
+    settings.CADENCE_AHEAD = 2
+    assert settings.CELERY_BEAT_SCHEDULE["run-cadences"]["task"] == "trains.tasks.run_cadences"
+    _monthly(manager, owner)
+    result = run_cadences.apply().get()
+    assert len(result["made"]) == 2
+    assert run_cadences.apply().get()["made"] == []

@@ -85,6 +85,8 @@ def _standing(train) -> list[str]:
     ]
     if status.is_open and status.waiting:
         lines.append(f"Waiting for: {status.waiting_text}")
+    if status.health:
+        lines.append(f"Health: {status.health_label} ({status.health_text})")
     return lines
 
 
@@ -168,6 +170,12 @@ def reminder_content(reminder: Reminder) -> Content:
     left = reminder.days_left
     due = reminder.due_date.isoformat()
     url = _train_url(train.pk)
+    if reminder.kind == ReminderKind.DUE_SOON and left == 0:  # a reminder caught up late
+        return Content(
+            subject=f"Due today: {reminder.label} — {train}",
+            heading=f"{what} of {train} is due today, {due}.",
+            action_url=url,
+        )
     if reminder.kind == ReminderKind.DUE_SOON:
         return Content(
             subject=f"Due in {_days(left)}: {reminder.label} — {train}",
@@ -178,7 +186,10 @@ def reminder_content(reminder: Reminder) -> Content:
         return Content(
             subject=f"Overdue by {_days(-left)}: {reminder.label} — {train}",
             heading=f"{what} of {train} was due on {due}: {_days(-left)} ago.",
-            lines=["You will be reminded every day until it is done or the date moves."],
+            lines=[
+                "You will be reminded every day for its first week overdue, then once a "
+                "week, until it is done, the date moves or the train closes."
+            ],
             action_url=url,
         )
     return Content(
@@ -186,7 +197,7 @@ def reminder_content(reminder: Reminder) -> Content:
         heading=f"{what} of {train} was due on {due}, {_days(-left)} ago.",
         lines=[
             "You approve a gate of this train. Its release managers have been reminded "
-            "every day since the deadline passed."
+            "since the deadline passed."
         ],
         action_url=url,
     )

@@ -7,8 +7,10 @@ from datetime import date, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
+    Case,
     CharField,
     Count,
+    DateField,
     Exists,
     F,
     Max,
@@ -16,6 +18,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
+    When,
 )
 
 from trains import access
@@ -42,6 +45,7 @@ from trains.models import (
     Reminder,
     UndeliverableAddress,
 )
+from trains.notifications.rules import OVERDUE_DAILY_DAYS, OVERDUE_EVERY_DAYS, reminded_since
 
 # The reminder scan ------------------------------------------------------------------
 
@@ -85,9 +89,9 @@ def _phase_not_over() -> Q:
     )
 
 
-def due_items(*, today: date, offsets: list[int], overdue_max_days: int) -> list[DueItem]:
-    """Everything that needs a reminder today and has had none today: ONE query."""
-    rows = due_items_query(today=today, offsets=offsets, overdue_max_days=overdue_max_days)
+def due_items(*, today: date, offsets: list[int]) -> list[DueItem]:
+    """Everything that needs a reminder today and has had none since it fell due: ONE query."""
+    rows = due_items_query(today=today, offsets=offsets)
     return [
         DueItem(
             target=r["r_target"],
@@ -103,30 +107,43 @@ def due_items(*, today: date, offsets: list[int], overdue_max_days: int) -> list
     ]
 
 
-def due_items_query(*, today: date, offsets: list[int], overdue_max_days: int) -> QuerySet:
+def due_items_query(*, today: date, offsets: list[int]) -> QuerySet:
     """The scan's query: rows of r_target, r_id, r_train, r_state, r_label, r_phase, r_due.
 
-    A UNION ALL of three range scans on partial covering indexes (open phases by planned
-    end, unticked manual criteria by due date, unreached milestones by due date; index-only
-    scans), each over the window from `overdue_max_days` ago to the furthest offset and
-    kept to the dates that call for a reminder — exactly `offsets` days ahead, or passed
-    within `overdue_max_days` — and joined to the open trains' states (an index-only scan
-    too). Today's reminders are left out by the unique index, which starts with the day.
-    Its cost follows the number of deadlines on those dates and of open trains, not the
-    size of the history.
+    A UNION ALL over phase ends, unticked manual criteria and unreached milestones, each in
+    two parts: those from two weeks ago to the furthest offset ahead, a range scan of a
+    partial covering index by date; and those overdue for longer, read from the open
+    trains. Both are joined to the open trains' states and kept to the deadlines that have
+    had no reminder since the day rules.reminded_since names for their date (a probe of the
+    reminders' unique index, which starts with the target): a CASE over the few dates near
+    today, one day for all older ones. So a scan after days without workers finds what fell
+    due in the gap, once, and the cost follows the open trains, not the closed history.
     """
-    dates = [today + timedelta(days=d) for d in offsets]
-    window = (today - timedelta(days=overdue_max_days), max(dates))
+    horizon = today + timedelta(days=max(offsets))
+    # the dates whose day differs; from there on back it is the same (a week ago)
+    weeks = OVERDUE_DAILY_DAYS + OVERDUE_EVERY_DAYS
+    near = [today + timedelta(days=n) for n in range(1 - weeks, max(offsets) + 1)]
+    long_overdue = reminded_since(due=today - timedelta(days=weeks), today=today, offsets=offsets)
 
-    def when(field: str) -> Q:
-        # one range for the index, then exactly the reminder days inside it
-        return Q(**{f"{field}__range": window}) & (
-            Q(**{f"{field}__in": dates}) | Q(**{f"{field}__lt": today})
+    def since(field: str) -> Case:
+        return Case(
+            *[
+                When(**{field: due}, then=Value(day))
+                for due in near
+                for day in [reminded_since(due=due, today=today, offsets=offsets)]
+                if day is not None
+            ],
+            default=Value(long_overdue),
+            output_field=DateField(),
         )
 
     def not_reminded(target: str) -> Exists:
-        # (day, target, target_id) is the leading part of the unique index.
-        return Exists(Reminder.objects.filter(day=today, target=target, target_id=OuterRef("pk")))
+        # (target, target_id, day) is the leading part of the unique index.
+        return Exists(
+            Reminder.objects.filter(
+                target=target, target_id=OuterRef("pk"), day__gte=OuterRef("r_since")
+            )
+        )
 
     def row(target: str, label: str, phase, due: str) -> dict:
         # Every column an expression, so that the three SELECTs line up for the UNION.
@@ -140,41 +157,51 @@ def due_items_query(*, today: date, offsets: list[int], overdue_max_days: int) -
             "r_due": F(due),
         }
 
-    phases = (
-        Phase.objects.filter(
-            when("planned_end"),
-            _current_phase(),
-            actual_end__isnull=True,
-            train__state__in=OPEN_STATES,
+    open_trains = ReleaseTrain.objects.filter(state__in=OPEN_STATES).values("pk")
+
+    def parts(rows: QuerySet, target: str, field: str, columns: dict) -> list[QuerySet]:
+        """The deadlines near today, read off the date index in a window of a few weeks;
+        and those overdue for longer (reminded weekly), read from the open trains, so that
+        neither grows with the closed history."""
+        near_rows = rows.filter(**{f"{field}__range": (near[0], horizon)}).annotate(
+            r_since=since(field)
         )
-        .exclude(not_reminded(ReminderTarget.PHASE))
-        .order_by()
-        .values(**row(ReminderTarget.PHASE, "kind", F("kind"), "planned_end"))
+        long_rows = rows.filter(**{f"{field}__lt": near[0]}, train_id__in=open_trains).annotate(
+            r_since=Value(long_overdue, output_field=DateField())
+        )
+        return [
+            part.exclude(not_reminded(target)).order_by().values(**columns)
+            for part in (near_rows, long_rows)
+        ]
+
+    phases = parts(
+        Phase.objects.filter(
+            _current_phase(), actual_end__isnull=True, train__state__in=OPEN_STATES
+        ),
+        ReminderTarget.PHASE,
+        "planned_end",
+        row(ReminderTarget.PHASE, "kind", F("kind"), "planned_end"),
     )
-    criteria = (
+    criteria = parts(
         ExitCriterion.objects.filter(
-            when("due_date"),
             _phase_not_over(),
             train__state__in=OPEN_STATES,
             met_at__isnull=True,
             due_date__isnull=False,
             rule=CriterionCheck.MANUAL,
-        )
-        .exclude(not_reminded(ReminderTarget.CRITERION))
-        .order_by()
-        .values(**row(ReminderTarget.CRITERION, "description", F("phase"), "due_date"))
+        ),
+        ReminderTarget.CRITERION,
+        "due_date",
+        row(ReminderTarget.CRITERION, "description", F("phase"), "due_date"),
     )
-    milestones = (
-        Milestone.objects.filter(
-            when("due_date"), reached_at__isnull=True, train__state__in=OPEN_STATES
-        )
-        .exclude(not_reminded(ReminderTarget.MILESTONE))
-        .order_by()
-        .values(
-            **row(ReminderTarget.MILESTONE, "name", Value("", output_field=CharField()), "due_date")
-        )
+    milestones = parts(
+        Milestone.objects.filter(reached_at__isnull=True, train__state__in=OPEN_STATES),
+        ReminderTarget.MILESTONE,
+        "due_date",
+        row(ReminderTarget.MILESTONE, "name", Value("", output_field=CharField()), "due_date"),
     )
-    return phases.union(criteria, milestones, all=True)
+    first, *rest = phases + criteria + milestones
+    return first.union(*rest, all=True)
 
 
 def _label(target: str, label: str) -> str:
@@ -186,7 +213,7 @@ def _label(target: str, label: str) -> str:
 def reminder_kinds(*, item: DueItem, today: date, escalate_after: int) -> list[str]:
     """The reminders a due item calls for today."""
     left = item.days_left(today)
-    if left > 0:
+    if left >= 0:
         return [ReminderKind.DUE_SOON]
     kinds = [ReminderKind.OVERDUE]
     if -left >= escalate_after:

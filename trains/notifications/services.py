@@ -1,9 +1,10 @@
 """Writes for reminders and notifications. Celery tasks (trains/tasks.py) call these.
 
-Exactly once: a reminder is a row unique per (object, day, kind), inserted in the same
-transaction as its outbox rows, so whoever inserts it second — a second scan, a second
-beat process, a retried task — gets an IntegrityError and queues nothing. Sending locks
-the outbox row and sends only a row still pending, so a task delivered twice sends once.
+Once per person and thing: a reminder is a row unique per (object, day, kind), so whoever
+inserts it second — a second scan, a second beat process, a retried task — writes
+nothing; the dispatcher fans each reminder out once into outbox rows unique per (reminder,
+person); a worker sends a row while holding its lock and marks it sent in the same
+transaction (at-least-once at the SMTP boundary, with a stable Message-ID: see "Sending").
 """
 
 from __future__ import annotations
@@ -56,75 +57,84 @@ class ScanResult:
     day: date
     due: int = 0
     reminders: list[int] = field(default_factory=list)
-    notifications: int = 0
 
 
 def reminders_scan(*, now: datetime | None = None) -> ScanResult:
-    """Write today's reminders for every deadline that is near or passed, each once.
+    """Write today's reminders for every deadline that needs one, each once: one row per
+    due item and kind, not per person (the dispatcher fans them out, reminders_fan_out).
 
     Set-based: one query finds what is due; then, per batch of SCAN_BATCH, one insert
-    writes the reminders nobody wrote yet (INSERT ... ON CONFLICT DO NOTHING RETURNING),
-    a few queries find who hears of them, and one insert queues their outbox rows, all in
-    one transaction. Batches go in the order of the unique key, so two scans at once
-    wait for each other and never deadlock; whoever inserts a reminder second gets
-    nothing back for it and queues nothing.
+    writes the reminders nobody wrote yet (INSERT ... ON CONFLICT DO NOTHING RETURNING).
+    Batches go in the order of the unique key, so two scans at once wait for each other
+    and never deadlock; whoever inserts a reminder second gets nothing back for it.
     """
     today = timezone.localdate(now or timezone.now())
-    items = selectors.due_items(
-        today=today,
-        offsets=settings.REMINDER_OFFSETS_DAYS,
-        overdue_max_days=settings.REMINDER_OVERDUE_MAX_DAYS,
-    )
+    items = selectors.due_items(today=today, offsets=settings.REMINDER_OFFSETS_DAYS)
     result = ScanResult(day=today, due=len(items))
     wanted = sorted(
         (
-            (item.target, item.target_id, str(kind), item)
+            (item.target, item.target_id, today, str(kind), item)
             for item in items
             for kind in selectors.reminder_kinds(
                 item=item, today=today, escalate_after=settings.REMINDER_ESCALATE_AFTER_DAYS
             )
         ),
-        key=lambda row: row[:3],
+        key=lambda row: row[:4],
     )
     for first in range(0, len(wanted), SCAN_BATCH):
         with transaction.atomic():
-            written, notified = _remind(wanted[first : first + SCAN_BATCH], today=today)
-        result.reminders += written
-        result.notifications += notified
+            inserted = bulk_insert(
+                Reminder,
+                ["train_id", "target", "target_id", "label", "phase", "kind", "due_date", "day"],
+                [
+                    (item.train_id, target, pk, item.label[:200], item.phase, kind, item.due, day)
+                    for target, pk, day, kind, item in wanted[first : first + SCAN_BATCH]
+                ],
+                on_conflict=["target", "target_id", "day", "kind"],
+                returning=["id"],
+            )
+        result.reminders += [pk for (pk,) in inserted]
     return result
 
 
-def _remind(wanted: list[tuple], *, today: date) -> tuple[list[int], int]:
-    """Insert the reminders not yet written and their outbox rows; (their ids, rows)."""
-    inserted = bulk_insert(
-        Reminder,
-        ["train_id", "target", "target_id", "label", "phase", "kind", "due_date", "day"],
-        [
-            (item.train_id, target, target_id, item.label[:200], item.phase, kind, item.due, today)
-            for target, target_id, kind, item in wanted
-        ],
-        on_conflict=["day", "target", "target_id", "kind"],
-        returning=["id", "target", "target_id", "kind"],
-    )
-    if not inserted:
-        return [], 0
-    ids = {(target, target_id, kind): pk for pk, target, target_id, kind in inserted}
-    written = [
-        (ids[target, target_id, kind], kind, item)
-        for target, target_id, kind, item in wanted
-        if (target, target_id, kind) in ids
-    ]
-    recipients = audience.of_reminders(
-        keys=((item.train_id, item.target, item.phase, kind) for _, kind, item in written)
-    )
-    outbox = [
-        (item.train_id, pk, notice, user_id)
-        for pk, kind, item in written
-        for notice in [str(REMINDER_NOTIFICATION[kind])]
-        for user_id in sorted(recipients[item.train_id, item.target, item.phase, kind])
-    ]
-    bulk_insert(Notification, ["train_id", "reminder_id", "kind", "recipient_id"], outbox)
-    return [pk for pk, _, _ in written], len(outbox)
+def reminders_fan_out(*, now: datetime | None = None, limit: int = SCAN_BATCH) -> int:
+    """Write an outbox row for each person a new reminder tells (audience.of_reminders:
+    whose work it waits for, among those who may open the train); the rows written.
+
+    Per batch, one transaction takes the reminders not fanned out yet (FOR UPDATE SKIP
+    LOCKED: dispatchers at once take different ones), writes their rows (unique per
+    reminder and person) and marks them done, so each person hears of each reminder once.
+    """
+    written = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Reminder.objects.select_for_update(skip_locked=True)
+                .filter(fanned_out_at__isnull=True)
+                .order_by("id")
+                .values_list("id", "train_id", "target", "phase", "kind")[:limit]
+            )
+            if not batch:
+                return written
+            recipients = audience.of_reminders(
+                keys=((train, target, phase, kind) for _, train, target, phase, kind in batch)
+            )
+            outbox = [
+                (train, pk, str(REMINDER_NOTIFICATION[kind]), user_id)
+                for pk, train, target, phase, kind in batch
+                for user_id in sorted(recipients[train, target, phase, kind])
+            ]
+            bulk_insert(
+                Notification,
+                ["train_id", "reminder_id", "kind", "recipient_id"],
+                outbox,
+                on_conflict=["reminder_id", "recipient_id"],
+            )
+            # the one change a reminder gets (see Reminder.fanned_out_at)
+            Reminder._base_manager.filter(pk__in=[row[0] for row in batch]).update(
+                fanned_out_at=now or timezone.now()
+            )
+            written += len(outbox)
 
 
 # Sending: workers take pending rows themselves --------------------------------------------
@@ -207,7 +217,9 @@ def _put_back(model, pk: int, error: Exception, *, now: datetime) -> None:
 def notifications_send(
     *, now: datetime | None = None, limit: int | None = None, seconds: float | None = None
 ) -> list[int]:
-    """Send the pending notifications (see above); the ids of the rows done."""
+    """Fan out new reminders, then send the pending notifications (see above); the ids of
+    the rows done."""
+    reminders_fan_out(now=now)
     rows = Notification.objects.select_related(*NOTIFICATION_RELATED)
     return _send_pending(rows, _deliver_notification, now=now, limit=limit, seconds=seconds)
 

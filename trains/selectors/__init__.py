@@ -35,6 +35,7 @@ from trains.selectors.lists import (
     page_rows,
     train_list,
     trains_shown,
+    with_health,
 )
 from trains.selectors.move import move_targets
 from trains.selectors.templates import TemplatePage, template_list, template_page
@@ -69,4 +70,5 @@ __all__ = [
     "train_list",
     "trains_shown",
     "turnovers_waiting",
+    "with_health",
 ]

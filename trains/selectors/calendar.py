@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import calendar as pycalendar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from trains.models import Milestone, Phase, ReleaseTrain
+from trains import freezes
+from trains.facts import with_facts
+from trains.models import FreezeWindow, Milestone, Phase, ReleaseTrain
+from trains.status import TrainStatus, train_status
 
 
 @dataclass
@@ -37,6 +40,7 @@ class WindowBar:
     span: int  # how many days of this week it covers
     starts: bool  # the window starts this week
     ends: bool  # the window ends this week
+    status: TrainStatus | None = None  # for its health
 
     @property
     def title(self) -> str:
@@ -44,10 +48,29 @@ class WindowBar:
         return f"{train.name}: {train.start_date:%Y-%m-%d} → {train.end_date:%Y-%m-%d}"
 
 
+@dataclass(frozen=True)
+class FreezeBar:
+    """A freeze window across one week (trains.freezes): no train deploys on its days."""
+
+    window: FreezeWindow
+    column: int
+    span: int
+    starts: bool
+    ends: bool
+
+    @property
+    def title(self) -> str:
+        return f"Freeze window: {self.window.label}" + (
+            f" — {self.window.reason}" if self.window.reason else ""
+        )
+
+
 @dataclass
 class CalendarWeek:
     windows: list[WindowBar]
     days: list[tuple[date, list[CalendarEntry]]]
+    freezes: list[FreezeBar] = field(default_factory=list)
+    frozen_days: frozenset[date] = frozenset()
 
 
 @dataclass
@@ -93,7 +116,10 @@ def calendar_entries(
     return entries
 
 
-def _bars(trains: list[ReleaseTrain], week: list[date]) -> list[WindowBar]:
+def _bars(
+    trains: list[ReleaseTrain], week: list[date], health: dict[int, TrainStatus] | None = None
+) -> list[WindowBar]:
+    health = health or {}
     monday, sunday = week[0], week[-1]
     bars = []
     for train in trains:
@@ -107,6 +133,26 @@ def _bars(trains: list[ReleaseTrain], week: list[date]) -> list[WindowBar]:
                 span=(end - start).days + 1,
                 starts=train.start_date >= monday,
                 ends=train.end_date <= sunday,
+                status=health.get(train.pk),
+            )
+        )
+    return bars
+
+
+def _freeze_bars(windows: list[FreezeWindow], week: list[date]) -> list[FreezeBar]:
+    monday, sunday = week[0], week[-1]
+    bars = []
+    for window in windows:
+        if window.end < monday or window.start > sunday:
+            continue
+        start, end = max(window.start, monday), min(window.end, sunday)
+        bars.append(
+            FreezeBar(
+                window,
+                (start - monday).days + 1,
+                (end - start).days + 1,
+                window.start >= monday,
+                window.end <= sunday,
             )
         )
     return bars
@@ -114,22 +160,33 @@ def _bars(trains: list[ReleaseTrain], week: list[date]) -> list[WindowBar]:
 
 def calendar_month(*, trains: QuerySet[ReleaseTrain], month: date) -> CalendarMonth:
     """The weeks (Monday first) around a month: each day's deadlines and milestones of
-    these trains, and each week's bars of the trains' windows (3 queries)."""
+    these trains, each week's bars of the trains' windows and of the freeze windows
+    (4 queries)."""
     weeks = pycalendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
     first, last = weeks[0][0], weeks[-1][-1]
     entries = calendar_entries(trains=trains, first=first, last=last)
     by_day: dict[date, list[CalendarEntry]] = {}
     for entry in entries:
         by_day.setdefault(entry.day, []).append(entry)
+    # The windows with their facts (JSON columns of the same query): each one's health.
     windows = list(
-        trains.filter(start_date__lte=last, end_date__gte=first).order_by(
-            "start_date", "end_date", "name", "id"
-        )
+        with_facts(
+            trains.filter(start_date__lte=last, end_date__gte=first).select_related(
+                "primary_manager", "health_override_by"
+            )
+        ).order_by("start_date", "end_date", "name", "id")
     )
+    frozen = list(freezes.windows_between(first, last))
+    health = {t.pk: train_status(t) for t in windows}
     return CalendarMonth(
         first=month,
         weeks=[
-            CalendarWeek(_bars(windows, week), [(day, by_day.get(day, [])) for day in week])
+            CalendarWeek(
+                _bars(windows, week, health),
+                [(day, by_day.get(day, [])) for day in week],
+                _freeze_bars(frozen, week),
+                frozenset(d for d in week for w in frozen if w.start <= d <= w.end),
+            )
             for week in weeks
         ],
         entry_count=len(entries),

@@ -46,6 +46,7 @@ from trains.selectors.applications import (
 )
 from trains.selectors.timeline import Timeline, timeline
 from trains.services import EDITABLE_RELEASE_STATES, RELEASE_LEAVES_STATES
+from trains.services.gates import requirement_gates_open
 from trains.status import TrainStatus, train_status
 
 HISTORY_PAGE = 50
@@ -211,6 +212,7 @@ class GateRow:
     is_open: bool
     requirements: list[RequirementRow]
     past_decisions: list[DecisionRow]
+    editable: bool = False  # its requirements may be added or removed now, by this person
 
 
 @dataclass
@@ -506,6 +508,7 @@ def _gate_rows(train: ReleaseTrain, user, status: TrainStatus) -> list[GateRow]:
     requirements, decisions = _approval_rows(train)
     counted = {r.pk: r for gate in status.gates for r in gate.requirements}
     decidable = {r.pk for r in status.decidable}
+    editable = requirement_gates_open(train) if access.can_manage(user, train) else []
     gates = []
     for gate_status in status.gates:
         gate, rnd = gate_status.gate, gate_status.round
@@ -522,7 +525,11 @@ def _gate_rows(train: ReleaseTrain, user, status: TrainStatus) -> list[GateRow]:
                     else "As the train's primary release manager you may not approve it."
                 )
         past = [d for d in decisions if d.requirement_id in {r.pk for r in rows} and d.round != rnd]
-        gates.append(GateRow(gate, Gate(gate).label, rnd, is_open, rows, past))
+        if gate in workflow.EXCEPTION_GATES and not rows and gate not in editable:
+            continue  # asked for only by the trains that may have it
+        gates.append(
+            GateRow(gate, Gate(gate).label, rnd, is_open, rows, past, editable=gate in editable)
+        )
     return gates
 
 

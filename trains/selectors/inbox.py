@@ -30,7 +30,9 @@ def pending_requirements(*, user: AbstractBaseUser) -> QuerySet[ApprovalRequirem
                     ApprovalDecision.objects.filter(
                         requirement=OuterRef("pk"),
                         user=user,
-                        round=OuterRef(f"train__{ReleaseTrain.ROUND_FIELDS[gate]}"),
+                        round=OuterRef(f"train__{ReleaseTrain.ROUND_FIELDS[gate]}")
+                        if gate in ReleaseTrain.ROUND_FIELDS
+                        else ReleaseTrain.FIXED_ROUND,
                     )
                 )
             )

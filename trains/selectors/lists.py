@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 
 from approvals.models import Gate
 from trains import access, workflow
+from trains.choices import OPEN_STATES
 from trains.filters import Show, shown
 from trains.models import ReleaseTrain
 from trains.selectors.inbox import pending_requirements
@@ -163,6 +164,37 @@ def needs_my_action(trains: QuerySet[ReleaseTrain], *, user: AbstractBaseUser) -
     return Needs(
         sorted(rows, key=_urgency), checked_all=len(candidates) <= NEEDS_SCAN, scanned=NEEDS_SCAN
     )
+
+
+# Health ------------------------------------------------------------------------------------
+#
+# Health is computed from the status (trains.status), against today, so it cannot be a
+# WHERE clause without a second copy of its rules: the open trains of the tab are read
+# with their status, up to HEALTH_SCAN of them, soonest ending first, and kept when
+# their health is the one asked for.
+
+HEALTH_SCAN = 500
+
+
+@dataclass(frozen=True)
+class HealthRows:
+    rows: list[ListRow]
+    checked_all: bool
+    scanned: int
+
+
+def with_health(
+    trains: QuerySet[ReleaseTrain], health: str, *, user: AbstractBaseUser
+) -> HealthRows:
+    """The open trains of `trains` whose health is `health`, in the list's order."""
+    candidates = list(
+        for_status(trains.filter(state__in=OPEN_STATES), user).order_by("end_date", "id")[
+            : HEALTH_SCAN + 1
+        ]
+    )
+    rows = [r for r in list_rows(candidates[:HEALTH_SCAN], user=user) if r.status.health == health]
+    rows.sort(key=lambda r: (-r.train.start_date.toordinal(), -r.train.pk))
+    return HealthRows(rows, checked_all=len(candidates) <= HEALTH_SCAN, scanned=HEALTH_SCAN)
 
 
 def trains_shown(

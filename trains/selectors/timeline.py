@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
+from trains import freezes
 from trains.choices import PHASE_ORDER, PhaseKind, TrainState
 from trains.facts import PhaseFact, facts_of
 from trains.models import Milestone, ReleaseTrain
@@ -56,6 +57,10 @@ class PhaseLine:
     bars: list[Bar] = field(default_factory=list)
     slip: str = ""  # "3 days late", "on time", "2 days early", "4 days left"
     late: bool = False
+    baseline_start: date | None = None  # the phase's span in the latest baseline
+    baseline_end: date | None = None
+    baseline_text: str = ""  # "3 days later than baseline 1"
+    baseline_late: bool = False
 
     @property
     def current(self) -> bool:
@@ -92,6 +97,7 @@ class Timeline:
     milestone_y: int
     milestone_label_y: int
     gate: Mark | None  # where the current gate opened, on its phase's row
+    baseline: int | None
     today: Tick | None
     today_label_y: int
     axis_y: int = AXIS
@@ -99,6 +105,7 @@ class Timeline:
     band_height: int = ROW - 2  # a phase's row, shaded to hold its label and bars together
     grid_top: int = AXIS
     summary: str = ""  # the drawing in words, for a screen reader
+    freezes: list[Bar] = field(default_factory=list)  # freeze windows, over every row
 
     @property
     def grid_bottom(self) -> int:
@@ -119,9 +126,12 @@ def timeline(train: ReleaseTrain, status: TrainStatus, milestones: list[Mileston
     today = status.today
     phases = sorted(facts.phases, key=lambda p: PHASE_ORDER.index(p.kind))
     lines = _phase_lines(train, status, phases)
+    _baseline_spans(lines, facts.baseline, status)
 
-    # The window drawn: the planned one, stretched to what happened and to today.
+    # The window drawn: the planned one, stretched to what happened, to today and to the
+    # baseline.
     known = [train.start_date, train.end_date]
+    known += [d for line in lines for d in (line.baseline_start, line.baseline_end) if d]
     known += [d for line in lines for d in (line.actual_start, line.actual_end) if d]
     known += [m.due_date for m in milestones]
     if train.is_open:
@@ -163,6 +173,17 @@ def timeline(train: ReleaseTrain, status: TrainStatus, milestones: list[Mileston
         marks.append(Mark(x, milestone_y, css, f"{m.name}: due {m.due_date:%Y-%m-%d}, {note}"))
 
     height = milestone_top + (MILESTONE_ROW if marks else 0) + TODAY_ROW
+    frozen = [
+        Bar(
+            pct(at(max(w.start, start))),
+            pct(at(min(w.end, end) + timedelta(days=1)) - at(max(w.start, start))),
+            AXIS,
+            height - TODAY_ROW - AXIS,
+            "tl-freeze",
+            f"Freeze window: {w.label}" + (f" — {w.reason}" if w.reason else ""),
+        )
+        for w in freezes.windows_between(start, end)
+    ]
     today_tick = None
     if start <= today <= end:
         fraction = at(today)
@@ -181,9 +202,12 @@ def timeline(train: ReleaseTrain, status: TrainStatus, milestones: list[Mileston
         milestone_y=milestone_y,
         milestone_label_y=milestone_top + LABEL,
         gate=gate,
+        baseline=facts.baseline.number if facts.baseline else None,
         today=today_tick,
         today_label_y=height - 4,
-        summary=_summary(train, lines, marks, start, end),
+        summary=_summary(train, lines, marks, start, end)
+        + "".join(f" {bar.title}." for bar in frozen),
+        freezes=frozen,
     )
 
 
@@ -222,9 +246,43 @@ def _phase_lines(
     return lines
 
 
+def _baseline_spans(lines: list[PhaseLine], baseline, status: TrainStatus) -> None:
+    """Each phase's span in the latest baseline, and how far its end moved since."""
+    if baseline is None:
+        return
+    start = baseline.start_date
+    slips = {p.phase: p for p in status.slip.phases} if status.slip else {}
+    for line in lines:
+        end = baseline.phase_ends.get(line.kind)
+        if end is None:
+            continue
+        line.baseline_start, line.baseline_end = start, end
+        slip = slips.get(line.kind)
+        if slip is not None and slip.days is not None:
+            line.baseline_late = slip.days > 0
+            line.baseline_text = (
+                f"{slip.text} than baseline {baseline.number}"
+                if slip.days
+                else f"as in baseline {baseline.number}"
+            )
+        start = end + timedelta(days=1)
+
+
 def _draw(line: PhaseLine, at, pct, today: date) -> None:
-    """The row's bars: planned; actual, its part past the planned end drawn late; and how
-    far it slipped, in words."""
+    """The row's bars: the baseline's, drawn around the planned one; planned; actual, its
+    part past the planned end drawn late; and how far it slipped, in words."""
+    if line.baseline_end and line.baseline_start:
+        line.bars.append(
+            Bar(
+                pct(at(line.baseline_start)),
+                pct(at(line.baseline_end + timedelta(days=1)) - at(line.baseline_start)),
+                line.y + PLANNED[0] - 2,
+                PLANNED[1] + 4,
+                "tl-baseline",
+                f"{line.label} in the baseline: {line.baseline_start:%Y-%m-%d} to "
+                f"{line.baseline_end:%Y-%m-%d}",
+            )
+        )
     if line.planned_end:
         line.bars.append(
             Bar(
@@ -347,6 +405,7 @@ def _summary(train, lines: list[PhaseLine], marks: list[Mark], start: date, end:
         parts.append(
             f"{line.label}{' (' + line.now + ')' if line.now else ''}: {planned}{actual}"
             + (f", {line.slip}" if line.slip else "")
+            + (f", {line.baseline_text}" if line.baseline_text else "")
             + "."
         )
     if marks:

@@ -12,7 +12,14 @@ from trains.services.criteria import (
     criterion_set_met,
     criterion_set_required,
 )
+from trains.services.freezes import freeze_create, freeze_delete, freeze_update
 from trains.services.gates import decision_record, requirement_add, requirement_remove
+from trains.services.plan import (
+    baseline_take,
+    health_override_clear,
+    health_override_set,
+    plan_move,
+)
 from trains.services.releases import (
     EDITABLE_RELEASE_STATES,
     RELEASE_LEAVES_STATES,
@@ -46,11 +53,18 @@ __all__ = [
     "RELEASE_LEAVES_STATES",
     "LeavesTrainEmpty",
     "TRAIN_FIELDS",
+    "baseline_take",
+    "health_override_clear",
+    "health_override_set",
+    "plan_move",
     "criterion_add",
     "criterion_remove",
     "criterion_set_met",
     "criterion_set_required",
     "decision_record",
+    "freeze_create",
+    "freeze_delete",
+    "freeze_update",
     "milestone_add",
     "milestone_reach",
     "release_add",

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from applications.models import ApplicationRelease
 from releasemgr.exceptions import (
     ConcurrentChange,
     ConditionsUnmet,
@@ -18,10 +19,12 @@ from releasemgr.exceptions import (
 from trains import facts, signals, workflow
 from trains.choices import (
     STATE_PHASE,
+    STATE_WHERE,
     EventKind,
     TrainState,
 )
 from trains.models import (
+    Baseline,
     Notification,
     Phase,
     ReleaseTrain,
@@ -42,15 +45,15 @@ def lock_train(train: ReleaseTrain, *, expect_state: bool = False) -> ReleaseTra
     locked = ReleaseTrain.objects.select_for_update().get(pk=train.pk)
     if expect_state and locked.state != train.state:
         raise ConcurrentChange(
-            f"Someone else moved this train first: it is now in "
-            f"{locked.get_state_display().lower()}."
+            f"Someone else moved this train first: it is now "
+            f"{STATE_WHERE[TrainState(locked.state)]}."
         )
     return locked
 
 
 def require_open(train: ReleaseTrain) -> None:
     if not train.is_open:
-        raise InvalidState(f"This train is {train.get_state_display().lower()}; it cannot change.")
+        raise InvalidState(f"{workflow.where(train.state)}; it cannot change.")
 
 
 def record(
@@ -146,7 +149,44 @@ def run_step(
         data=data,
         notify=audience.of_step(train, name),
     )
+    if step.takes_baseline:
+        take_baseline(train, by, f"{step.label}: the plan as it stood")
     return train
+
+
+def take_baseline(train: ReleaseTrain, by: User | None, reason: str) -> Baseline:
+    """Save the plan of a locked train as its next baseline: the window, each phase's
+    planned end, the milestones and the releases on it; and say so in the history."""
+    last = train.baselines.order_by("-number").values_list("number", flat=True).first()
+    baseline = Baseline.objects.create(
+        train=train,
+        number=(last or 0) + 1,
+        taken_by=by,
+        reason=reason,
+        start_date=train.start_date,
+        end_date=train.end_date,
+        phases={
+            p.kind: p.planned_end.isoformat() if p.planned_end else None for p in train.phases.all()
+        },
+        milestones=[
+            {"id": m.pk, "name": m.name, "due": m.due_date.isoformat()}
+            for m in train.milestones.all()
+        ],
+        releases=[
+            {"id": r.pk, "name": str(r)}
+            for r in ApplicationRelease.objects.filter(train=train)
+            .select_related("application")
+            .order_by("application__name", "version")
+        ],
+    )
+    record(
+        train,
+        EventKind.BASELINE,
+        by,
+        f"Baseline {baseline.number} taken: {reason}",
+        data={"baseline": baseline.pk, "number": baseline.number, "reason": reason},
+    )
+    return baseline
 
 
 def clean_reason(reason: str, step_label: str) -> str:

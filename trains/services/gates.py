@@ -19,6 +19,7 @@ from trains import access, facts, workflow
 from trains.choices import (
     EventKind,
     TrainState,
+    TrainType,
 )
 from trains.models import (
     ReleaseTrain,
@@ -39,8 +40,7 @@ def requirement_add(
         raise NotAllowed("Only the train's release managers set approval requirements.")
     with transaction.atomic():
         locked = lock_train(train)
-        if locked.state != TrainState.SCOPING:
-            raise InvalidState("Approval requirements are set in scoping and locked after it.")
+        _check_requirements_open(locked, gate)
         requirement = approval_services.requirement_create(
             train=locked,
             gate=gate,
@@ -58,6 +58,38 @@ def requirement_add(
             data={"requirement": requirement.pk},
         )
     return requirement
+
+
+def _check_requirements_open(train: ReleaseTrain, gate: str) -> None:
+    """The gates of the train's life are set in scoping and locked after it; an exception
+    gate (a freeze exception) is asked for by the trains that may have it, while it may
+    still be decided (until the train is deployed)."""
+    if gate in workflow.EXCEPTION_GATES:
+        allowed = workflow.EXCEPTION_TRAIN_TYPES[gate]
+        if train.train_type not in allowed:
+            kinds = " or ".join(TrainType(t).label.lower() for t in allowed)
+            raise ValidationError(
+                {"gate": f"Only an {kinds} train can ask for a {Gate(gate).label.lower()}."}
+            )
+        if not train.is_open:
+            raise InvalidState(
+                f"This train is {train.get_state_display().lower()}; it cannot change."
+            )
+        return
+    if train.state != TrainState.SCOPING:
+        raise InvalidState("Approval requirements are set in scoping and locked after it.")
+
+
+def requirement_gates_open(train: ReleaseTrain) -> list[str]:
+    """The gates whose approval requirements may be added or removed now."""
+    open_gates = []
+    for gate in Gate:
+        try:
+            _check_requirements_open(train, gate)
+        except (ValidationError, InvalidState):
+            continue
+        open_gates.append(gate.value)
+    return open_gates
 
 
 def requirements_check(train: ReleaseTrain) -> None:
@@ -92,8 +124,7 @@ def requirement_remove(*, requirement: ApprovalRequirement, by: User) -> None:
         raise NotAllowed("Only the train's release managers set approval requirements.")
     with transaction.atomic():
         locked = lock_train(train)
-        if locked.state != TrainState.SCOPING:
-            raise InvalidState("Approval requirements are set in scoping and locked after it.")
+        _check_requirements_open(locked, requirement.gate)
         label = str(requirement)
         approval_services.requirement_delete(requirement=requirement)
         record(locked, EventKind.REQUIREMENT, by, f"Removed approver: {label}")
@@ -195,7 +226,9 @@ def decision_record(
                 "approve": approve,
             },
         )
-        if not approve:
+        if gate in workflow.EXCEPTION_GATES:
+            pass  # it moves nothing: it allows a step (deploying in a freeze window)
+        elif not approve:
             run_step(train, f"reject_{gate}", by, decision.comment)
         elif not workflow.unmet(train, f"approve_{gate}"):
             run_step(train, f"approve_{gate}", None, "All approval requirements met")

@@ -17,6 +17,7 @@ from releasemgr.exceptions import (
 from trains import access, workflow
 from trains.choices import (
     FINAL_STATES,
+    STATE_WHERE,
     EventKind,
     TrainState,
 )
@@ -60,7 +61,7 @@ def release_add(*, train: ReleaseTrain, release: ApplicationRelease, by: User) -
             EventKind.RELEASE,
             by,
             f"Added {release}",
-            data={"release": release.pk},
+            data={"release": release.pk, "change": "added"},
             notify=[release.application.product_owner],
         )
 
@@ -88,7 +89,7 @@ def release_remove(
             EventKind.RELEASE,
             by,
             f"Removed {release}: {reason}",
-            data={"release": release.pk},
+            data={"release": release.pk, "change": "removed", "reason": reason},
             notify=[release.application.product_owner],
         )
         _maybe_request_development_approval(locked)
@@ -108,7 +109,7 @@ def release_move_refusal(
         return NotAllowed("Only the train's release managers move its application releases.")
     if source.state not in RELEASE_LEAVES_STATES:
         return InvalidState(
-            f"This train is in {source.get_state_display().lower()}; its releases move only "
+            f"{workflow.where(source.state)}; its releases move only "
             "in scoping or construction, or once it is closed or cancelled."
         )
     if target is None:
@@ -119,7 +120,7 @@ def release_move_refusal(
         return NotAllowed(f"You do not manage {target.name}; choose a train you manage.")
     if target.state not in EDITABLE_RELEASE_STATES:
         return InvalidState(
-            f"{target.name} is in {target.get_state_display().lower()}; a release joins a "
+            f"{target.name} is {STATE_WHERE[TrainState(target.state)]}; a release joins a "
             "train only in scoping or construction."
         )
     return None

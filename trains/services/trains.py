@@ -120,6 +120,21 @@ def validate_schedule(
         raise ValidationError(errors)
 
 
+def refuse_moving_ended_phases(phases, new_ends: dict[str, date | None]) -> None:
+    """An ended phase keeps its planned end: the plan it was measured against."""
+    errors = {}
+    for phase in phases:
+        moved = phase.kind in new_ends and new_ends[phase.kind] != phase.planned_end
+        if moved and phase.actual_end is not None:
+            label = PhaseKind(phase.kind).label
+            errors[f"phase_{phase.kind}"] = (
+                f"{label} ended on {timezone.localdate(phase.actual_end)}; its planned "
+                "end cannot move any more."
+            )
+    if errors:
+        raise ValidationError(errors)
+
+
 def train_create(
     *,
     by: User,
@@ -224,6 +239,7 @@ def train_update(
         phases = {p.kind: p for p in locked.phases.all()}
         ends = {kind: p.planned_end for kind, p in phases.items()}
         if phase_ends is not None:
+            refuse_moving_ended_phases(phases.values(), phase_ends)
             ends.update(phase_ends)
         _clean_train(locked, ends)
         if changes:  # so far, the train's own fields

@@ -19,7 +19,7 @@ from releasemgr.ids import MAX_ID, parse_id
 from releasemgr.people import name_of
 from trains import services, workflow
 from trains.access import get_train_for_user, may_create_trains
-from trains.choices import TrainState
+from trains.choices import Health
 from trains.filters import SHOW_STATES, Show, TrainFilter, query_with, show_from, shown
 from trains.forms import (
     CriterionForm,
@@ -28,6 +28,7 @@ from trains.forms import (
     DeployForm,
     FromTemplateForm,
     GrantForm,
+    HealthOverrideForm,
     MilestoneForm,
     ReasonForm,
     ReleaseAddForm,
@@ -43,7 +44,10 @@ from trains.selectors import (
     page_rows,
     train_dashboard,
     train_list,
+    with_health,
 )
+from trains.selectors.plan import scope_since_baseline
+from trains.services.gates import requirement_gates_open
 from trains.views.common import attempt, form_errors, is_htmx
 
 PAGE_SIZE = 25
@@ -59,7 +63,14 @@ def train_list_view(request: HttpRequest) -> HttpResponse:
     trains = filters.qs if filters.is_valid() else filters.queryset.none()
     needs = needs_my_action(trains, user=user)
     show = show_from(request.GET.get("show"), default=Show.NEEDS if needs.rows else Show.OPEN)
-    if show == Show.NEEDS:
+    health = request.GET.get("health", "")
+    health = health if health in Health.values else ""
+    healthy = None
+    if health and show != Show.NEEDS:
+        healthy = with_health(shown(trains, show), health, user=user)
+        page = Paginator(healthy.rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = list(page)
+    elif show == Show.NEEDS:
         page = Paginator(needs.rows, PAGE_SIZE).get_page(request.GET.get("page"))
         rows = list(page)
     else:
@@ -94,6 +105,9 @@ def train_list_view(request: HttpRequest) -> HttpResponse:
                 for state in SHOW_STATES[show]
             ],
             "needs": needs,
+            "health": health,
+            "healths": Health.choices,
+            "healthy": healthy,
             "page": page,
             "rows": rows,
             "query": query_with(query, show=show),
@@ -121,11 +135,18 @@ def train_create_view(request: HttpRequest) -> HttpResponse:
                 f"Train {train.name} submitted. Set its approvers, "
                 "exit criteria and application releases below.",
             )
+            if warning := form.freeze_warning():
+                messages.warning(request, warning)
             return redirect("train_detail", pk=train.pk)
     return render(
         request,
         "trains/train_form.html",
-        {"form": form, "train": None, "template_form": FromTemplateForm()},
+        {
+            "form": form,
+            "train": None,
+            "template_form": FromTemplateForm(),
+            "freeze_warning": form.freeze_warning(),
+        },
     )
 
 
@@ -134,9 +155,7 @@ def train_create_view(request: HttpRequest) -> HttpResponse:
 def train_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     train = get_train_for_user(request.user, pk, need="manage")
     if not train.is_open:
-        messages.error(
-            request, f"This train is {train.get_state_display().lower()}; it cannot change."
-        )
+        messages.error(request, f"{workflow.where(train.state)}; it cannot change.")
         return redirect("train_detail", pk=train.pk)
     form = TrainForm(request.POST or None, initial=TrainForm.initial_for(train))
     if request.method == "POST" and form.is_valid():
@@ -155,16 +174,25 @@ def train_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             messages.success(request, "Train updated.")
+            if warning := form.freeze_warning():
+                messages.warning(request, warning)
             return redirect("train_detail", pk=train.pk)
-    return render(request, "trains/train_form.html", {"form": form, "train": train})
+    return render(
+        request,
+        "trains/train_form.html",
+        {"form": form, "train": train, "freeze_warning": form.freeze_warning()},
+    )
 
 
 def _dashboard_context(request: HttpRequest, train) -> dict:
+    gates = requirement_gates_open(train)
     return {
         "d": train_dashboard(train=train, user=request.user),
+        "scope_changes": scope_since_baseline(train),
+        "health_form": HealthOverrideForm(),
         "may_plan": may_create_trains(request.user),
         "criterion_form": CriterionForm(),
-        "requirement_form": RequirementForm() if train.state == TrainState.SCOPING else None,
+        "requirement_form": RequirementForm(gates=gates) if gates else None,
         "milestone_form": MilestoneForm(),
         "grant_form": GrantForm(),
         "deploy_form": DeployForm(),

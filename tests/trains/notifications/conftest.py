@@ -9,7 +9,6 @@ def _reminder_settings(settings):
     """The documented defaults, whatever the environment says."""
     settings.REMINDER_OFFSETS_DAYS = [7, 2, 1]
     settings.REMINDER_ESCALATE_AFTER_DAYS = 3
-    settings.REMINDER_OVERDUE_MAX_DAYS = 90
     settings.SITE_URL = "https://releases.test"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.TIME_ZONE = "UTC"

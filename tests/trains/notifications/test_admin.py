@@ -13,6 +13,7 @@ pytestmark = pytest.mark.django_db
 def test_staff_read_reminders_and_the_outbox_but_cannot_change_them(client, clock, manager):
     make_train(manager, **schedule(START))
     notifications.reminders_scan()
+    notifications.reminders_fan_out()
     client.force_login(UserFactory(username="admin", is_staff=True, is_superuser=True))
     for name in ("reminder", "notification", "undeliverableaddress"):
         assert client.get(reverse(f"admin:trains_{name}_changelist")).status_code == 200

@@ -170,6 +170,7 @@ def test_failed_deployment_and_closing_go_to_everyone_who_can_see_the_train(
 def test_email_now_sends_one_message_with_text_html_and_a_link(clock, manager):
     train = make_train(manager, **schedule(START))
     notifications.reminders_scan()
+    notifications.reminders_fan_out()
     deliver_all()
     (message,) = django_mail.outbox
     assert message.to == ["manager@example.com"]
@@ -188,6 +189,7 @@ def test_off_sends_nothing_and_says_why(clock, manager):
     NotificationPreference.objects.create(user=manager, kind="deadline", delivery="off")
     make_train(manager, **schedule(START))
     notifications.reminders_scan()
+    notifications.reminders_fan_out()
     deliver_all()
     assert django_mail.outbox == []
     row = Notification.objects.get()
@@ -199,6 +201,7 @@ def test_digest_waits_for_the_daily_digest_and_sends_it_once(clock, manager):
     first = make_train(manager, **schedule(START))
     second = make_train(manager, **schedule(START - timedelta(days=8)))  # scoping overdue
     notifications.reminders_scan()
+    notifications.reminders_fan_out()
     deliver_all()
     assert django_mail.outbox == []
     assert set(Notification.objects.values_list("status", flat=True)) == {"digest"}
@@ -247,6 +250,7 @@ def test_a_person_without_an_address_is_skipped(clock, manager):
     manager.save()
     make_train(manager, **schedule(START))
     notifications.reminders_scan()
+    notifications.reminders_fan_out()
     deliver_all()
     row = Notification.objects.get()
     assert (row.status, row.last_error) == ("skipped", "The recipient has no e-mail address.")
@@ -259,6 +263,7 @@ def test_a_passing_failure_is_retried_and_given_up_on_the_last_attempt(clock, ma
     failing.error = refused(451, "manager@example.com")
     make_train(manager, **schedule(START))
     notifications.reminders_scan()
+    notifications.reminders_fan_out()
     (pk,) = pending_ids()
     with pytest.raises(TemporaryMailError, match="451"):
         notifications.notification_deliver(notification_id=pk, final_attempt=False)
@@ -279,6 +284,7 @@ def test_a_passing_failure_waits_with_backoff_and_is_given_up_after_max_retries(
     failing.error = ConnectionRefusedError(111, "Connection refused")
     make_train(manager, **schedule(START))
     notifications.reminders_scan()
+    notifications.reminders_fan_out()
     (pk,) = notifications.notifications_send()
     row = Notification.objects.get()
     assert (row.status, row.attempts) == ("pending", 1)
@@ -307,6 +313,7 @@ def test_a_row_that_breaks_delivery_does_not_block_the_others(clock, manager, ow
     make_train(manager, **schedule(START))
     make_train(manager, **schedule(START - timedelta(days=5)))  # 2 days from its end
     notifications.reminders_scan()
+    notifications.reminders_fan_out()
     first, second = pending_ids()
     # a broken row (a bug, not the mail server): a kind of notification nobody knows
     Notification.objects.filter(pk=first).update(kind="no-such-kind")
@@ -322,6 +329,7 @@ def test_a_refused_address_is_recorded_and_not_tried_again(clock, manager, faili
     make_train(manager, **schedule(START))
     make_train(manager, **schedule(START - timedelta(days=5)))  # 2 days from its end
     notifications.reminders_scan()
+    notifications.reminders_fan_out()
     first, second = pending_ids()
     notifications.notification_deliver(notification_id=first, final_attempt=False)
     notifications.notification_deliver(notification_id=second, final_attempt=False)
@@ -344,6 +352,7 @@ def test_a_person_clears_their_own_refused_address_only(manager, owner):
 def test_delivering_the_same_row_twice_sends_once(clock, manager):
     make_train(manager, **schedule(START))
     notifications.reminders_scan()
+    notifications.reminders_fan_out()
     (pk,) = pending_ids()
     assert notifications.notification_deliver(notification_id=pk) == "sent"
     assert notifications.notification_deliver(notification_id=pk) == "sent"
@@ -353,6 +362,7 @@ def test_delivering_the_same_row_twice_sends_once(clock, manager):
 def test_every_mail_has_a_message_id_that_is_the_same_each_time_it_is_sent(clock, manager):
     make_train(manager, **schedule(START))
     notifications.reminders_scan()
+    notifications.reminders_fan_out()
     (pk,) = pending_ids()
     notifications.notifications_send()
     row = Notification.objects.get()

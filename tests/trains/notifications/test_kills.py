@@ -8,7 +8,8 @@ not yet committed (the one window where at-least-once shows), and a third while 
 simply sending; a last worker finishes. Counted at the server: every expected mail
 arrives, under its own stable Message-ID; a copy arrives only for a mail whose worker died
 between the server's accept and the commit (at most one per such kill, with the same
-Message-ID, so clients fold it); nothing waits for a requeue hour. Once with the tasks
+Message-ID, so clients fold it; a plain kill while sending may hit that window too);
+nothing waits for a requeue hour. Once with the tasks
 asked for directly, once with two beat schedulers running at once.
 
 FAULTS_TRAINS sets the size (default 60 trains due; `make faults` runs 400).
@@ -330,6 +331,7 @@ def test_killed_workers_lose_no_mail_and_double_none(tmp_path, sink, due, beats)
     assert sum(1 for r in rows.values() if r) == due["reminders"]
     assert set(copies) == wanted  # every one arrived, nothing else did
     assert lost == 0
-    # a copy only where a worker died between the server's accept and its commit
-    assert doubled <= held_kills
+    # a copy only where a worker died between the server's accept and its commit: the
+    # held kill, and perhaps the plain one (each of a worker's 2 processes at most once)
+    assert doubled <= 2 * 2
     assert not Notification.objects.exclude(status="sent").exclude(status="digest").exists()

@@ -40,6 +40,10 @@ def test_two_scans_at_once_write_each_reminder_once(due):
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sum(len(r.reminders) for r in results) == due["reminders"]
     assert Reminder.objects.count() == due["reminders"]
+    # two dispatchers fan them out at once: each person once per reminder
+    fanned = _race(notifications.reminders_fan_out, notifications.reminders_fan_out)
+    assert not [r for r in fanned if isinstance(r, Exception)], fanned
+    assert sum(fanned) == due["notifications"]
     assert Notification.objects.filter(reminder__isnull=False).count() == due["notifications"]
     # and a scan afterwards, as a second beat would run it, finds nothing to do
     assert notifications.reminders_scan().reminders == []
@@ -53,6 +57,7 @@ def test_scanning_twice_in_a_row_writes_each_reminder_once(due):
 
 def test_two_workers_delivering_the_same_rows_send_each_once(due):
     notifications.reminders_scan()
+    notifications.reminders_fan_out()
     ids = list(Notification.objects.filter(reminder__isnull=False).values_list("pk", flat=True))
 
     def deliver_all():
@@ -66,6 +71,7 @@ def test_two_workers_delivering_the_same_rows_send_each_once(due):
 
 def test_two_dispatchers_send_each_row_once(due):
     notifications.reminders_scan()
+    notifications.reminders_fan_out()
     results = _race(notifications.notifications_send, notifications.notifications_send)
     assert not [r for r in results if isinstance(r, Exception)], results
     handed = [pk for r in results for pk in r]

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.factories import drive, make_train, schedule
+from tests.factories import drive, fresh, make_train, schedule
 from trains import services
 from trains.models import Notification, Reminder
 from trains.notifications import selectors
@@ -21,7 +21,9 @@ VERIFICATION_END = START + 21 * DAY
 
 def scan(clock, day):
     clock.on(day)
-    return notifications.reminders_scan()
+    result = notifications.reminders_scan()
+    notifications.reminders_fan_out()  # the dispatcher's first step
+    return result
 
 
 def reminded(**filters):
@@ -62,8 +64,9 @@ def test_scanning_again_the_same_day_writes_and_sends_nothing_new(clock, manager
     first = scan(clock, START)
     clock.shift(timedelta(hours=5))
     second = notifications.reminders_scan()
-    assert (len(first.reminders), first.notifications) == (1, 1)
-    assert (second.due, second.reminders, second.notifications) == (0, [], 0)
+    assert notifications.reminders_fan_out() == 0
+    assert (first.due, len(first.reminders)) == (1, 1)
+    assert (second.due, second.reminders) == (0, [])
     assert Reminder.objects.count() == Notification.objects.filter(reminder__isnull=False).count()
 
 
@@ -97,22 +100,73 @@ def test_escalation_threshold_comes_from_settings(clock, manager, settings):
     ]
 
 
-def test_overdue_reminders_stop_after_the_configured_limit(clock, manager, settings):
-    settings.REMINDER_OVERDUE_MAX_DAYS = 5
+def test_overdue_is_reminded_daily_for_a_week_then_weekly_until_the_train_closes(clock, crew):
+    manager = crew["manager"]
     train = make_train(manager, **schedule(START))
-    scan(clock, SCOPING_END + 5 * DAY)
-    scan(clock, SCOPING_END + 6 * DAY)
-    assert [day for day, kind in reminded(train=train, kind="overdue")] == [SCOPING_END + 5 * DAY]
+    for offset in range(1, 120):  # four months of daily scans, far past the old 90 days
+        scan(clock, SCOPING_END + offset * DAY)
+    overdue = [(day - SCOPING_END).days for day, _ in reminded(train=train, kind="overdue")]
+    assert overdue == [1, 2, 3, 4, 5, 6, 7, *range(14, 120, 7)]
+    assert [(d - SCOPING_END).days for d, _ in reminded(train=train, kind="escalation")] == [
+        3,
+        4,
+        5,
+        6,
+        7,
+        *range(14, 120, 7),
+    ]
+    services.train_transition(train=fresh(train), name="cancel", by=manager, reason="Late")
+    scan(clock, SCOPING_END + 126 * DAY)
+    assert len(reminded(train=train, kind="overdue")) == len(overdue)
+
+
+def test_a_scan_after_days_without_workers_sends_what_fell_due_once(clock, manager):
+    near = make_train(manager, **schedule(START))  # scoping ends START + 7
+    late = make_train(manager, **schedule(START - 9 * DAY))  # scoping ended 2 days ago
+    scan(clock, START)  # near: 7 days ahead; late: overdue by 2
+    # no worker for five days: near's 2-days-ahead reminder and late's daily ones fell due
+    caught_up = scan(clock, START + 6 * DAY)
+    assert (len(caught_up.reminders), caught_up.due) == (3, 2)  # late escalates too
+    assert reminded(train=near) == [(START, "due_soon"), (START + 6 * DAY, "due_soon")]
+    assert reminded(train=late, kind="overdue") == [
+        (START, "overdue"),
+        (START + 6 * DAY, "overdue"),
+    ]
+    # once: scanning again that day finds nothing; late is now weekly, counted from today
+    assert notifications.reminders_scan().reminders == []
+    for offset in range(7, 13):
+        scan(clock, START + offset * DAY)
+    assert [d for d, _ in reminded(train=late, kind="overdue")] == [START, START + 6 * DAY]
+    scan(clock, START + 13 * DAY)
+    assert [d for d, _ in reminded(train=late, kind="overdue")][-1] == START + 13 * DAY
+
+
+def test_a_deadline_whose_last_reminder_was_missed_is_due_today(clock, manager):
+    train = make_train(manager, **schedule(START))
+    scan(clock, START)
+    scan(clock, SCOPING_END)  # no scan 2 days or 1 day before
+    (reminder,) = Reminder.objects.filter(train=train, day=SCOPING_END)
+    assert (reminder.kind, reminder.days_left) == ("due_soon", 0)
+    (row,) = reminder.notifications.all()
+    notifications.notifications_send()
+    assert Notification.objects.get(pk=row.pk).subject.startswith("[releasemgr] Due today:")
 
 
 def test_only_the_phase_the_train_is_in_is_reminded(clock, crew):
     train, *_ = drive(make_train(crew["manager"], **schedule(START)), "construction", **crew)
     # scoping is over (ended 7 days ago); construction ends in 7 days; verification in 14
     scan(clock, START + 7 * DAY)
-    # verification ends in 7 days, but the train is still in construction (ending today)
+    # verification ends in 7 days, but the train is still in construction (ending today,
+    # its 1-day reminder missed: caught up today)
     scan(clock, START + 14 * DAY)
-    assert reminded(train=train, target="phase") == [(START + 7 * DAY, "due_soon")]
-    reminder = Reminder.objects.get(train=train, target="phase")
+    assert reminded(train=train, target="phase") == [
+        (START + 7 * DAY, "due_soon"),
+        (START + 14 * DAY, "due_soon"),
+    ]
+    assert set(Reminder.objects.filter(train=train).values_list("phase", flat=True)) == {
+        "construction"
+    }
+    reminder = Reminder.objects.filter(train=train, target="phase").first()
     assert reminder.phase == "construction"
     # construction waits for the product owners of the train's releases too
     assert recipients(reminder) == {"manager", "owner"}
@@ -191,7 +245,7 @@ def test_the_scan_is_one_query_whatever_the_number_of_trains(
         make_train(manager, **schedule(START + 30 * DAY))  # nothing due for a while
     make_train(manager, **schedule(START))
     with django_assert_num_queries(1):
-        items = selectors.due_items(today=START, offsets=[7, 2, 1], overdue_max_days=90)
+        items = selectors.due_items(today=START, offsets=[7, 2, 1])
     assert [(i.target, i.label, i.days_left(START)) for i in items] == [
         ("phase", "End of scoping", 7)
     ]
@@ -207,3 +261,34 @@ def test_reminders_are_facts(clock, manager):
         reminder.delete()
     with pytest.raises(TypeError):
         Reminder.objects.all().delete()
+
+
+def test_the_scan_writes_one_row_per_due_item_and_the_dispatcher_tells_each_person_once(
+    clock, crew
+):
+    train, *_ = drive(make_train(crew["manager"], **schedule(START)), "verification", **crew)
+    clock.on(VERIFICATION_END + 4 * DAY)
+    result = notifications.reminders_scan()
+    assert len(result.reminders) == 2  # overdue and escalation: no row per person yet
+    assert not Notification.objects.filter(reminder__isnull=False).exists()
+    assert notifications.reminders_fan_out() == 3  # manager and QA; the executive
+    assert notifications.reminders_fan_out() == 0  # each reminder fanned out once
+    told = Notification.objects.filter(reminder__isnull=False)
+    assert sorted(told.values_list("reminder__kind", "recipient__username")) == [
+        ("escalation", "executive"),
+        ("overdue", "manager"),
+        ("overdue", "qa"),
+    ]
+    assert not Reminder.objects.filter(fanned_out_at__isnull=True).exists()
+
+
+def test_people_are_told_as_the_train_stands_when_the_mail_goes(clock, crew):
+    """Recipients are worked out at dispatch: someone who lost access in between hears
+    nothing, and nobody is mailed about a train they cannot open."""
+    train, *_ = drive(make_train(crew["manager"], **schedule(START)), "verification", **crew)
+    clock.on(VERIFICATION_END + DAY)
+    notifications.reminders_scan()
+    crew["qa"].groups.clear()  # QA leaves before the dispatcher runs
+    notifications.reminders_fan_out()
+    told = Notification.objects.filter(reminder__isnull=False)
+    assert set(told.values_list("recipient__username", flat=True)) == {"manager"}

@@ -73,6 +73,7 @@ def reminder_for(manager, address):
     manager.save()
     train = make_train(manager, **schedule(START))
     notifications.reminders_scan()
+    notifications.reminders_fan_out()
     (pk,) = Notification.objects.filter(status="pending").values_list("pk", flat=True)
     return train, pk
 

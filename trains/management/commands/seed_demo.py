@@ -21,7 +21,7 @@ from releasemgr import roles
 from trains import services
 from trains.choices import CriterionCheck, PhaseKind, TrainState, TrainType
 from trains.management.commands import history
-from trains.models import ReleaseTrain
+from trains.models import FreezeWindow, ReleaseTrain
 
 # B105: the demo users' documented password; refused with DEBUG off
 PASSWORD = "demo"  # nosec B105
@@ -53,6 +53,9 @@ TRAINS = [
 ]
 
 
+FREEZE_NAME = "Year-end freeze"
+
+
 class Command(BaseCommand):
     help = "Create demo users (password 'demo') and a release train in every state."
 
@@ -72,6 +75,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             people = self._users()
             apps = self._applications(people)
+            self._freeze_window(people)
             created = 0
             created += history.seed(people=people, apps=apps)
             for index, spec in enumerate(TRAINS):
@@ -115,6 +119,19 @@ class Command(BaseCommand):
             admin.set_password(PASSWORD)
             admin.save()
         return people
+
+    def _freeze_window(self, people) -> None:
+        """A freeze window in the coming month (once: none of that name yet)."""
+        if FreezeWindow.objects.filter(name=FREEZE_NAME).exists():
+            return
+        start = timezone.localdate() + timedelta(days=18)
+        services.freeze_create(
+            by=people["manager"],
+            name=FREEZE_NAME,
+            start=start,
+            end=start + timedelta(days=10),
+            reason="Peak trading: the shops take the year's orders; nothing deploys.",
+        )
 
     def _applications(self, people) -> list[Application]:
         apps = []
@@ -188,6 +205,7 @@ class Command(BaseCommand):
             return
         if target == TrainState.CONSTRUCTION:
             services.release_transition(release=releases[0], name="complete_development", by=owner)
+            self._slip(_fresh(train), ends, end, people=people, apps=apps, index=index)
             _move_to_next_train(releases[0], by=manager)
             return
         for release in releases:
@@ -213,6 +231,13 @@ class Command(BaseCommand):
         qa_check = train.criteria.get(phase=PhaseKind.VERIFICATION, rule=CriterionCheck.MANUAL)
         services.criterion_set_met(criterion=qa_check, by=qa, met=True)
         if target == TrainState.VERIFICATION:
+            services.health_override_set(
+                train=_fresh(train),
+                by=manager,
+                health="amber",
+                reason="The load-test environment is shared with another team this week.",
+                until=today + timedelta(days=5),
+            )
             return
         services.train_transition(train=train, name="request_executive_approval", by=manager)
         if target == TrainState.EXECUTIVE_APPROVAL:
@@ -234,6 +259,27 @@ class Command(BaseCommand):
         services.train_deploy(
             train=_fresh(train), by=engineer, succeeded=True, log="All services healthy."
         )
+
+    def _slip(self, train, ends, end, *, people, apps, index):
+        """A train that slipped after its baseline: a week later, with a release added
+        since (amber: more slip than HEALTH_AMBER_SLIP_DAYS)."""
+        manager = people["manager"]
+        week = timedelta(days=7)
+        services.plan_move(
+            train=train,
+            by=manager,
+            reason="The billing vendor's API arrives a week late.",
+            end_date=end + week,
+            phase_ends={
+                kind: ends[kind] + week
+                for kind in (PhaseKind.CONSTRUCTION, PhaseKind.VERIFICATION, PhaseKind.DEPLOYMENT)
+            },
+            milestone_dues={m.pk: m.due_date + week for m in train.milestones.all()},
+        )
+        late = application_services.release_create(
+            by=manager, application=apps[2], version=f"{index + 1}.9.0"
+        )
+        services.release_add(train=_fresh(train), release=late, by=manager)
 
 
 def _move_to_next_train(release, *, by) -> None:
