@@ -45,6 +45,7 @@ from trains.notifications import selectors as notification_selectors
 from trains.notifications import services as notification_services
 from trains.selectors import applications_for, pending_requirements
 from trains.selectors.metrics import metrics
+from trains.services import freezes as freeze_services
 from trains.services.links import LinkRefused, decision_link_check, decision_link_use
 from trains.status import train_status
 from trains.views.insight import metrics_scope, require_metrics
@@ -976,17 +977,17 @@ class FreezeWindowsView(APIView):
         responses=answers({201: s.FreezeWindowSerializer}, 400, 403),
     )
     def post(self, request) -> Response:
-        _freeze_keeper(request)
+        _may_keep_freezes(request.user)
         data = s.FreezeWindowSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         window = services.freeze_create(by=request.user, **data.validated_data)
         return Response(s.FreezeWindowSerializer(window).data, status=status.HTTP_201_CREATED)
 
 
-def _freeze_keeper(request) -> None:
-    """Permission before input: only keepers hear what a body lacks."""
-    if not may_keep_freezes(request.user):
-        raise NotAllowed(services.freezes.REFUSAL)
+def _may_keep_freezes(user) -> None:
+    """Permission before input: only a keeper hears what is wrong with the input."""
+    if not may_keep_freezes(user):
+        raise NotAllowed(freeze_services.REFUSAL)
 
 
 def _freeze_window(pk: int) -> FreezeWindow:
@@ -1009,7 +1010,7 @@ class FreezeWindowView(APIView):
         responses=answers({200: s.FreezeWindowSerializer}, 400, 403, 404),
     )
     def patch(self, request, pk: int) -> Response:
-        _freeze_keeper(request)
+        _may_keep_freezes(request.user)
         window = _freeze_window(pk)
         current = {f: getattr(window, f) for f in ("name", "start", "end", "reason")}
         data = s.FreezeWindowSerializer(data={**current, **request.data})
@@ -1023,7 +1024,7 @@ class FreezeWindowView(APIView):
         responses=answers({204: None}, 400, 403, 404),
     )
     def delete(self, request, pk: int) -> Response:
-        _freeze_keeper(request)
+        _may_keep_freezes(request.user)
         window = _freeze_window(pk)
         data = s.FreezeRemoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -15,16 +15,12 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from django.contrib.auth.models import Group
-from django.db import connection, transaction
 from django.utils import timezone
 
-from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
-from releasemgr import roles
-from releasemgr.db import bulk_insert
 from trains.choices import PhaseKind, TrainState, TrainType
-from trains.models import Deployment, Milestone, Phase, ReleaseTrain, TrainEvent
-from trains.selectors.portfolio import Window, Zoom
+
+# bench/run.py imports this module before Django is set up: the models are imported in
+# the functions that build.
 
 
 @dataclass(frozen=True)
@@ -66,12 +62,15 @@ def pages(today: date | None = None) -> dict[str, tuple[str, str]]:
 
 def _manager(username: str):
     from bench.dataset import _user
+    from releasemgr import roles
 
     return _user(username, roles.RELEASE_MANAGERS, first_name=username.capitalize())
 
 
 def build(size: Size = FULL, *, seed: int = 15) -> float:
     """Add the portfolio's open trains and the metrics' history; returns the seconds."""
+    from django.db import connection, transaction
+
     started = time.perf_counter()
     rng = random.Random(seed)  # nosec B311 - repeatable benchmark data, not security
     with transaction.atomic():
@@ -85,6 +84,9 @@ def build(size: Size = FULL, *, seed: int = 15) -> float:
 def _open_trains(count: int, rng: random.Random) -> None:
     """Open trains whose windows meet the current quarter, each with its phases and two
     milestones."""
+    from trains.models import Milestone, Phase, ReleaseTrain
+    from trains.selectors.portfolio import Window, Zoom
+
     lead = _manager(PORTFOLIO_USER)
     window = Window.around(timezone.localdate(), Zoom.QUARTER)
     trains = ReleaseTrain.objects.bulk_create(
@@ -122,6 +124,13 @@ def _moment(day: date, hours: float) -> datetime:
 
 def _history(count: int, rng: random.Random) -> None:
     """Trains closed over the last two years, with everything the metrics read."""
+    from django.contrib.auth.models import Group
+
+    from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
+    from releasemgr import roles
+    from releasemgr.db import bulk_insert
+    from trains.models import Deployment, Phase, ReleaseTrain, TrainEvent
+
     lead = _manager(METRICS_USER)
     executive = _manager("metrics_executive")
     executives = Group.objects.get(name=roles.EXECUTIVES)

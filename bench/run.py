@@ -38,7 +38,11 @@ os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from bench import insight  # noqa: E402 - after the settings are chosen above
+import django  # noqa: E402 - after the settings are chosen above
+
+django.setup()  # bench.insight's models need the apps loaded (no database is opened here)
+
+from bench import insight  # noqa: E402
 
 
 def _recreate_database() -> None:

@@ -137,15 +137,19 @@ class Spread:
     largest: float
 
 
-def spreads(values: QuerySet) -> dict[tuple, Spread]:
+def spreads(values: QuerySet, *, overall: tuple[str, ...] = ()) -> dict[tuple, Spread]:
     """Median, p90, mean and largest of `v` per group, for a queryset of rows
     (metric, key, v) — one query, on PostgreSQL and SQLite alike (PERCENTILE_CONT is
     PostgreSQL's only: ranks from ROW_NUMBER and COUNT windows instead).
 
     The p-th percentile lies at rank 1 + p·(n−1)/100: between the rows ranked
     1 + p·(n−1) div 100 and the next, at the fraction p·(n−1) mod 100 / 100 of the way.
+    The metrics named in `overall` also get a group of all their keys together, key '*',
+    from the same rows (read once).
     """
     inner, params = values.query.sql_with_params()
+    names = ", ".join("'" + name.replace("'", "") + "'" for name in overall)
+    every = f" UNION ALL SELECT metric, '*', v FROM base WHERE metric IN ({names})" if names else ""
 
     def at(p: int) -> str:
         low = f"1 + ({p} * (n - 1)) / 100"
@@ -159,12 +163,13 @@ def spreads(values: QuerySet) -> dict[tuple, Spread]:
         return f"lo{p} + (COALESCE(hi{p}, lo{p}) - lo{p}) * f{p} / 100.0"
 
     sql = (
-        f"SELECT metric, key, n, {value(50)}, {value(90)}, mean, largest FROM ("  # nosec B608 - the ORM's own compiled SQL; values are parameters
+        f"WITH base AS ({inner}), measured AS (SELECT metric, key, v FROM base{every}) "  # nosec B608 - the ORM's own compiled SQL and fixed names; values are parameters
+        f"SELECT metric, key, n, {value(50)}, {value(90)}, mean, largest FROM ("
         f"SELECT metric, key, n, {at(50)}, {at(90)}, AVG(v) AS mean, MAX(v) AS largest FROM ("
         "SELECT metric, key, v, "
         "ROW_NUMBER() OVER (PARTITION BY metric, key ORDER BY v) AS rn, "
         "COUNT(*) OVER (PARTITION BY metric, key) AS n "
-        f"FROM ({inner}) base) ranked GROUP BY metric, key, n) spread"
+        "FROM measured) ranked GROUP BY metric, key, n) spread"
     )
     with connections[values.db].cursor() as cursor:
         cursor.execute(sql, params)

@@ -409,6 +409,19 @@ def _since(train: ReleaseTrain, facts: Facts) -> datetime | None:
     return train.created_at if train.state == TrainState.SCOPING else None
 
 
+def current_deadline(state: str, phases, today: date) -> tuple[PhaseKind | None, date | None, bool]:
+    """The phase a train in `state` is in, that phase's planned end (the deadline), and
+    whether it has passed unmet. `phases`: anything with `kind`, `planned_end` and
+    `actual_end` (the facts' phases, or Phase rows)."""
+    phase = STATE_PHASE.get(state)
+    current = next((p for p in phases if p.kind == phase), None) if phase else None
+    deadline = current.planned_end if current else None
+    overdue = bool(
+        deadline and deadline < today and state not in FINAL_STATES and not current.actual_end
+    )
+    return phase, deadline, overdue
+
+
 def _slip(train: ReleaseTrain, baseline: BaselineFact | None, facts: Facts) -> Slip | None:
     if baseline is None:
         return None
@@ -470,9 +483,8 @@ def train_status(train: ReleaseTrain, user=None, *, today: date | None = None) -
     """Where the train stands and, given a user, what they may do about it."""
     facts = facts_of(train)
     today = today or timezone.localdate()
-    phase = STATE_PHASE.get(train.state)
+    phase, deadline, overdue = current_deadline(train.state, facts.phases, today)
     current = facts.phase(phase) if phase else None
-    deadline = current.planned_end if current else None
     step = _next_step(train.state)
     gates = tuple(
         GateApprovals(
@@ -492,9 +504,6 @@ def train_status(train: ReleaseTrain, user=None, *, today: date | None = None) -
             for r in facts.requirements
             if r.gate == gate and user.pk not in r.decided_by and access.may_decide(user, r, train)
         )
-    overdue = bool(
-        deadline and deadline < today and train.state not in FINAL_STATES and not current.actual_end
-    )
     phases = _phase_criteria(facts)
     slip = _slip(train, facts.baseline, facts)
     current_criteria = next((p for p in phases if p.phase == phase), None)

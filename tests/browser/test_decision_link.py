@@ -18,8 +18,7 @@ pytestmark = pytest.mark.browser
 
 
 def _approve_link_from_the_outbox(train, executive) -> str:
-    for pk in notifications.notifications_dispatch():
-        notifications.notification_deliver(notification_id=pk)
+    notifications.notifications_send()
     sent = Notification.objects.get(
         train=train,
         recipient=executive,

@@ -63,6 +63,7 @@ EVERYONE = {
     "api:profile",
     "api:docs",
     "password_change",
+    "train_baselines",
 }
 MUST_REACH = {
     "manager": EVERYONE
@@ -80,6 +81,7 @@ MUST_REACH = {
         "template_detail",
         "template_edit",
         "schedule_edit",
+        "train_plan",
     },
     "owner": EVERYONE | {"application_list", "application_detail"},
     "qa": EVERYONE,

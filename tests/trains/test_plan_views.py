@@ -115,9 +115,10 @@ def test_scope_since_baseline_lists_who_and_why(
     services.release_remove(train=train, release=gone, by=manager, reason="Missed the train")
     client.force_login(manager)
     client.get(f"/trains/{train.pk}/")
-    # session, user, inbox count; the train with facts; requirements, releases, viewers,
-    # events, the free releases to add; the scope since the baseline
-    with django_assert_max_num_queries(10):
+    # session, user, inbox count; the train with facts; requirements, releases, the
+    # freeze windows, viewers, events, the free releases to add; the scope since the
+    # baseline
+    with django_assert_max_num_queries(11):
         html = client.get(f"/trains/{train.pk}/").content.decode()
     panel = html.split('id="scope-since-baseline"')[1].split("</ul>")[0]
     assert f"Added <strong>{added}</strong>" in panel

@@ -111,11 +111,25 @@ def test_the_portfolio_costs_the_same_for_many_trains(
         train = make_train(manager, name=f"More {i}", **schedule(today))
         services.milestone_add(train=train, by=manager, name="M", due_date=today)
     assert count() == few
-    # session, user with its groups; the trains with their facts, their milestones in the
-    # window; the manager filter's choices
-    with django_assert_max_num_queries(5):
+    # session, user with its groups; the trains, their phases, their milestones in the
+    # window, the freeze windows; the manager filter's choices
+    with django_assert_max_num_queries(7):
         client.get("/portfolio/")
 
 
 def test_signed_out_people_are_sent_to_sign_in(client):
     assert client.get("/portfolio/").status_code == 302
+
+
+def test_freeze_windows_are_shaded_bands(client, manager):
+    from trains.models import FreezeWindow
+
+    today = timezone.localdate()
+    make_train(manager, name="Frozen", **schedule(today))
+    FreezeWindow.objects.create(
+        name="Year end", start=today, end=today + timedelta(days=3), created_by=manager
+    )
+    client.force_login(manager)
+    html = client.get("/portfolio/").content.decode()
+    assert f"<title>Freeze: Year end, {today:%Y-%m-%d} to " in html
+    assert 'class="pf-freeze"' in html

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import OuterRef, Subquery
+from django.db.models import IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import JSONObject
 from django.utils import timezone
 
@@ -32,6 +32,7 @@ from trains.choices import PHASE_WORK_STATE, EventKind, PhaseKind, TrainState
 from trains.facts import CriterionFact, PhaseFact, facts_of, parse_date, parse_moment, with_facts
 from trains.models import (
     Deployment,
+    FreezeWindow,
     Milestone,
     ReleaseTrain,
     ReleaseTrainUserObjectPermission,
@@ -299,9 +300,17 @@ class Dashboard:
 
 
 def dashboard_train(user, pk: int) -> ReleaseTrain:
-    """The train for its page, with its facts, its milestones (a JSON column) and the
-    user's rights on it: one query."""
+    """The train for its page, with its facts, its milestones and the freeze windows from
+    its start on (JSON columns) and the user's rights on it: one query."""
     milestones = Milestone.objects.filter(train=OuterRef("pk")).order_by().values("train")
+    # One aggregate row over every window that ends after the train starts (grouped by a
+    # constant: no GROUP BY); the timeline keeps those it draws.
+    freeze_windows = (
+        FreezeWindow.objects.filter(end__gte=OuterRef("start_date"))
+        .order_by()
+        .annotate(all=Value(1, output_field=IntegerField()))
+        .values("all")
+    )
     return access.get_train_for_user(
         user,
         pk,
@@ -313,7 +322,14 @@ def dashboard_train(user, pk: int) -> ReleaseTrain:
                         JSONObject(id="id", name="name", due="due_date", reached="reached_at")
                     )
                 ).values("j")[:1]
-            )
+            ),
+            page_freezes=Subquery(
+                freeze_windows.annotate(
+                    j=JSONList(
+                        JSONObject(id="id", name="name", start="start", end="end", reason="reason")
+                    )
+                ).values("j")[:1]
+            ),
         ),
     )
 

@@ -83,11 +83,17 @@ def list_rows(trains, *, user: AbstractBaseUser) -> list[ListRow]:
 def page_rows(trains: QuerySet[ReleaseTrain], page, *, user: AbstractBaseUser) -> list[ListRow]:
     """The trains of one page of `trains` (a Paginator's page), each with its status:
     one query, which reads every row's facts and the user's rights with it
-    (`for_status`); the count and the filters work on the plain query."""
+    (`for_status`); the count and the filters work on the plain query. The page's trains
+    are picked in a subquery on the plain columns, so that only they are read with their
+    facts: with the facts in the paged query itself, PostgreSQL built them for every row
+    it skipped (the last of 4,000 pages took 78 s at 100,000 trains)."""
     if not page.paginator.count:
         return []
     bounds = slice(page.start_index() - 1, page.end_index())
-    return list_rows(for_status(trains, user)[bounds], user=user)
+    ordering = trains.query.order_by or trains.model._meta.ordering
+    picked = trains.order_by(*ordering).values("pk")[bounds]
+    shown = for_status(ReleaseTrain.objects.filter(pk__in=picked), user).order_by(*ordering)
+    return list_rows(shown, user=user)
 
 
 # Needs my action ---------------------------------------------------------------------------

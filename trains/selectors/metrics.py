@@ -27,6 +27,7 @@ from django.db.models import (
     FloatField,
     IntegerField,
     Max,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -41,23 +42,16 @@ from releasemgr.db import DaysBetween, Spread, spreads
 from releasemgr.people import person_name
 from releasemgr.roles import group_label
 from trains.choices import PHASE_ORDER, TrainState, TrainType
-from trains.models import Deployment, Phase, ReleaseTrain, TrainEvent
-from trains.workflow import GATE_STATE, STEPS
+from trains.models import Deployment, Phase, ReleaseTrain
+from trains.workflow import GATE_STATE
 
 DEFAULT_DAYS = 90
 ALL = "*"  # a spread's key for all phase kinds, gates or types together
+# The gates a train waits at between phases (a freeze exception is no stage of its own).
+STAGE_GATES = [g for g in Gate if g in GATE_STATE and g in ReleaseTrain.ROUND_FIELDS]
 TOP_APPROVERS = 8
 TOP_WORDS = 8
 
-# The steps that open each gate's round, and those that close it with a decision.
-GATE_OPENS = {
-    gate: [s.name for s in STEPS.values() if s.gate == gate and s.target == state]
-    for gate, state in GATE_STATE.items()
-}
-GATE_CLOSES = {
-    gate: [s.name for s in STEPS.values() if s.gate == gate and state in s.sources]
-    for gate, state in GATE_STATE.items()
-}
 # Words too common to say anything about why a train was rejected.
 _COMMON = """a an and are as at be been but by for from has have in into is it its no not of on
 or our so than that the their them then there these this to too was we were what when which
@@ -115,35 +109,34 @@ def ended_phases(trains: QuerySet, period: Period) -> QuerySet:
 
 
 def gate_rounds(trains: QuerySet, period: Period, gate: str) -> QuerySet:
-    """The history rows of this gate's decided rounds that closed in the period, each with
-    when its round opened (`requested_at`) and the days it waited (`wait`)."""
-    opened = TrainEvent.objects.filter(
-        train=OuterRef("train"),
-        transition__in=GATE_OPENS[gate],
-        created_at__lte=OuterRef("created_at"),
-    ).order_by("-created_at", "-id")
+    """This gate's rounds decided in the period, one row each: when the round opened
+    (`requested_at`), its last decision — the one that passed or rejected it
+    (`decided_at`) — and the days between (`wait`). A round still open is left out."""
+    this_round = F(f"requirement__train__{ReleaseTrain.ROUND_FIELDS[gate]}")
+    still_open = Q(requirement__train__state=GATE_STATE[gate], round=this_round)
     return (
-        TrainEvent.objects.filter(
-            period.bounds("created_at"),
-            train__in=trains.values("pk"),
-            transition__in=GATE_CLOSES[gate],
+        _decided(trains, period)
+        .filter(requirement__gate=gate)
+        .exclude(still_open)
+        .values("requirement__train", "requirement__train__name", "round")
+        .annotate(
+            requested=Min("requested_at"),
+            decided=Max("decided_at"),
+            wait=DaysBetween(Min("requested_at"), Max("decided_at")),
         )
-        .annotate(requested_at=Subquery(opened.values("created_at")[:1]))
-        .filter(requested_at__isnull=False)
-        .annotate(wait=DaysBetween(F("requested_at"), F("created_at")))
         .order_by()
     )
+
+
+def _decided(trains: QuerySet, period: Period) -> QuerySet:
+    return ApprovalDecision.objects.filter(
+        period.bounds("decided_at"), requirement__train__in=trains.values("pk")
+    ).order_by()
 
 
 def decisions(trains: QuerySet, period: Period) -> QuerySet:
     """Approval decisions made in the period, each with the days it waited (`wait`)."""
-    return (
-        ApprovalDecision.objects.filter(
-            period.bounds("decided_at"), requirement__train__in=trains.values("pk")
-        )
-        .annotate(wait=DaysBetween(F("requested_at"), F("decided_at")))
-        .order_by()
-    )
+    return _decided(trains, period).annotate(wait=DaysBetween(F("requested_at"), F("decided_at")))
 
 
 def closed_trains(trains: QuerySet, period: Period) -> QuerySet:
@@ -313,20 +306,16 @@ def metrics(*, trains: QuerySet[ReleaseTrain], period: Period) -> Metrics:
             result.rejections.setdefault(key, {})[count.month] = count
     result.on_time = {k: result.on_time[k] for k in PHASE_ORDER if k in result.on_time}
 
-    every = Value(ALL, output_field=CharField())
     durations = _spread_rows(ended_phases(trains, period), "slip", F("kind"), "slip").union(
-        _spread_rows(ended_phases(trains, period), "slip", every, "slip"),
-        _spread_rows(closed_trains(trains, period), "lead", every, "lead"),
-        *(_spread_rows(gate_rounds(trains, period, gate), "wait", every, "wait") for gate in Gate),
         *(
             _spread_rows(gate_rounds(trains, period, gate), "wait", Value(gate), "wait")
-            for gate in Gate
+            for gate in STAGE_GATES
         ),
         _spread_rows(closed_trains(trains, period), "lead", F("train_type"), "lead"),
         _spread_rows(restores(trains, period), "restore", none, "restore"),
         all=True,
     )
-    found = spreads(durations)
+    found = spreads(durations, overall=("slip", "wait", "lead"))
     for (metric, key), spread in sorted(found.items()):
         if key == ALL:
             result.overall[metric] = spread
@@ -412,12 +401,10 @@ class Rows:
 
 def _gate_rows(trains: QuerySet, period: Period) -> QuerySet:
     first, *rest = (
-        gate_rounds(trains, period, gate).values(
-            "train_id", "train__name", "transition", "requested_at", "created_at", "wait"
-        )
-        for gate in Gate
+        gate_rounds(trains, period, gate).annotate(gate=Value(gate, output_field=CharField()))
+        for gate in STAGE_GATES
     )
-    return first.union(*rest, all=True).order_by("created_at")
+    return first.union(*rest, all=True).order_by("decided")
 
 
 ROWS: dict[str, Rows] = {
@@ -431,9 +418,17 @@ ROWS: dict[str, Rows] = {
     ),
     "approval-wait": Rows(
         "Gate rounds decided",
-        ("train id", "train", "decided by step", "requested", "decided", "days waited"),
+        ("train id", "train", "round", "requested", "decided", "days waited", "gate"),
         _gate_rows,
-        ("train_id", "train__name", "transition", "requested_at", "created_at", "wait"),
+        (
+            "requirement__train",
+            "requirement__train__name",
+            "round",
+            "requested",
+            "decided",
+            "wait",
+            "gate",
+        ),
     ),
     "approvers": Rows(
         "Approval decisions",

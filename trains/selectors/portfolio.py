@@ -3,9 +3,11 @@ or a year), grouped by type or by release manager; every position computed here,
 that the template only draws.
 
 As on the train page's timeline, the SVGs have no viewBox: x positions are percentages
-of the width, heights pixels. Two queries: the trains with their facts (phases, from
-`trains.facts`) and the milestones inside the window; where a train stands (its current
-deadline) is `train_status`.
+of the width, heights pixels. Four queries: the trains, their phases, the milestones
+inside the window and the freeze windows; a train's current deadline is
+`trains.status.current_deadline`, as on its status banner. The SVG pieces of a row are
+put together here with `format_html` (every value escaped): 200 rows of template loops
+cost seconds.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import cached_property
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from releasemgr.people import name_of
 from trains.choices import PHASE_ORDER, STATE_BADGES, TrainState, TrainType
-from trains.facts import facts_of, with_facts
-from trains.models import Milestone, ReleaseTrain
-from trains.status import train_status
+from trains.models import FreezeWindow, Milestone, Phase, ReleaseTrain
+from trains.status import current_deadline
 
 ROW_HEIGHT = 26
 BAR = (5, 16)  # the window's bar: top, height
@@ -150,6 +154,30 @@ class Row:
     summary: str = ""
     health: object = None  # the train's health, where it is known
 
+    @property
+    def strip(self) -> SafeString:
+        """The row's window, phases and milestones as SVG."""
+        return format_html(
+            '<rect class="pf-window" x="{}" y="{}" width="{}" height="{}"><title>{}</title>'
+            "</rect>{}{}",
+            self.window_x,
+            BAR[0],
+            self.window_width,
+            BAR[1],
+            self.summary,
+            format_html_join(
+                "",
+                '<rect class="{}" x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>',
+                ((g.css, g.x, g.y, g.width, g.height, g.title) for g in self.segments),
+            ),
+            format_html_join(
+                "",
+                '<svg x="{}" y="13" overflow="visible"><polygon class="{}" '
+                'points="0,-6 6,0 0,6 -6,0"><title>{}</title></polygon></svg>',
+                ((m.x, m.css, m.title) for m in self.milestones),
+            ),
+        )
+
 
 @dataclass
 class Group:
@@ -170,22 +198,47 @@ class Portfolio:
     bar_y: int = BAR[0]
     bar_height: int = BAR[1]
     phase_kinds: list = field(default_factory=lambda: [(k, k.label) for k in PHASE_ORDER])
+    freezes: list[Segment] = field(default_factory=list)  # freeze windows, shaded bands
+
+    @cached_property
+    def grid(self) -> SafeString:
+        """What every row repeats: the freeze windows' bands, the months' (and weeks')
+        lines, and today's."""
+        bands = format_html_join(
+            "",
+            '<rect class="pf-freeze" x="{}" y="0" width="{}" height="{}"><title>{}</title></rect>',
+            ((f.x, f.width, self.row_height, f.title) for f in self.freezes),
+        )
+        lines = bands + format_html_join(
+            "",
+            '<line class="{}" x1="{}" x2="{}" y1="0" y2="{}"></line>',
+            (("pf-tick" if t.major else "pf-week", t.x, t.x, self.row_height) for t in self.ticks),
+        )
+        if self.today:
+            lines += format_html(
+                '<line class="tl-today" x1="{}" x2="{}" y1="0" y2="{}"></line>',
+                self.today,
+                self.today,
+                self.row_height,
+            )
+        return lines
 
 
 def portfolio_trains(trains: QuerySet[ReleaseTrain], window: Window) -> QuerySet[ReleaseTrain]:
     """The trains whose window overlaps the axis, with what a row draws: the facts (its
     phases) and the milestones inside the window."""
     return (
-        with_facts(trains.filter(start_date__lte=window.last, end_date__gte=window.first))
+        trains.filter(start_date__lte=window.last, end_date__gte=window.first)
         .select_related("primary_manager")
         .prefetch_related(
+            Prefetch("phases", queryset=Phase.objects.order_by("position")),
             Prefetch(
                 "milestones",
                 queryset=Milestone.objects.filter(
                     due_date__range=(window.first, window.last)
                 ).order_by("due_date", "id"),
                 to_attr="shown_milestones",
-            )
+            ),
         )
         .order_by("start_date", "id")
     )
@@ -216,25 +269,26 @@ def _ticks(window: Window) -> list[Tick]:
 
 
 def _row(train: ReleaseTrain, window: Window, today: date) -> Row:
-    status = train_status(train, today=today)
+    phases = list(train.phases.all())
+    now, deadline, overdue = current_deadline(train.state, phases, today)
     row = Row(
         train=train,
         manager=name_of(train.primary_manager),
         state_label=TrainState(train.state).label,
         badge=STATE_BADGES[train.state],
-        deadline=status.deadline,
-        overdue=status.overdue,
+        deadline=deadline,
+        overdue=overdue,
         window_x=window.x(train.start_date),
         window_width=window.width(train.start_date, train.end_date),
     )
-    phases = sorted(facts_of(train).phases, key=lambda p: PHASE_ORDER.index(p.kind))
+    phases.sort(key=lambda p: PHASE_ORDER.index(p.kind))
     start = train.start_date
     for phase in phases:
         end = phase.planned_end
         if end is None:
             continue
         if window.shows(start, end):
-            current = status.phase == phase.kind
+            current = now == phase.kind
             done = phase.actual_end is not None
             row.segments.append(
                 Segment(
@@ -245,7 +299,7 @@ def _row(train: ReleaseTrain, window: Window, today: date) -> Row:
                     f"pf-phase pf-{phase.kind}"
                     + (" pf-current" if current else "")
                     + (" pf-done" if done else ""),
-                    f"{train.name}: {phase.kind.label} {start:%Y-%m-%d} to {end:%Y-%m-%d}"
+                    f"{train.name}: {phase.get_kind_display()} {start:%Y-%m-%d} to {end:%Y-%m-%d}"
                     + (" (now)" if current else " (done)" if done else ""),
                 )
             )
@@ -274,7 +328,8 @@ def _row(train: ReleaseTrain, window: Window, today: date) -> Row:
 
 
 def portfolio(*, trains: QuerySet[ReleaseTrain], window: Window, group_by: GroupBy) -> Portfolio:
-    """The rows of the trains shown in the window, grouped (two queries)."""
+    """The rows of the trains shown in the window, grouped, and the freeze windows
+    (four queries)."""
     today = timezone.localdate()
     rows = [_row(train, window, today) for train in portfolio_trains(trains, window)]
     groups: dict[str, list[Row]] = {}
@@ -285,7 +340,19 @@ def portfolio(*, trains: QuerySet[ReleaseTrain], window: Window, group_by: Group
         for row in sorted(rows, key=lambda r: r.manager.lower()):
             groups.setdefault(row.manager, []).append(row)
     inside = window.first <= today <= window.last
+    freezes = [
+        Segment(
+            window.x(f.start),
+            window.width(f.start, f.end),
+            0,
+            ROW_HEIGHT,
+            "pf-freeze",
+            f"Freeze: {f.name}, {f.start:%Y-%m-%d} to {f.end:%Y-%m-%d}",
+        )
+        for f in FreezeWindow.objects.filter(start__lte=window.last, end__gte=window.first)
+    ]
     return Portfolio(
+        freezes=freezes,
         window=window,
         groups=[Group(label, members) for label, members in groups.items() if members],
         ticks=_ticks(window),

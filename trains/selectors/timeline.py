@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from trains import freezes
 from trains.choices import PHASE_ORDER, PhaseKind, TrainState
-from trains.facts import PhaseFact, facts_of
-from trains.models import Milestone, ReleaseTrain
+from trains.facts import PhaseFact, facts_of, parse_date
+from trains.models import FreezeWindow, Milestone, ReleaseTrain
 from trains.status import TrainStatus
 
 # The drawing's rows, in pixels from its top.
@@ -120,6 +120,27 @@ def _days(n: int) -> str:
     return f"{n} day{'s' if n != 1 else ''}"
 
 
+def _freeze_windows(train: ReleaseTrain, start: date, end: date) -> list[FreezeWindow]:
+    """The freeze windows touching the days drawn: off the page's train query when it
+    read those from the train's start on (selectors.dashboard.dashboard_train), else one
+    query."""
+    if "page_freezes" not in train.__dict__ or start < train.start_date:
+        return list(freezes.windows_between(start, end))
+    windows = [
+        FreezeWindow(
+            pk=w["id"],
+            name=w["name"],
+            start=parse_date(w["start"]),
+            end=parse_date(w["end"]),
+            reason=w["reason"],
+        )
+        for w in train.page_freezes or ()
+    ]
+    return sorted(
+        (w for w in windows if w.start <= end and w.end >= start), key=lambda w: (w.start, w.pk)
+    )
+
+
 def timeline(train: ReleaseTrain, status: TrainStatus, milestones: list[Milestone]) -> Timeline:
     """The timeline of this train as `status` sees it today."""
     facts = facts_of(train)
@@ -182,7 +203,7 @@ def timeline(train: ReleaseTrain, status: TrainStatus, milestones: list[Mileston
             "tl-freeze",
             f"Freeze window: {w.label}" + (f" — {w.reason}" if w.reason else ""),
         )
-        for w in freezes.windows_between(start, end)
+        for w in _freeze_windows(train, start, end)
     ]
     today_tick = None
     if start <= today <= end:
