@@ -564,6 +564,9 @@ class ReleaseMoveView(APIView):
         release = visible_releases(request.user).filter(pk=pk).first()
         if release is None:
             raise Http404("No such application release.")
+        # Permission before input: only its train's managers hear what the body lacks.
+        if release.train_id is not None and not can_manage(request.user, release.train):
+            raise NotAllowed("Only the train's release managers move its application releases.")
         data = s.ReleaseMoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data

@@ -100,6 +100,40 @@ def webhook(code):
     return expect
 
 
+# Pages of no one train: templates, schedules, freeze windows, metrics.
+
+PLANNERS = {"manager"}  # access.may_create_trains: release managers, as a team
+KEEPERS = {"manager"}  # access.may_keep_freezes: staff and release managers
+METRICS = {"manager", "executive"}  # access.may_see_metrics
+
+
+def template(w, p, s):
+    return {"pk": w.template.pk}
+
+
+def schedule(w, p, s):
+    return {"pk": w.schedule.pk}
+
+
+def freeze(w, p, s):
+    return {"pk": w.freeze.pk}
+
+
+def link(w, p, s):
+    """The signed link is the credential: "own" is one naming the persona's train's
+    executive approver (anonymous holds it too, as whoever clicks it in a mail);
+    "other" one naming the other train's approver."""
+    return {"token": w.links["executive" if s == "own" else "other_exec"]}
+
+
+def decision_link(p, s):
+    """Only the link's approver, or someone not signed in, gets past "someone else": the
+    world's trains are in verification, so the link's round has moved on (409)."""
+    if s == "own" and p in ("executive", ANON):
+        return 409
+    return 409 if p == ANON else 403
+
+
 # The API answers with a personal token; without one, 401.
 
 
@@ -235,7 +269,60 @@ RULES: dict[str, list[Rule]] = {
             S,
         )
     ],
-    # In verification no release moves: its managers are sent back with the reason.
+    "milestone_add": [Rule("POST", manage_act, train, S)],
+    # Re-planning: a form with its errors; baselines readable by all who see the train.
+    "train_plan": [Rule("GET", manage_page, train, S), Rule("POST", manage_page, train, S)],
+    "train_baselines": [Rule("GET", page, train, S), Rule("POST", manage_act, train, S)],
+    "health_override": [Rule("POST", manage_act, train, S)],
+    "health_clear": [Rule("POST", manage_act, train, S)],
+    "milestone_reach": [Rule("POST", manage_act, on_train("milestone_pk", "milestone"), S)],
+    # No user name given: the form comes back with the reason beside the field.
+    "access_grant": [Rule("POST", manage_page, train, S)],
+    "access_revoke": [Rule("POST", manage_act, on_train("user_pk", "granted"), S)],
+    "train_step": [
+        Rule("POST", act, lambda w, p, s: {"pk": w.side(s).train.pk, "transition": "cancel"}, S)
+    ],
+    # Templates and schedules: release managers, as a team (any may see, use and change
+    # them); cloning or keeping a train as a template also needs to see that train.
+    "train_clone": [Rule("GET", manage_page, train, S), Rule("POST", manage_page, train, S)],
+    "template_save": [Rule("POST", manage_act, train, S)],
+    "train_from_template": [Rule("POST", only(PLANNERS, 400))],
+    "template_list": [Rule("GET", only(PLANNERS, 200))],
+    "template_detail": [Rule("GET", only(PLANNERS, 200), template)],
+    "template_edit": [
+        Rule("GET", only(PLANNERS, 200), template),
+        Rule("POST", only(PLANNERS, 200), template),
+    ],
+    "schedule_add": [Rule("POST", only(PLANNERS, 400), template)],
+    "schedule_edit": [
+        Rule("GET", only(PLANNERS, 200), schedule),
+        Rule("POST", only(PLANNERS, 200), schedule),
+    ],
+    "schedule_pause": [Rule("POST", only(PLANNERS, 302), schedule)],
+    "schedule_run": [Rule("POST", only(PLANNERS, 302), schedule)],
+    "schedule_delete": [Rule("POST", only(PLANNERS, 302), schedule)],
+    # Freeze windows: everyone signed in reads them; keepers add, change and remove.
+    "freeze_list": [Rule("GET", everyone(200)), Rule("POST", only(KEEPERS, 400))],
+    "freeze_edit": [
+        Rule("GET", only(KEEPERS, 200), freeze),
+        Rule("POST", only(KEEPERS, 400), freeze),
+    ],
+    "freeze_remove": [Rule("POST", only(KEEPERS, 302), freeze)],
+    # Delivery metrics for release managers and executives (of the trains they see); the
+    # portfolio for everyone, of the trains they see.
+    "metrics": [Rule("GET", only(METRICS, 200))],
+    "api:metrics_export": [
+        Rule("GET", only(METRICS, 200), lambda w, p, s: {"name": "on-time"}),
+    ],
+    "portfolio": [Rule("GET", everyone(200))],
+    # An approval mail's link: the signed token names its approver; no sign-in needed.
+    "decision_link": [
+        Rule("GET", decision_link, link, S, reader=lambda p: p),
+        Rule("POST", decision_link, link, S),
+    ],
+    # Moving a release that missed the train: its release managers. The world's trains
+    # are in verification, when releases do not move: its manager is sent back to the
+    # train with the reason, others are refused as on every manage page.
     "release_move": [
         Rule(
             "GET",
@@ -250,33 +337,8 @@ RULES: dict[str, list[Rule]] = {
             S,
         ),
     ],
-    "milestone_add": [Rule("POST", manage_act, train, S)],
-    # Re-planning: a form with its errors; baselines readable by all who see the train.
-    "train_plan": [Rule("GET", manage_page, train, S), Rule("POST", manage_page, train, S)],
-    "train_baselines": [Rule("GET", page, train, S), Rule("POST", manage_act, train, S)],
-    "health_override": [Rule("POST", manage_act, train, S)],
-    "health_clear": [Rule("POST", manage_act, train, S)],
-    "milestone_reach": [Rule("POST", manage_act, on_train("milestone_pk", "milestone"), S)],
-    # No user name given: the form comes back with the reason beside the field.
-    "access_grant": [Rule("POST", manage_page, train, S)],
-    "access_revoke": [Rule("POST", manage_act, on_train("user_pk", "granted"), S)],
-    "train_step": [
-        Rule("POST", act, lambda w, p, s: {"pk": w.side(s).train.pk, "transition": "cancel"}, S)
-    ],
     "inbox": [Rule("GET", everyone(200))],  # it lists what waits for you, maybe nothing
     "calendar": [Rule("GET", everyone(200))],
-    # The signed link is the credential, signed in or not: a forged one is refused.
-    "decision_link": [
-        Rule("GET", everyone(400, anon=400), lambda w, p, s: {"token": "forged"}),
-        Rule("POST", everyone(400, anon=400), lambda w, p, s: {"token": "forged"}),
-    ],
-    # Everyone sees the freeze windows; staff and release managers keep them.
-    "freeze_list": [Rule("GET", everyone(200)), Rule("POST", only({"manager"}, 400))],
-    "freeze_edit": [
-        Rule("GET", only({"manager"}, 404), lambda w, p, s: {"pk": 999999}),
-        Rule("POST", only({"manager"}, 404), lambda w, p, s: {"pk": 999999}),
-    ],
-    "freeze_remove": [Rule("POST", only({"manager"}, 404), lambda w, p, s: {"pk": 999999})],
     # Applications
     "application_list": [
         Rule("GET", only({"manager", "owner", "engineer"}, 200)),
@@ -424,25 +486,65 @@ RULES: dict[str, list[Rule]] = {
     "api:scope_since_baseline": [Rule("GET", api_seen(200), train, S, api=True)],
     "api:health_override": [Rule("POST", api_seen(400), train, S, api=True)],
     "api:deployments": [Rule("POST", api_seen(400), train, S, api=True)],
-    "api:inbox": [Rule("GET", api(lambda p, s: 200), api=True)],
-    "api:decision_link": [
-        Rule("GET", api(lambda p, s: 400), lambda w, p, s: {"token": "forged"}, api=True),
-        Rule("POST", api(lambda p, s: 400), lambda w, p, s: {"token": "forged"}, api=True),
+    # Templates and schedules (release managers; a train cloned must be one they see)
+    "api:templates": [
+        Rule("GET", api(only(PLANNERS, 200, anon=401)), api=True),
+        Rule("POST", api(only(PLANNERS, 400, anon=401)), api=True),
     ],
+    "api:template": [
+        Rule("GET", api(only(PLANNERS, 200, anon=401)), template, api=True),
+        Rule("PATCH", api(only(PLANNERS, 200, anon=401)), template, api=True),
+    ],
+    "api:template_events": [Rule("GET", api(only(PLANNERS, 200, anon=401)), template, api=True)],
+    "api:template_trains": [Rule("POST", api(only(PLANNERS, 400, anon=401)), template, api=True)],
+    "api:template_schedules": [
+        Rule("GET", api(only(PLANNERS, 200, anon=401)), template, api=True),
+        Rule("POST", api(only(PLANNERS, 400, anon=401)), template, api=True),
+    ],
+    "api:train_clone": [
+        Rule("GET", api_seen(200, (PLANNERS, 403)), train, S, api=True),
+        Rule("POST", api_seen(400, (PLANNERS, 403)), train, S, api=True),
+    ],
+    "api:schedules": [Rule("GET", api(only(PLANNERS, 200, anon=401)), api=True)],
+    "api:schedule": [
+        Rule("GET", api(only(PLANNERS, 200, anon=401)), schedule, api=True),
+        Rule("PATCH", api(only(PLANNERS, 200, anon=401)), schedule, api=True),
+        Rule("DELETE", api(only(PLANNERS, 204, anon=401)), schedule, api=True),
+    ],
+    "api:schedule_pause": [Rule("POST", api(only(PLANNERS, 200, anon=401)), schedule, api=True)],
+    "api:schedule_resume": [Rule("POST", api(only(PLANNERS, 200, anon=401)), schedule, api=True)],
+    "api:schedule_run": [Rule("POST", api(only(PLANNERS, 200, anon=401)), schedule, api=True)],
+    # Freeze windows: read by all; keepers change them (permission before input).
     "api:freeze_windows": [
         Rule("GET", api(lambda p, s: 200), api=True),
-        Rule("POST", api(lambda p, s: 400 if p == "manager" else 403), api=True),
+        Rule("POST", api(only(KEEPERS, 400, anon=401)), api=True),
     ],
     "api:freeze_window": [
-        Rule("GET", api(lambda p, s: 404), lambda w, p, s: {"pk": 999999}, api=True),
+        Rule("GET", api(lambda p, s: 200), freeze, api=True),
+        Rule("PATCH", api(only(KEEPERS, 200, anon=401)), freeze, api=True),
+        Rule("DELETE", api(only(KEEPERS, 400, anon=401)), freeze, api=True),
+    ],
+    "api:metrics": [Rule("GET", api(only(METRICS, 200, anon=401)), api=True)],
+    # The token authenticates; the link must still be the signed-in approver's.
+    "api:decision_link": [
         Rule(
-            "PATCH",
-            api(lambda p, s: 404 if p == "manager" else 403),
-            lambda w, p, s: {"pk": 999999},
+            "GET",
+            api(lambda p, s: 409 if s == "own" and p == "executive" else 403),
+            link,
+            S,
+            api=True,
+        ),
+        Rule(
+            "POST",
+            api(lambda p, s: 409 if s == "own" and p == "executive" else 403),
+            link,
+            S,
             api=True,
         ),
     ],
-    "api:release_move": [Rule("POST", api_seen(400), release(1), S, api=True)],
+    # A release found through the trains and applications one sees; its managers move it.
+    "api:release_move": [Rule("POST", api_seen(400, ({"manager"}, 403)), release(1), S, api=True)],
+    "api:inbox": [Rule("GET", api(lambda p, s: 200), api=True)],
     "api:applications": [
         Rule("GET", api(lambda p, s: 200), api=True),
         Rule("POST", api(lambda p, s: 400), api=True),

@@ -8,8 +8,10 @@ with nobody here. Each carries every kind of object a URL can name.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from api import services as api_services
 from api.models import WebhookDelivery, WebhookSubscription
@@ -18,6 +20,8 @@ from releasemgr import roles
 from tests.factories import ReleaseFactory, UserFactory, complete_all, fresh, make_train
 from trains import services
 from trains.models import Deployment
+from trains.services import templates
+from trains.services.links import decision_link_ids, decision_link_url
 
 PERSONAS = ("manager", "owner", "qa", "executive", "engineer", "stakeholder", "outsider")
 PERSONA_ROLES = {
@@ -61,6 +65,10 @@ class World:
     feeds: dict = field(default_factory=dict)  # username -> the feed URL's token
     webhooks: dict = field(default_factory=dict)  # "own"/"other" -> subscription
     deliveries: dict = field(default_factory=dict)
+    template: object = None  # a template of the own train, with a schedule
+    schedule: object = None
+    freeze: object = None  # a freeze window, organisation-wide
+    links: dict = field(default_factory=dict)  # approver username -> a signed decision link
 
     def side(self, scope: str) -> Side:
         return self.own if scope == "own" else self.other
@@ -165,4 +173,38 @@ def build_world() -> World:
             kind="train.transitioned",
             payload={},
         )
+    _build_templates_and_freezes(world)
     return world
+
+
+def _build_templates_and_freezes(world: World) -> None:
+    """Templates, schedules and freeze windows belong to no train: one of each. A decision
+    link for the executive's gate of the own train and for the other train's board."""
+    manager = world.users["manager"]
+    today = timezone.localdate()
+    world.template = templates.template_save(
+        train=world.own.train, by=manager, name="Matrix template"
+    )
+    world.schedule = templates.schedule_create(
+        template=world.template,
+        by=manager,
+        cadence="weeks",
+        interval=4,
+        start_date=today + timedelta(days=60),
+        name_pattern="{year}-{week} Matrix",
+    )
+    world.freeze = services.freeze_create(
+        by=manager,
+        name="Matrix freeze",
+        start=today + timedelta(days=30),
+        end=today + timedelta(days=31),
+    )
+    for approver, side in (("executive", world.own), ("other_exec", world.other)):
+        url = decision_link_url(
+            link_id=decision_link_ids(),
+            requirement=side.exe,
+            user=world.users[approver],
+            round=1,
+            approve=True,
+        )
+        world.links[approver] = url.rstrip("/").rsplit("/", 1)[1]
