@@ -148,8 +148,10 @@ def spreads(values: QuerySet, *, overall: tuple[str, ...] = ()) -> dict[tuple, S
     from the same rows (read once).
     """
     inner, params = values.query.sql_with_params()
-    names = ", ".join("'" + name.replace("'", "") + "'" for name in overall)
-    every = f" UNION ALL SELECT metric, '*', v FROM base WHERE metric IN ({names})" if names else ""
+    # the names are parameters too: only placeholders are formatted into the SQL
+    names = ", ".join(["%s"] * len(overall))
+    union = " UNION ALL SELECT metric, '*', v FROM base WHERE metric IN "
+    every = f"{union}({names})" if overall else ""
 
     def at(p: int) -> str:
         low = f"1 + ({p} * (n - 1)) / 100"
@@ -172,7 +174,7 @@ def spreads(values: QuerySet, *, overall: tuple[str, ...] = ()) -> dict[tuple, S
         "FROM measured) ranked GROUP BY metric, key, n) spread"
     )
     with connections[values.db].cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*params, *overall])
         return {
             (metric, key): Spread(n, median, p90, mean, largest)
             for metric, key, n, median, p90, mean, largest in cursor.fetchall()
