@@ -388,7 +388,7 @@ def test_one_train_from_submission_to_closed(
     # The stakeholder reads the closed train: everything shown, nothing to press.
     follows(s, "Deployed and closed", f"Closed on {today}")
     expect(nav(s).get_by_role("link")).to_have_text(
-        ["releasemgr", "Trains", "Calendar", "Notifications", "Profile"]
+        ["releasemgr", "Trains", "Calendar", "Portfolio", "Notifications", "Profile"]
     )
     main = s.locator("main")
     expect(main.get_by_role("button")).to_have_count(0)
