@@ -71,7 +71,10 @@ def test_demo_data_round_trips_through_a_postgresql_backup(tmp_path, role_groups
                 live.execute(sql)
                 assert restored.execute(sql).fetchall() == live.fetchall(), name
             counts = restored.execute("SELECT count(*) FROM trains_releasetrain").fetchone()
-            assert counts[0] == 9
+            live.execute("SELECT count(*) FROM trains_releasetrain")
+            # the demo's trains (its 9 current ones, two years of closed history and a
+            # schedule's upcoming trains) all came back
+            assert counts[0] == live.fetchone()[0] > 9
             # The restored history is as append-only as the original.
             with pytest.raises(psycopg.errors.RestrictViolation):
                 restored.execute("UPDATE trains_trainevent SET message = 'rewritten'")
@@ -121,4 +124,4 @@ def test_demo_data_round_trips_through_an_sqlite_backup(tmp_path):
         for table in tables:
             query = f'SELECT * FROM "{table}" ORDER BY 1'
             assert a.execute(query).fetchall() == b.execute(query).fetchall(), table
-        assert b.execute("SELECT count(*) FROM trains_releasetrain").fetchone()[0] == 9
+        assert b.execute("SELECT count(*) FROM trains_releasetrain").fetchone()[0] > 9
