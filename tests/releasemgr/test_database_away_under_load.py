@@ -222,12 +222,29 @@ def test_killed_connections_cost_only_the_requests_in_flight(stack):
     for thread in clients:
         thread.start()
     kills: list[tuple[float, float, int]] = []
-    time.sleep(2)  # everyone busy
+
+    def served_after(moment: float) -> int:
+        return sum(1 for a in list(answers) if a.started > moment and a.status == 200)
+
+    def wait_for(predicate, what: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, f"gave up waiting for {what}"
+            time.sleep(0.05)
+
+    # everyone busy: each client has had an answer
+    clients_seen = {f"Load {n}-" for n in range(CLIENTS)}
+    wait_for(
+        lambda: {a.name.rsplit("-", 1)[0] + "-" for a in list(answers)} >= clients_seen,
+        "an answer for every client",
+    )
     for _ in range(KILLS):
         started = time.monotonic()
         killed = _kill_all(stack["db"])
-        kills.append((started, time.monotonic(), killed))
-        time.sleep(1.5)
+        ended = time.monotonic()
+        kills.append((started, ended, killed))
+        # served again, by more than one client, before the next kill
+        wait_for(lambda t=ended: served_after(t) >= CLIENTS, "requests served after a kill")
     stop.set()
     for thread in clients:
         thread.join(timeout=60)

@@ -182,6 +182,13 @@ class Stack:
                 process.wait(timeout=30)
                 process.log.close()
 
+    def beat_rounds(self) -> int:
+        """Tasks the beats have sent so far (each logs "Sending due task")."""
+        return sum(
+            path.read_text(errors="replace").count("Sending due task")
+            for path in self.tmp.glob("beat*.log")
+        )
+
     def logs(self) -> str:
         return "\n".join(
             f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
@@ -307,7 +314,11 @@ def test_killed_workers_lose_no_mail_and_double_none(tmp_path, sink, due, beats)
         took = time.monotonic() - started
         if beats:  # let the beats run a few more scans and dispatches: still nothing new
             settled = sink.count()
-            time.sleep(8)
+            sent = stack.beat_rounds()
+            wait_for(
+                lambda: stack.beat_rounds() >= sent + 4 * beats, 60, "more rounds of the beats"
+            )
+            wait_for(lambda: pending() == 0, 30, "the last rounds' dispatch")
             assert sink.count() == settled
     except AssertionError as error:
         raise AssertionError(f"{error}\n{stack.logs()}") from None
