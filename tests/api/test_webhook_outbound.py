@@ -14,9 +14,11 @@ import datetime
 import socket
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import time_machine
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -173,7 +175,11 @@ def _certificate(tmp_path, name: str) -> tuple[str, str]:
     """A self-signed certificate for `name`, and its key, as PEM files."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
+    # OpenSSL checks validity against the machine's clock, which FREEZE_TODAY does not move
+    hatch = time_machine.escape_hatch
+    now = datetime.datetime.fromtimestamp(
+        hatch.time.time() if hatch.is_travelling() else time.time(), datetime.UTC
+    )
     certificate = (
         x509.CertificateBuilder()
         .subject_name(subject)
