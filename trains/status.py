@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -228,13 +229,13 @@ class TrainStatus:
         """Days to the deadline; negative when overdue."""
         return (self.deadline - self.today).days if self.deadline else None
 
-    @property
+    @cached_property
     def criteria_so_far(self) -> tuple[PhaseCriteria, ...]:
         """The exit criteria of the phases up to the current one (all, once closed)."""
         if self.phase is None:
             return self.phases
         last = PHASE_ORDER.index(self.phase)
-        return tuple(p for p in self.phases if PHASE_ORDER.index(p.phase) <= last)
+        return self.phases[: last + 1]  # self.phases: one a phase, in PHASE_ORDER
 
     @property
     def criteria_met(self) -> int:

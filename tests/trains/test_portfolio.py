@@ -133,3 +133,20 @@ def test_freeze_windows_are_shaded_bands(client, manager):
     html = client.get("/portfolio/").content.decode()
     assert f"<title>Freeze: Year end, {today:%Y-%m-%d} to " in html
     assert 'class="pf-freeze"' in html
+
+
+def test_each_row_shows_the_trains_health_as_its_status_banner_does(client, manager):
+    today = timezone.localdate()
+    on_track = make_train(manager, name="On track", **schedule(today))
+    late = make_train(manager, name="Late", **schedule(today - timedelta(days=10)))
+    client.force_login(manager)
+    html = client.get(f"/portfolio/?at={today:%Y-%m-%d}").content.decode()
+    rows = {
+        name: html.split(f">{name}</a>", 1)[1].split("</li>", 1)[0] for name in ("On track", "Late")
+    }
+    assert "Health: Green" in rows["On track"] and "On track" in rows["On track"]
+    assert "Health: Red" in rows["Late"] and "Scoping is 3 days overdue" in rows["Late"]
+    assert "overdue since" in rows["Late"]
+    for train, words in ((on_track, "Green"), (late, "Red")):
+        banner = client.get(f"/trains/{train.pk}/").content.decode()
+        assert f"Health: {words}" in banner

@@ -4,10 +4,10 @@ that the template only draws.
 
 As on the train page's timeline, the SVGs have no viewBox: x positions are percentages
 of the width, heights pixels. Four queries: the trains, their phases, the milestones
-inside the window and the freeze windows; a train's current deadline is
-`trains.status.current_deadline`, as on its status banner. The SVG pieces of a row are
-put together here with `format_html` (every value escaped): 200 rows of template loops
-cost seconds.
+inside the window and the freeze windows; a train's current deadline and health are its
+status's (`trains.status.train_status`), as on its status banner. The rows are drawn by
+a Jinja2 body (templates/jinja2/trains/_portfolio_rows.html): 200 rows of Django
+template loops cost a quarter of a second.
 """
 
 from __future__ import annotations
@@ -15,17 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
-from functools import cached_property
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
 
 from releasemgr.people import name_of
-from trains.choices import PHASE_ORDER, STATE_BADGES, TrainState, TrainType
-from trains.models import FreezeWindow, Milestone, Phase, ReleaseTrain
-from trains.status import current_deadline
+from trains.choices import PHASE_ORDER, STATE_BADGES, PhaseKind, TrainState, TrainType
+from trains.facts import facts_of, with_facts
+from trains.models import FreezeWindow, Milestone, ReleaseTrain
+from trains.status import TrainStatus, train_status
 
 ROW_HEIGHT = 26
 BAR = (5, 16)  # the window's bar: top, height
@@ -152,31 +150,7 @@ class Row:
     segments: list[Segment] = field(default_factory=list)
     milestones: list[Diamond] = field(default_factory=list)
     summary: str = ""
-    health: object = None  # the train's health, where it is known
-
-    @property
-    def strip(self) -> SafeString:
-        """The row's window, phases and milestones as SVG."""
-        return format_html(
-            '<rect class="pf-window" x="{}" y="{}" width="{}" height="{}"><title>{}</title>'
-            "</rect>{}{}",
-            self.window_x,
-            BAR[0],
-            self.window_width,
-            BAR[1],
-            self.summary,
-            format_html_join(
-                "",
-                '<rect class="{}" x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>',
-                ((g.css, g.x, g.y, g.width, g.height, g.title) for g in self.segments),
-            ),
-            format_html_join(
-                "",
-                '<svg x="{}" y="13" overflow="visible"><polygon class="{}" '
-                'points="0,-6 6,0 0,6 -6,0"><title>{}</title></polygon></svg>',
-                ((m.x, m.css, m.title) for m in self.milestones),
-            ),
-        )
+    status: TrainStatus | None = None  # for its health
 
 
 @dataclass
@@ -200,38 +174,14 @@ class Portfolio:
     phase_kinds: list = field(default_factory=lambda: [(k, k.label) for k in PHASE_ORDER])
     freezes: list[Segment] = field(default_factory=list)  # freeze windows, shaded bands
 
-    @cached_property
-    def grid(self) -> SafeString:
-        """What every row repeats: the freeze windows' bands, the months' (and weeks')
-        lines, and today's."""
-        bands = format_html_join(
-            "",
-            '<rect class="pf-freeze" x="{}" y="0" width="{}" height="{}"><title>{}</title></rect>',
-            ((f.x, f.width, self.row_height, f.title) for f in self.freezes),
-        )
-        lines = bands + format_html_join(
-            "",
-            '<line class="{}" x1="{}" x2="{}" y1="0" y2="{}"></line>',
-            (("pf-tick" if t.major else "pf-week", t.x, t.x, self.row_height) for t in self.ticks),
-        )
-        if self.today:
-            lines += format_html(
-                '<line class="tl-today" x1="{}" x2="{}" y1="0" y2="{}"></line>',
-                self.today,
-                self.today,
-                self.row_height,
-            )
-        return lines
-
 
 def portfolio_trains(trains: QuerySet[ReleaseTrain], window: Window) -> QuerySet[ReleaseTrain]:
     """The trains whose window overlaps the axis, with what a row draws: the facts (its
-    phases) and the milestones inside the window."""
+    phases, and what its health is computed from) and the milestones inside the window."""
     return (
-        trains.filter(start_date__lte=window.last, end_date__gte=window.first)
-        .select_related("primary_manager")
+        with_facts(trains.filter(start_date__lte=window.last, end_date__gte=window.first))
+        .select_related("primary_manager", "health_override_by")
         .prefetch_related(
-            Prefetch("phases", queryset=Phase.objects.order_by("position")),
             Prefetch(
                 "milestones",
                 queryset=Milestone.objects.filter(
@@ -269,21 +219,21 @@ def _ticks(window: Window) -> list[Tick]:
 
 
 def _row(train: ReleaseTrain, window: Window, today: date) -> Row:
-    phases = list(train.phases.all())
-    now, deadline, overdue = current_deadline(train.state, phases, today)
+    status = train_status(train, today=today)
+    now = status.phase
     row = Row(
         train=train,
         manager=name_of(train.primary_manager),
         state_label=TrainState(train.state).label,
         badge=STATE_BADGES[train.state],
-        deadline=deadline,
-        overdue=overdue,
+        deadline=status.deadline,
+        overdue=status.overdue,
         window_x=window.x(train.start_date),
         window_width=window.width(train.start_date, train.end_date),
+        status=status,
     )
-    phases.sort(key=lambda p: PHASE_ORDER.index(p.kind))
     start = train.start_date
-    for phase in phases:
+    for phase in facts_of(train).phases:  # in phase order
         end = phase.planned_end
         if end is None:
             continue
@@ -299,7 +249,8 @@ def _row(train: ReleaseTrain, window: Window, today: date) -> Row:
                     f"pf-phase pf-{phase.kind}"
                     + (" pf-current" if current else "")
                     + (" pf-done" if done else ""),
-                    f"{train.name}: {phase.get_kind_display()} {start:%Y-%m-%d} to {end:%Y-%m-%d}"
+                    f"{train.name}: {PhaseKind(phase.kind).label} "
+                    f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
                     + (" (now)" if current else " (done)" if done else ""),
                 )
             )
