@@ -8,7 +8,7 @@ def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav": {"items": [], "user_items": [], "roles": []}}
-    from trains.access import may_create_trains, may_see_metrics
+    from trains.access import may_create_trains, may_keep_freezes, may_see_metrics
     from trains.selectors import inbox_summary
     from trains.selectors.applications import uses_applications
 
@@ -34,6 +34,10 @@ def navigation(request: HttpRequest) -> dict:
             }
         )
     items.append({"label": "Calendar", "url": "/calendar/"})
+    # Everyone may read the freeze windows (the calendar's bars link there); the
+    # navigation leads whoever keeps them.
+    if may_keep_freezes(user):
+        items.append({"label": "Freezes", "url": "/freezes/"})
     items.append({"label": "Portfolio", "url": "/portfolio/"})
     if may_see_metrics(user):
         items.append({"label": "Metrics", "url": "/metrics/"})

@@ -204,7 +204,9 @@ def test_navigation_offers_the_pages_by_role(client, manager, stakeholder):
     nav = client.get(SENT).context["nav"]
     items = {i["label"]: i for i in nav["items"] + nav["user_items"]}
     assert items["Sent mail"]["active"] and not items["Notifications"]["active"]
+    assert items["Freezes"]["url"] == "/freezes/"  # a manager keeps the freeze windows
     client.force_login(stakeholder)
     nav = client.get(PREFERENCES).context["nav"]
     items = {i["label"]: i for i in nav["items"] + nav["user_items"]}
     assert "Sent mail" not in items and items["Notifications"]["active"]
+    assert "Freezes" not in items
