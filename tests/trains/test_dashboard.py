@@ -472,3 +472,21 @@ def test_a_train_without_planned_ends_draws_what_happened_and_says_not_set(clien
     assert [bool(line.bars) for line in timeline.phases] == [True, False, False, False]
     assert [b.css for b in timeline.phases[0].bars] == ["tl-actual tl-current"]  # no plan
     assert "→ not set" in section(response.content.decode(), "timeline")
+
+
+def test_the_approvals_panel_names_the_deciders_as_people(client, people):
+    train, _, exe, _ = drive(make_train(people["manager"]), "executive_approval", **people)
+    executive = people["executive"]
+    executive.first_name, executive.last_name = "Erin", "Okafor"
+    executive.save()
+    services.decision_record(requirement=exe, by=executive, approve=False, comment="Not yet")
+    services.train_transition(
+        train=fresh(train), name="request_executive_approval", by=people["manager"]
+    )
+    services.decision_record(requirement=exe, by=executive, approve=True, comment="Go")
+    panel = text(
+        section(page(client, people["manager"], fresh(train)).content.decode(), "approvals")
+    )
+    assert "Erin Okafor approved" in panel  # this round
+    assert "Round 1: Erin Okafor rejected" in panel  # an earlier one
+    assert f"{executive.username} approved" not in panel

@@ -180,7 +180,7 @@ class DecisionRow:
     requirement_id: int
     round: int
     user_id: int
-    username: str
+    name: str  # the decider's name, as people are named everywhere (releasemgr.people)
     approve: bool
     comment: str
     when: str
@@ -608,6 +608,8 @@ def _approval_rows(train: ReleaseTrain) -> tuple[list[RequirementRow], list[Deci
         rnd,
         decider_id,
         decider,
+        decider_first,
+        decider_last,
         approve,
         comment,
         decided_at,
@@ -628,6 +630,8 @@ def _approval_rows(train: ReleaseTrain) -> tuple[list[RequirementRow], list[Deci
             "decisions__round",
             "decisions__user_id",
             "decisions__user__username",
+            "decisions__user__first_name",
+            "decisions__user__last_name",
             "decisions__approve",
             "decisions__comment",
             "decisions__decided_at",
@@ -647,7 +651,7 @@ def _approval_rows(train: ReleaseTrain) -> tuple[list[RequirementRow], list[Deci
                     pk,
                     rnd,
                     decider_id,
-                    decider,
+                    person_name(decider_first, decider_last, decider),
                     approve,
                     comment,
                     _when(decided_at),
