@@ -1,11 +1,17 @@
 """The benchmark script still runs, at a size fit for CI (the real one: make bench-reminders)."""
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from bench import reminder_scan
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db,
+    # it builds its history with COPY, as the real benchmark does
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the benchmark is PostgreSQL's"),
+]
 
 
 def test_the_benchmark_builds_and_measures_a_small_history(role_groups):
