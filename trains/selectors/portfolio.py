@@ -3,11 +3,11 @@ or a year), grouped by type or by release manager; every position computed here,
 that the template only draws.
 
 As on the train page's timeline, the SVGs have no viewBox: x positions are percentages
-of the width, heights pixels. Four queries: the trains, their phases, the milestones
-inside the window and the freeze windows; a train's current deadline and health are its
-status's (`trains.status.train_status`), as on its status banner. The rows are drawn by
-a Jinja2 body (templates/jinja2/trains/_portfolio_rows.html): 200 rows of Django
-template loops cost a quarter of a second.
+of the width, heights pixels. Three queries: the trains with their facts (phases
+included), the milestones inside the window and the freeze windows. A train's current
+deadline and health are its status's (`trains.status.train_status`), as on its banner.
+The rows are drawn by a Jinja2 body (templates/jinja2/trains/_portfolio_rows.html):
+200 rows of Django template loops cost a quarter of a second.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from releasemgr.people import name_of
-from trains.choices import PHASE_ORDER, STATE_BADGES, PhaseKind, TrainState, TrainType
+from trains.choices import PHASE_ORDER, PhaseKind, TrainType
 from trains.facts import facts_of, with_facts
 from trains.models import FreezeWindow, Milestone, ReleaseTrain
 from trains.status import TrainStatus, train_status
@@ -140,17 +140,13 @@ class Tick:
 @dataclass
 class Row:
     train: ReleaseTrain
+    status: TrainStatus  # its state, current deadline and health, as on its banner
     manager: str
-    state_label: str
-    badge: str
-    deadline: date | None
-    overdue: bool
     window_x: str
     window_width: str
     segments: list[Segment] = field(default_factory=list)
     milestones: list[Diamond] = field(default_factory=list)
     summary: str = ""
-    status: TrainStatus | None = None  # for its health
 
 
 @dataclass
@@ -223,14 +219,10 @@ def _row(train: ReleaseTrain, window: Window, today: date) -> Row:
     now = status.phase
     row = Row(
         train=train,
+        status=status,
         manager=name_of(train.primary_manager),
-        state_label=TrainState(train.state).label,
-        badge=STATE_BADGES[train.state],
-        deadline=status.deadline,
-        overdue=status.overdue,
         window_x=window.x(train.start_date),
         window_width=window.width(train.start_date, train.end_date),
-        status=status,
     )
     start = train.start_date
     for phase in facts_of(train).phases:  # in phase order
@@ -267,12 +259,12 @@ def _row(train: ReleaseTrain, window: Window, today: date) -> Row:
             )
         )
     deadline = (
-        f", {'overdue since' if row.overdue else 'current deadline'} {row.deadline:%Y-%m-%d}"
-        if row.deadline
+        f", {'overdue since' if status.overdue else 'current deadline'} {status.deadline:%Y-%m-%d}"
+        if status.deadline
         else ""
     )
     row.summary = (
-        f"{train.name}, {train.get_train_type_display()}, {row.state_label}, "
+        f"{train.name}, {train.get_train_type_display()}, {status.state_label}, "
         f"{train.start_date:%Y-%m-%d} to {train.end_date:%Y-%m-%d}{deadline}"
     )
     return row
