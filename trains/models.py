@@ -226,6 +226,11 @@ class Phase(models.Model):
     planned_end = models.DateField(null=True, blank=True)
     actual_start = models.DateTimeField(null=True, blank=True)
     actual_end = models.DateTimeField(null=True, blank=True)
+    # The train's openness, copied for the reminder scan's partial indexes (an index
+    # cannot read the train): cleared once, when the train closes or is cancelled
+    # (services.common.run_step); no train reopens. The scan still reads the train's
+    # state; the copy only keeps the closed history out of its indexes.
+    train_open = models.BooleanField(default=True, editable=False)
 
     class Meta:
         ordering = ["train", "position"]
@@ -240,7 +245,7 @@ class Phase(models.Model):
             models.Index(
                 fields=["planned_end"],
                 include=["id", "train", "kind"],
-                condition=Q(actual_end__isnull=True),
+                condition=Q(actual_end__isnull=True, train_open=True),
                 name="phase_open_by_planned_end",
             ),
         ]
@@ -257,6 +262,11 @@ class Milestone(models.Model):
     reached_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The train's openness, copied for the reminder scan's partial indexes (an index
+    # cannot read the train): cleared once, when the train closes or is cancelled
+    # (services.common.run_step); no train reopens. The scan still reads the train's
+    # state; the copy only keeps the closed history out of its indexes.
+    train_open = models.BooleanField(default=True, editable=False)
 
     class Meta:
         ordering = ["due_date", "id"]
@@ -267,7 +277,7 @@ class Milestone(models.Model):
             models.Index(
                 fields=["due_date"],
                 include=["id", "train", "name"],
-                condition=Q(reached_at__isnull=True),
+                condition=Q(reached_at__isnull=True, train_open=True),
                 name="milestone_open_by_due_date",
             ),
         ]
@@ -302,6 +312,11 @@ class ExitCriterion(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     met_at = models.DateTimeField(null=True, blank=True)
+    # The train's openness, copied for the reminder scan's partial indexes (an index
+    # cannot read the train): cleared once, when the train closes or is cancelled
+    # (services.common.run_step); no train reopens. The scan still reads the train's
+    # state; the copy only keeps the closed history out of its indexes.
+    train_open = models.BooleanField(default=True, editable=False)
 
     class Meta:
         ordering = ["train", "id"]
@@ -332,7 +347,9 @@ class ExitCriterion(models.Model):
             models.Index(
                 fields=["due_date"],
                 include=["id", "train", "phase", "description"],
-                condition=Q(met_at__isnull=True, due_date__isnull=False, rule="manual"),
+                condition=Q(
+                    met_at__isnull=True, due_date__isnull=False, rule="manual", train_open=True
+                ),
                 name="criterion_open_by_due_date",
             ),
         ]

@@ -32,7 +32,6 @@ from trains.choices import (
     NotificationKind,
     NotificationStatus,
     PhaseKind,
-    ReminderKind,
     ReminderTarget,
 )
 from trains.models import (
@@ -61,9 +60,6 @@ class DueItem:
     label: str
     phase: str
     due: date
-
-    def days_left(self, today: date) -> int:
-        return (self.due - today).days
 
 
 def _states_in_phase(kind: str) -> list[str]:
@@ -98,9 +94,8 @@ def due_items(*, today: date, offsets: list[int]) -> list[DueItem]:
             target_id=r["r_id"],
             train_id=r["r_train"],
             train_state=r["r_state"],
-            label=_label(r["r_target"], r["r_label"]),
-            # a milestone belongs to no phase; it counts as the train's current one
-            phase=str(r["r_phase"] or STATE_PHASE[r["r_state"]]),
+            label=r["r_label"],
+            phase=r["r_phase"],
             due=r["r_due"],
         )
         for r in rows
@@ -111,13 +106,14 @@ def due_items_query(*, today: date, offsets: list[int]) -> QuerySet:
     """The scan's query: rows of r_target, r_id, r_train, r_state, r_label, r_phase, r_due.
 
     A UNION ALL over phase ends, unticked manual criteria and unreached milestones, each in
-    two parts: those from two weeks ago to the furthest offset ahead, a range scan of a
-    partial covering index by date; and those overdue for longer, read from the open
-    trains. Both are joined to the open trains' states and kept to the deadlines that have
-    had no reminder since the day rules.reminded_since names for their date (a probe of the
-    reminders' unique index, which starts with the target): a CASE over the few dates near
-    today, one day for all older ones. So a scan after days without workers finds what fell
-    due in the gap, once, and the cost follows the open trains, not the closed history.
+    two parts: those from two weeks ago to the furthest offset ahead, and those overdue for
+    longer; both range scans of a partial covering index by date, which holds the parts of
+    open trains only (`train_open`). Both are joined to the open trains' states and kept to
+    the deadlines that have had no reminder since the day rules.reminded_since names for
+    their date (a probe of the reminders' unique index, which starts with the target): a
+    CASE over the few dates near today, one day for all older ones. So a scan after days
+    without workers finds what fell due in the gap, once, and the cost follows the open
+    trains, not the closed history.
     """
     horizon = today + timedelta(days=max(offsets))
     # the dates whose day differs; from there on back it is the same (a week ago)
@@ -145,28 +141,26 @@ def due_items_query(*, today: date, offsets: list[int]) -> QuerySet:
             )
         )
 
-    def row(target: str, label: str, phase, due: str) -> dict:
+    def row(target: str, label, phase, due: str) -> dict:
         # Every column an expression, so that the three SELECTs line up for the UNION.
         return {
             "r_target": Value(target, output_field=CharField()),
             "r_id": F("pk"),
             "r_train": F("train_id"),
             "r_state": F("train__state"),
-            "r_label": F(label),
+            "r_label": label,
             "r_phase": phase,
             "r_due": F(due),
         }
 
-    open_trains = ReleaseTrain.objects.filter(state__in=OPEN_STATES).values("pk")
-
     def parts(rows: QuerySet, target: str, field: str, columns: dict) -> list[QuerySet]:
-        """The deadlines near today, read off the date index in a window of a few weeks;
-        and those overdue for longer (reminded weekly), read from the open trains, so that
-        neither grows with the closed history."""
+        """The deadlines near today, in a window of a few weeks; and those overdue for
+        longer (reminded weekly): two ranges of the date index of open trains' parts."""
+        rows = rows.filter(train_open=True)  # the index's condition; the state decides
         near_rows = rows.filter(**{f"{field}__range": (near[0], horizon)}).annotate(
             r_since=since(field)
         )
-        long_rows = rows.filter(**{f"{field}__lt": near[0]}, train_id__in=open_trains).annotate(
+        long_rows = rows.filter(**{f"{field}__lt": near[0]}).annotate(
             r_since=Value(long_overdue, output_field=DateField())
         )
         return [
@@ -180,7 +174,7 @@ def due_items_query(*, today: date, offsets: list[int]) -> QuerySet:
         ),
         ReminderTarget.PHASE,
         "planned_end",
-        row(ReminderTarget.PHASE, "kind", F("kind"), "planned_end"),
+        row(ReminderTarget.PHASE, _phase_end_label(), F("kind"), "planned_end"),
     )
     criteria = parts(
         ExitCriterion.objects.filter(
@@ -192,33 +186,34 @@ def due_items_query(*, today: date, offsets: list[int]) -> QuerySet:
         ),
         ReminderTarget.CRITERION,
         "due_date",
-        row(ReminderTarget.CRITERION, "description", F("phase"), "due_date"),
+        row(ReminderTarget.CRITERION, F("description"), F("phase"), "due_date"),
     )
     milestones = parts(
         Milestone.objects.filter(reached_at__isnull=True, train__state__in=OPEN_STATES),
         ReminderTarget.MILESTONE,
         "due_date",
-        row(ReminderTarget.MILESTONE, "name", Value("", output_field=CharField()), "due_date"),
+        # a milestone belongs to no phase; it counts as the train's current one
+        row(ReminderTarget.MILESTONE, F("name"), _train_phase(), "due_date"),
     )
     first, *rest = phases + criteria + milestones
     return first.union(*rest, all=True)
 
 
-def _label(target: str, label: str) -> str:
-    if target == ReminderTarget.PHASE:
-        return f"End of {PhaseKind(label).label.lower()}"
-    return label
+def _phase_end_label() -> Case:
+    """A phase's deadline in words, as a reminder names it: "End of scoping"."""
+    return Case(
+        *[When(kind=kind, then=Value(f"End of {kind.label.lower()}")) for kind in PhaseKind],
+        output_field=CharField(),
+    )
 
 
-def reminder_kinds(*, item: DueItem, today: date, escalate_after: int) -> list[str]:
-    """The reminders a due item calls for today."""
-    left = item.days_left(today)
-    if left >= 0:
-        return [ReminderKind.DUE_SOON]
-    kinds = [ReminderKind.OVERDUE]
-    if -left >= escalate_after:
-        kinds.append(ReminderKind.ESCALATION)
-    return kinds
+def _train_phase() -> Case:
+    """The phase the train is in now (STATE_PHASE), as a column."""
+    return Case(
+        *[When(train__state=state, then=Value(str(phase))) for state, phase in STATE_PHASE.items()],
+        default=Value(""),
+        output_field=CharField(),
+    )
 
 
 # Preferences ---------------------------------------------------------------------------

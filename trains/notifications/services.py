@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -30,6 +30,7 @@ from trains.choices import (
     Delivery,
     NotificationKind,
     NotificationStatus,
+    ReminderKind,
 )
 from trains.models import (
     Digest,
@@ -47,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 # The reminder scan ----------------------------------------------------------------------
 
-# Reminders written per transaction: bounds the transaction and the parameters of the
+# Reminders fanned out per transaction: bounds the transaction and the parameters of the
 # recipients' queries, whatever the number due.
 SCAN_BATCH = 10_000
 
@@ -55,7 +56,7 @@ SCAN_BATCH = 10_000
 @dataclass
 class ScanResult:
     day: date
-    due: int = 0
+    due: int = 0  # deadlines this scan reminded of
     reminders: list[int] = field(default_factory=list)
 
 
@@ -63,38 +64,58 @@ def reminders_scan(*, now: datetime | None = None) -> ScanResult:
     """Write today's reminders for every deadline that needs one, each once: one row per
     due item and kind, not per person (the dispatcher fans them out, reminders_fan_out).
 
-    Set-based: one query finds what is due; then, per batch of SCAN_BATCH, one insert
-    writes the reminders nobody wrote yet (INSERT ... ON CONFLICT DO NOTHING RETURNING).
-    Batches go in the order of the unique key, so two scans at once wait for each other
-    and never deadlock; whoever inserts a reminder second gets nothing back for it.
+    One statement, in the database: INSERT ... SELECT from the scan's query
+    (selectors.due_items_query), a row for each kind the item calls for today, ON
+    CONFLICT DO NOTHING RETURNING. No row travels to Python and back. Rows go in the order
+    of the unique key, so two scans at once wait for each other and never deadlock;
+    whoever inserts a reminder second gets nothing back for it.
     """
-    today = timezone.localdate(now or timezone.now())
-    items = selectors.due_items(today=today, offsets=settings.REMINDER_OFFSETS_DAYS)
-    result = ScanResult(day=today, due=len(items))
-    wanted = sorted(
-        (
-            (item.target, item.target_id, today, str(kind), item)
-            for item in items
-            for kind in selectors.reminder_kinds(
-                item=item, today=today, escalate_after=settings.REMINDER_ESCALATE_AFTER_DAYS
-            )
-        ),
-        key=lambda row: row[:4],
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    due, params = selectors.due_items_query(
+        today=today, offsets=settings.REMINDER_OFFSETS_DAYS
+    ).query.sql_with_params()
+    kinds, applies, kind_params = _kinds_due(today, settings.REMINDER_ESCALATE_AFTER_DAYS)
+    ops = connection.ops
+    quote = ops.quote_name
+    meta = Reminder._meta
+    columns = ", ".join(
+        quote(meta.get_field(name).column)
+        for name in ("train", "target", "target_id", "label", "phase", "kind", "due_date", "day")
+        + ("created_at",)
     )
-    for first in range(0, len(wanted), SCAN_BATCH):
-        with transaction.atomic():
-            inserted = bulk_insert(
-                Reminder,
-                ["train_id", "target", "target_id", "label", "phase", "kind", "due_date", "day"],
-                [
-                    (item.train_id, target, pk, item.label[:200], item.phase, kind, item.due, day)
-                    for target, pk, day, kind, item in wanted[first : first + SCAN_BATCH]
-                ],
-                on_conflict=["target", "target_id", "day", "kind"],
-                returning=["id"],
-            )
-        result.reminders += [pk for (pk,) in inserted]
-    return result
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+        "SELECT d.r_train, d.r_target, d.r_id, d.r_label, d.r_phase, k.kind, d.r_due, %s, %s "
+        f"FROM ({due}) AS d JOIN ({kinds}) AS k ON {applies} "
+        "WHERE true "  # SQLite: tells the upsert's ON CONFLICT from a join's ON
+        "ORDER BY d.r_target, d.r_id, k.kind "
+        "ON CONFLICT (target, target_id, day, kind) DO NOTHING "
+        "RETURNING id, target, target_id"
+    )
+    day_at = [ops.adapt_datefield_value(today), ops.adapt_datetimefield_value(now)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [*day_at, *params, *kind_params])
+        written = cursor.fetchall()
+    return ScanResult(
+        day=today,
+        due=len({(target, pk) for _, target, pk in written}),
+        reminders=sorted(pk for pk, _, _ in written),
+    )
+
+
+def _kinds_due(today: date, escalate_after: int) -> tuple[str, str, list]:
+    """The reminder kinds as rows, and the join's condition on the due item `d`: due soon
+    from today on, overdue once past, and an escalation as well from `escalate_after` days
+    overdue. SQL for `reminders_scan`: (rows, condition, the condition's params)."""
+    rules = [
+        (ReminderKind.DUE_SOON, ">=", today),
+        (ReminderKind.OVERDUE, "<", today),
+        (ReminderKind.ESCALATION, "<=", today - timedelta(days=escalate_after)),
+    ]
+    rows = " UNION ALL ".join(f"SELECT '{kind}' AS kind" for kind, _, _ in rules)
+    condition = " OR ".join(f"(k.kind = '{kind}' AND d.r_due {op} %s)" for kind, op, _ in rules)
+    return rows, condition, [connection.ops.adapt_datefield_value(day) for _, _, day in rules]
 
 
 def reminders_fan_out(*, now: datetime | None = None, limit: int = SCAN_BATCH) -> int:

@@ -18,6 +18,7 @@ from releasemgr.exceptions import (
 )
 from trains import facts, signals, workflow
 from trains.choices import (
+    FINAL_STATES,
     STATE_PHASE,
     STATE_WHERE,
     EventKind,
@@ -118,6 +119,13 @@ def stamp_phases(train: ReleaseTrain, from_state: str, to_state: str) -> None:
         )
 
 
+def retire_parts(train: ReleaseTrain) -> None:
+    """A train that closed or was cancelled: its phases, milestones and criteria leave the
+    reminder scan's indexes (their `train_open` copy)."""
+    for parts in (train.phases, train.milestones, train.criteria):
+        parts.filter(train_open=True).update(train_open=False)
+
+
 def run_step(
     train: ReleaseTrain,
     name: str,
@@ -138,6 +146,8 @@ def run_step(
     getattr(train, name)(**kwargs)  # its condition is read from the facts just computed
     train.save()
     stamp_phases(train, from_state, train.state)
+    if train.state in FINAL_STATES:
+        retire_parts(train)
     record(
         train,
         EventKind.TRANSITION,

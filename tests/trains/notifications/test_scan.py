@@ -3,10 +3,12 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.factories import drive, fresh, make_train, schedule
 from trains import services
-from trains.models import Notification, Reminder
+from trains.models import ExitCriterion, Milestone, Notification, Phase, Reminder
 from trains.notifications import selectors
 from trains.notifications import services as notifications
 
@@ -236,6 +238,9 @@ def test_cancelled_and_closed_trains_are_not_reminded(clock, crew):
     for offset in (0, 7, 8, 20, 29, 40):
         scan(clock, START + offset * DAY)
     assert not Reminder.objects.exists()
+    # their parts have left the scan's indexes (the `train_open` copy of the state)
+    for parts in (Phase, Milestone, ExitCriterion):
+        assert not parts.objects.filter(train__in=[cancelled, closed], train_open=True).exists()
 
 
 def test_the_scan_is_one_query_whatever_the_number_of_trains(
@@ -246,9 +251,26 @@ def test_the_scan_is_one_query_whatever_the_number_of_trains(
     make_train(manager, **schedule(START))
     with django_assert_num_queries(1):
         items = selectors.due_items(today=START, offsets=[7, 2, 1])
-    assert [(i.target, i.label, i.days_left(START)) for i in items] == [
-        ("phase", "End of scoping", 7)
+    assert [(i.target, i.label, i.phase, i.due) for i in items] == [
+        ("phase", "End of scoping", "scoping", START + 7 * DAY)
     ]
+
+
+def test_the_scan_writes_its_reminders_in_one_statement(clock, manager, crew):
+    trains = [make_train(manager, **schedule(START - 10 * DAY)) for _ in range(3)]
+    services.milestone_add(train=trains[0], by=manager, name="Freeze", due_date=START + 2 * DAY)
+    with CaptureQueriesContext(connection) as queries:
+        result = notifications.reminders_scan()
+    statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 1 and statements[0].startswith("INSERT INTO")
+    written = Reminder.objects.filter(pk__in=result.reminders)
+    # three phase ends 3 days overdue: overdue and (from the third day) escalated; the
+    # milestone due in 2 days, in the train's current phase
+    assert sorted(written.values_list("target", "kind", "label", "phase")) == sorted(
+        [("phase", kind, "End of scoping", "scoping") for kind in ("overdue", "escalation")] * 3
+        + [("milestone", "due_soon", "Freeze", "scoping")]
+    )
+    assert result.due == 4
 
 
 def test_reminders_are_facts(clock, manager):
