@@ -30,14 +30,18 @@ smoke: install
 	./scripts/smoke.sh
 
 # Every test on PostgreSQL and Redis; then hostile input once more on SQLite (what `make
-# run` uses), where the database itself refuses other things than PostgreSQL does.
+# run` uses), where the database itself refuses other things than PostgreSQL does. Both
+# in TEST_WORKERS processes (pytest-xdist; each has its own test database and Redis
+# database); TEST_WORKERS=0 runs in one.
+TEST_WORKERS ?= 2
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-fuzz.sqlite3 CELERY_BROKER_URL=memory:// \
 	HYPOTHESIS_PROFILE=ci \
-	$(BIN)/pytest tests/security/test_fuzz.py tests/security/test_huge_ids.py -p no:cacheprovider -q
+	$(BIN)/pytest -n $(TEST_WORKERS) tests/security/test_fuzz.py tests/security/test_huge_ids.py \
+	    -p no:cacheprovider -q
 
 # Hostile input, many times over (README, "Tests"): the property-based tests with fresh
 # random cases (HYPOTHESIS_PROFILE=fuzz, FUZZ_EXAMPLES per target, 130 by default) on

@@ -31,7 +31,21 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"clock frozen on {day} (FREEZE_TODAY)" if day else None
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under xdist each worker counts its own; they travel to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["hardening_numbers"] = dict(numbers.COUNTS)
+
+
+@pytest.hookimpl(optionalhook=True)  # xdist's hook
+def pytest_testnodedown(node, error) -> None:
+    numbers.COUNTS.update(getattr(node, "workeroutput", {}).get("hardening_numbers", {}))
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
+    if getattr(terminalreporter.config, "workeroutput", None) is not None:
+        return  # a worker: the controller reports the sum
     if numbers.COUNTS:
         numbers.write()
         terminalreporter.write_sep("-", "hardening numbers")

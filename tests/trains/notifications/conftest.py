@@ -1,3 +1,4 @@
+import os
 from datetime import UTC, date, datetime, time
 
 import pytest
@@ -29,3 +30,12 @@ def clock():
 def crew(people):
     """The people `drive` needs (tests/conftest.py's `people`)."""
     return people
+
+
+def workers_redis_url() -> str:
+    """The Redis database where the tests that run real Celery workers queue their tasks
+    (they purge it): REMINDERS_TEST_REDIS_URL, else one of this test process's own, so
+    that under pytest-xdist two such tests at once never share a queue (gw0: 14, gw1: 13)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    default = f"redis://127.0.0.1:6379/{14 - int(worker or 0)}"
+    return os.environ.get("REMINDERS_TEST_REDIS_URL", default)

@@ -44,6 +44,8 @@ from tests.factories import UserFactory, make_train, schedule
 from trains import services
 from trains.models import Notification, Phase
 
+from .conftest import workers_redis_url
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
@@ -52,7 +54,7 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parents[3]
-REDIS_URL = os.environ.get("REMINDERS_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_URL = workers_redis_url()
 TRAINS = int(os.environ.get("FAULTS_TRAINS", "60"))
 SMTP_DELAY = 0.02  # seconds per accepted mail: the dispatch takes a few seconds
 FINISH_WITHIN = 120  # seconds after the last worker starts; the old requeue was an hour

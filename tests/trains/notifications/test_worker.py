@@ -5,7 +5,6 @@ The worker runs in a thread of this process (celery.contrib.testing), consumes f
 backend, so the test reads the very messages it sent.
 """
 
-import os
 import time
 from datetime import timedelta
 
@@ -21,9 +20,14 @@ from tests.factories import make_train, schedule, scope
 from trains import tasks
 from trains.models import Notification, Reminder
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+from .conftest import workers_redis_url
 
-REDIS_URL = os.environ.get("REMINDERS_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
+
+REDIS_URL = workers_redis_url()
 
 
 @pytest.fixture
