@@ -44,7 +44,7 @@ from django.http import Http404
 from applications.models import ApplicationRelease
 from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
 from releasemgr import roles
-from releasemgr.db import id_list
+from releasemgr.db import Compiled, id_list
 from trains.choices import PhaseKind
 from trains.models import (
     ReleaseTrain,
@@ -448,10 +448,25 @@ def _audience(
 
 def pairs(
     train_ids: Iterable[int], action: str, *, role: str | None = None, among=None
-) -> QuerySet:
+) -> list[tuple[int, int]]:
     """(train id, user id) of the active people who may take `action` on each of these
     trains, for many trains in one query (a UNION ALL; pairs may repeat). `role` keeps
-    only the holders of that role; `among` (user ids) only those people."""
+    only the holders of that role; `among` (user ids) only those people. The query's
+    SQL is compiled once for each form (`Compiled`): asked on every change, building it
+    cost more than running it."""
+    key = (action, role, among is not None)
+    if key not in _PAIRS:
+        _PAIRS[key] = Compiled(
+            lambda trains, people=None: _pairs_query(trains, action, role=role, among=people),
+            slots=2 if among is not None else 1,
+        )
+    return _PAIRS[key].rows(train_ids, *([among] if among is not None else []))
+
+
+_PAIRS: dict[tuple[str, str | None, bool], Compiled] = {}
+
+
+def _pairs_query(train_ids, action: str, *, role: str | None, among) -> QuerySet:
     first, *rest = (
         rows.values_list(link.train, link.member)
         for rows, link in _audience(train_ids, action, role=role, among=among)
