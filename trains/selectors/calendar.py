@@ -6,10 +6,12 @@ import calendar as pycalendar
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Value
 from django.utils import timezone
 
+from releasemgr.db import id_list
 from trains import freezes
+from trains.choices import PhaseKind
 from trains.facts import with_facts
 from trains.models import FreezeWindow, Milestone, Phase, ReleaseTrain
 from trains.status import TrainStatus, train_status
@@ -82,38 +84,46 @@ class CalendarMonth:
 
 
 def calendar_entries(
-    *, trains: QuerySet[ReleaseTrain], first: date, last: date
+    *, trains: dict[int, ReleaseTrain], first: date, last: date
 ) -> list[CalendarEntry]:
-    """Phase deadlines and milestones of these trains between two dates (2 queries)."""
+    """Phase deadlines and milestones of these trains (by id) between two dates (1 query)."""
     today = timezone.localdate()
-    entries = [
-        CalendarEntry(
-            day=p.planned_end,
-            train=p.train,
-            label=f"{p.get_kind_display()} ends",
-            kind="phase",
-            overdue=p.planned_end < today and p.actual_end is None and p.train.is_open,
-            done=p.actual_end is not None,
+    ids = id_list(trains)
+    phases = Phase.objects.filter(train_id__in=ids, planned_end__range=(first, last)).values_list(
+        Value("phase"), "train_id", "kind", "planned_end", "actual_end"
+    )
+    milestones = Milestone.objects.filter(
+        train_id__in=ids, due_date__range=(first, last)
+    ).values_list(Value("milestone"), "train_id", "name", "due_date", "reached_at")
+    entries = []
+    rows = phases.order_by().union(milestones.order_by(), all=True)
+    for kind, train_id, name, day, done_at in rows:
+        train = trains[train_id]
+        entries.append(
+            CalendarEntry(
+                day=day,
+                train=train,
+                label=f"{PhaseKind(name).label} ends" if kind == "phase" else name,
+                kind=kind,
+                overdue=day < today and done_at is None and train.is_open,
+                done=done_at is not None,
+            )
         )
-        for p in Phase.objects.filter(
-            train__in=trains, planned_end__range=(first, last)
-        ).select_related("train")
-    ]
-    entries += [
-        CalendarEntry(
-            day=m.due_date,
-            train=m.train,
-            label=m.name,
-            kind="milestone",
-            overdue=m.due_date < today and m.reached_at is None and m.train.is_open,
-            done=m.reached_at is not None,
-        )
-        for m in Milestone.objects.filter(
-            train__in=trains, due_date__range=(first, last)
-        ).select_related("train")
-    ]
     entries.sort(key=lambda e: (e.day, e.train.name, e.label))
     return entries
+
+
+def _health(train_ids: list[int]) -> dict[int, TrainStatus]:
+    """The status of these trains, for their health: their facts read in one query (none
+    for no trains). Closed and cancelled trains have no health, so they are not asked."""
+    if not train_ids:
+        return {}
+    trains = with_facts(
+        ReleaseTrain.objects.filter(pk__in=id_list(train_ids)).select_related(
+            "primary_manager", "health_override_by"
+        )
+    )
+    return {t.pk: train_status(t) for t in trains}
 
 
 def _bars(
@@ -160,24 +170,30 @@ def _freeze_bars(windows: list[FreezeWindow], week: list[date]) -> list[FreezeBa
 
 def calendar_month(*, trains: QuerySet[ReleaseTrain], month: date) -> CalendarMonth:
     """The weeks (Monday first) around a month: each day's deadlines and milestones of
-    these trains, each week's bars of the trains' windows and of the freeze windows
-    (4 queries)."""
+    these trains, each week's bars of the trains' windows (with the open ones' health)
+    and of the freeze windows (5 queries; 4 when no open train shows)."""
     weeks = pycalendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
     first, last = weeks[0][0], weeks[-1][-1]
-    entries = calendar_entries(trains=trains, first=first, last=last)
+    # The trains that show: a window across these weeks, or a deadline or milestone in
+    # them. The access policy is asked once, here; the other queries read these ids.
+    showing = {
+        t.pk: t
+        for t in trains.filter(
+            Q(start_date__lte=last, end_date__gte=first)
+            | Q(pk__in=Phase.objects.filter(planned_end__range=(first, last)).values("train"))
+            | Q(pk__in=Milestone.objects.filter(due_date__range=(first, last)).values("train"))
+        ).order_by()
+    }
+    entries = calendar_entries(trains=showing, first=first, last=last)
     by_day: dict[date, list[CalendarEntry]] = {}
     for entry in entries:
         by_day.setdefault(entry.day, []).append(entry)
-    # The windows with their facts (JSON columns of the same query): each one's health.
-    windows = list(
-        with_facts(
-            trains.filter(start_date__lte=last, end_date__gte=first).select_related(
-                "primary_manager", "health_override_by"
-            )
-        ).order_by("start_date", "end_date", "name", "id")
+    windows = sorted(
+        (t for t in showing.values() if t.start_date <= last and t.end_date >= first),
+        key=lambda t: (t.start_date, t.end_date, t.name, t.pk),
     )
     frozen = list(freezes.windows_between(first, last))
-    health = {t.pk: train_status(t) for t in windows}
+    health = _health([t.pk for t in windows if t.is_open])
     return CalendarMonth(
         first=month,
         weeks=[
