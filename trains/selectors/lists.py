@@ -113,6 +113,11 @@ NEEDS_SCAN = 25
 _MOVING_STEPS = tuple(
     s for s in STEPS.values() if s.offered and s.action and (s.needs_criteria or s.needs_quorum)
 )
+# The states those steps leave, by the action that takes them: one condition an action.
+_MOVING_SOURCES = {
+    action: [state for s in _MOVING_STEPS if s.action == action for state in s.sources]
+    for action in dict.fromkeys(s.action for s in _MOVING_STEPS)
+}
 
 
 @dataclass(frozen=True)
@@ -134,9 +139,9 @@ def _might_need(user: AbstractBaseUser) -> Q | None:
     needed). It narrows the trains whose status is read, never decides:
     `ListRow.needs_me` does."""
     ways = [
-        Q(state__in=step.sources) & access.holds(user, step.action)
-        for step in _MOVING_STEPS
-        if not access.trains_for(user, step.action).query.is_empty()
+        Q(state__in=sources) & access.holds(user, action)
+        for action, sources in _MOVING_SOURCES.items()
+        if access.could_hold(user, action)
     ]
     if getattr(user, "may_have_inbox", True):  # read with the user (releasemgr.auth)
         waiting = pending_requirements(user=user).order_by().values("train_id")
