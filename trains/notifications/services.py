@@ -85,7 +85,7 @@ def reminders_scan(*, now: datetime | None = None) -> ScanResult:
         + ("created_at",)
     )
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # nosec B608 - identifiers from model metadata, the ORM's compiled SQL; values are parameters
         "SELECT d.r_train, d.r_target, d.r_id, d.r_label, d.r_phase, k.kind, d.r_due, %s, %s "
         f"FROM ({due}) AS d JOIN ({kinds}) AS k ON {applies} "
         "WHERE true "  # SQLite: tells the upsert's ON CONFLICT from a join's ON
