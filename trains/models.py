@@ -219,6 +219,15 @@ class ReleaseTrainGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(ReleaseTrain, on_delete=models.CASCADE)
 
 
+def train_open_field() -> models.BooleanField:
+    """Whether the part's train is open, copied onto phases, milestones and exit criteria
+    for the reminder scan's partial indexes (an index cannot read the train): cleared
+    once, when the train closes or is cancelled (services.common.retire_parts); no train
+    reopens. The scan still reads the train's state; the copy only keeps the closed
+    history out of its indexes."""
+    return models.BooleanField(default=True, editable=False)
+
+
 class Phase(models.Model):
     train = models.ForeignKey(ReleaseTrain, on_delete=models.CASCADE, related_name="phases")
     kind = models.CharField(max_length=20, choices=PhaseKind.choices)
@@ -226,11 +235,7 @@ class Phase(models.Model):
     planned_end = models.DateField(null=True, blank=True)
     actual_start = models.DateTimeField(null=True, blank=True)
     actual_end = models.DateTimeField(null=True, blank=True)
-    # The train's openness, copied for the reminder scan's partial indexes (an index
-    # cannot read the train): cleared once, when the train closes or is cancelled
-    # (services.common.run_step); no train reopens. The scan still reads the train's
-    # state; the copy only keeps the closed history out of its indexes.
-    train_open = models.BooleanField(default=True, editable=False)
+    train_open = train_open_field()
 
     class Meta:
         ordering = ["train", "position"]
@@ -262,11 +267,7 @@ class Milestone(models.Model):
     reached_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    # The train's openness, copied for the reminder scan's partial indexes (an index
-    # cannot read the train): cleared once, when the train closes or is cancelled
-    # (services.common.run_step); no train reopens. The scan still reads the train's
-    # state; the copy only keeps the closed history out of its indexes.
-    train_open = models.BooleanField(default=True, editable=False)
+    train_open = train_open_field()
 
     class Meta:
         ordering = ["due_date", "id"]
@@ -312,11 +313,7 @@ class ExitCriterion(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     met_at = models.DateTimeField(null=True, blank=True)
-    # The train's openness, copied for the reminder scan's partial indexes (an index
-    # cannot read the train): cleared once, when the train closes or is cancelled
-    # (services.common.run_step); no train reopens. The scan still reads the train's
-    # state; the copy only keeps the closed history out of its indexes.
-    train_open = models.BooleanField(default=True, editable=False)
+    train_open = train_open_field()
 
     class Meta:
         ordering = ["train", "id"]

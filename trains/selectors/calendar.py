@@ -12,9 +12,8 @@ from django.utils import timezone
 from releasemgr.db import id_list
 from trains import freezes
 from trains.choices import PhaseKind
-from trains.facts import with_facts
 from trains.models import FreezeWindow, Milestone, Phase, ReleaseTrain
-from trains.status import TrainStatus, train_status
+from trains.status import TrainStatus, train_status, with_status_facts
 
 
 @dataclass
@@ -118,11 +117,7 @@ def _health(train_ids: list[int]) -> dict[int, TrainStatus]:
     for no trains). Closed and cancelled trains have no health, so they are not asked."""
     if not train_ids:
         return {}
-    trains = with_facts(
-        ReleaseTrain.objects.filter(pk__in=id_list(train_ids)).select_related(
-            "primary_manager", "health_override_by"
-        )
-    )
+    trains = with_status_facts(ReleaseTrain.objects.filter(pk__in=id_list(train_ids)))
     return {t.pk: train_status(t) for t in trains}
 
 

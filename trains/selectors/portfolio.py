@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from releasemgr.people import name_of
 from trains.choices import PHASE_ORDER, PhaseKind, TrainType
-from trains.facts import facts_of, with_facts
+from trains.facts import facts_of
 from trains.models import FreezeWindow, Milestone, ReleaseTrain
-from trains.status import TrainStatus, train_status
+from trains.status import TrainStatus, train_status, with_status_facts
 
 ROW_HEIGHT = 26
 BAR = (5, 16)  # the window's bar: top, height
@@ -175,8 +175,7 @@ def portfolio_trains(trains: QuerySet[ReleaseTrain], window: Window) -> QuerySet
     """The trains whose window overlaps the axis, with what a row draws: the facts (its
     phases, and what its health is computed from) and the milestones inside the window."""
     return (
-        with_facts(trains.filter(start_date__lte=window.last, end_date__gte=window.first))
-        .select_related("primary_manager", "health_override_by")
+        with_status_facts(trains.filter(start_date__lte=window.last, end_date__gte=window.first))
         .prefetch_related(
             Prefetch(
                 "milestones",
