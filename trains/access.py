@@ -29,7 +29,7 @@ from functools import reduce
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -107,7 +107,9 @@ class Person:
     group_ids: tuple[int, ...]
 
     @classmethod
-    def of(cls, user: AbstractBaseUser) -> Person:
+    def of(cls, user: AbstractBaseUser | Person) -> Person:
+        if isinstance(user, Person):
+            return user
         return cls(user.pk, tuple(sorted(roles.group_ids(user))))
 
 
@@ -246,8 +248,9 @@ def _holds_roles(user: AbstractBaseUser, path: Path) -> bool:
     return all(roles.has_role(user, role) for role in path.roles)
 
 
-def _row_condition(person: Person, path: Path, *, outer: str = "pk") -> Q:
+def _row_condition(who: AbstractBaseUser | Person, path: Path, *, outer: str = "pk") -> Q:
     """The path as a condition on a train row (index lookups on that train)."""
+    person = Person.of(who)
     link = path.link
     if link is LEADS:
         condition = Q(primary_manager=person.pk)
@@ -258,13 +261,23 @@ def _row_condition(person: Person, path: Path, *, outer: str = "pk") -> Q:
     return condition
 
 
-def _set_condition(person: Person, path: Path) -> Q:
-    """The path as a condition on the set of trains (one subquery of train ids)."""
+def _set_condition(user: AbstractBaseUser, path: Path) -> Q:
+    """The path as a condition on the set of trains (one subquery of train ids, which
+    names no outer table: compiled once, `compiled_for`)."""
     link = path.link
     if link is LEADS:
-        condition = Q(primary_manager=person.pk)
+        condition = Q(primary_manager=user.pk)
     else:
-        condition = Q(pk__in=link.rows_of(person).values(link.train))
+
+        def compile_(person: Person) -> tuple[str, list] | None:
+            try:
+                return link.rows_of(person).order_by().values(link.train).query.sql_with_params()
+            except EmptyResultSet:  # through a group, for someone in none
+                return None
+
+        rows = compiled_for(user, ("rows", link.name), compile_)
+        # bandit B611 accepted: SQL the ORM compiled from RULES; values stay parameters
+        condition = Q(pk__in=RawSQL(*rows) if rows else [])  # nosec B611
     for when in path.when:
         condition &= when()
     return condition
@@ -272,8 +285,7 @@ def _set_condition(person: Person, path: Path) -> Q:
 
 def _condition(user: User, action: str, form: Callable) -> Q | None:
     """The OR of the paths the user's roles allow; None when no path is open."""
-    person = Person.of(user)
-    conditions = [form(person, p) for p in paths(action) if _holds_roles(user, p)]
+    conditions = [form(user, p) for p in paths(action) if _holds_roles(user, p)]
     return reduce(operator.or_, conditions) if conditions else None
 
 
@@ -389,55 +401,68 @@ def with_permissions(trains: QuerySet, user: User, *actions: str) -> QuerySet:
     return trains.annotate(**columns)
 
 
-# Stand-ins for a person's ids while a column is compiled: no row has ids like these.
-_MARK = -9_000_000_000_000_000_000
-_COLUMNS: dict[tuple, tuple[str, tuple, tuple[int, ...], tuple[tuple[int, ...], ...]] | None] = {}
-
-
 def _permission_column(user: AbstractBaseUser, action: str) -> Value | RawSQL:
-    """The rule for `action` as a column of a query of trains, for this user.
-
-    Building its subqueries with the ORM cost more than running them (a dashboard's four
-    columns, 12 ms a request). Their SQL differs between people only in which paths
-    their roles open and how many groups they are in, so it is compiled once a database
-    and such shape, with stand-in ids, and each person's ids are bound in its place."""
+    """The rule for `action` as a column of a query of trains, for this user: compiled
+    once a shape (`compiled_for`; a dashboard's four columns cost 12 ms a request to
+    build with the ORM)."""
     opened = tuple(_holds_roles(user, p) for p in paths(action))
+
+    def compile_(person: Person) -> tuple[str, list] | None:
+        ways = zip(paths(action), opened, strict=True)
+        conditions = [_row_condition(person, path) for path, open_ in ways if open_]
+        if not conditions:
+            return None
+        condition = reduce(operator.or_, conditions)
+        query = ReleaseTrain.objects.annotate(
+            may=ExpressionWrapper(condition, output_field=BooleanField())
+        ).query
+        return query.get_compiler(connection=connection).compile(query.annotations["may"])
+
+    bound = compiled_for(user, ("may", action, opened), compile_)
+    # bandit B611 accepted: SQL the ORM compiled from RULES; every value stays a parameter
+    return Value(False) if bound is None else RawSQL(*bound, output_field=BooleanField())  # nosec B611
+
+
+# Stand-ins for a person's ids while SQL is compiled: no row has ids like these.
+_MARK = -9_000_000_000_000_000_000
+_COMPILED: dict[tuple, tuple[str, tuple, tuple[int, ...], tuple[tuple[int, ...], ...]] | None] = {}
+
+
+def compiled_for(
+    user: AbstractBaseUser, shape: tuple, compile_: Callable[[Person], tuple[str, list] | None]
+) -> tuple[str, list] | None:
+    """SQL about one person, as `compile_(person)` makes it, with this user's ids bound.
+
+    Building such SQL with the ORM (a rule's subqueries, the inbox's pending
+    requirements) costs more than running it, and it differs between people only in
+    their ids, how many groups they are in and what `shape` says (which of a rule's
+    paths their roles open): so it is compiled once a database and shape, for a
+    stand-in person, and each person's ids take the stand-in's places among the
+    parameters. `compile_` returns (SQL, parameters), or None when there is nothing to
+    ask."""
     person = Person.of(user)
-    key = (connection.alias, connection.vendor, action, opened, len(person.group_ids))
-    if key not in _COLUMNS:
-        _COLUMNS[key] = _compile_column(action, opened, len(person.group_ids))
-    compiled = _COLUMNS[key]
-    if compiled is None:
-        return Value(False)
-    sql, params, user_at, groups_at = compiled
+    key = (connection.alias, connection.vendor, *shape, len(person.group_ids))
+    if key not in _COMPILED:
+        stand_in = Person(_MARK, tuple(_MARK + 1 + n for n in range(len(person.group_ids))))
+        compiled = compile_(stand_in)
+        if compiled is not None:
+            sql, params = compiled
+
+            def at(mark: int) -> tuple[int, ...]:
+                return tuple(i for i, p in enumerate(params) if p == mark)
+
+            compiled = (sql, tuple(params), at(stand_in.pk), tuple(map(at, stand_in.group_ids)))
+        _COMPILED[key] = compiled
+    if _COMPILED[key] is None:
+        return None
+    sql, params, user_at, groups_at = _COMPILED[key]
     params = list(params)
     for i in user_at:
         params[i] = person.pk
     for positions, group_id in zip(groups_at, person.group_ids, strict=True):
         for i in positions:
             params[i] = group_id
-    # bandit B611 accepted: the SQL is what the ORM compiled from RULES; every value in it
-    # stays a parameter
-    return RawSQL(sql, params, output_field=BooleanField())  # nosec B611
-
-
-def _compile_column(action: str, opened: tuple[bool, ...], groups: int):
-    """(SQL, parameters, where the user's id sits, where each group's id sits) of the
-    paths `opened` of `action`, compiled in a query of trains; None when none is open."""
-    stand_in = Person(_MARK, tuple(_MARK + 1 + n for n in range(groups)))
-    ways = zip(paths(action), opened, strict=True)
-    conditions = [_row_condition(stand_in, path) for path, open_ in ways if open_]
-    if not conditions:
-        return None
-    query = ReleaseTrain.objects.annotate(
-        may=ExpressionWrapper(reduce(operator.or_, conditions), output_field=BooleanField())
-    ).query
-    sql, params = query.get_compiler(connection=connection).compile(query.annotations["may"])
-
-    def at(mark: int) -> tuple[int, ...]:
-        return tuple(i for i, p in enumerate(params) if p == mark)
-
-    return sql, tuple(params), at(stand_in.pk), tuple(at(g) for g in stand_in.group_ids)
+    return sql, params
 
 
 def remember_permissions(train: ReleaseTrain, user: User) -> ReleaseTrain:
@@ -613,21 +638,21 @@ def barred_from_deciding(train: ReleaseTrain, gate: str) -> frozenset[int]:
     return frozenset([barred]) if barred is not None else frozenset()
 
 
-def _decides(user: AbstractBaseUser) -> Q:
-    """Requirements that ask for this user: by name or through one of their groups.
+def _decides(person: Person) -> Q:
+    """Requirements that ask for this person: by name or through one of their groups.
     A train's primary release manager is not asked for its executive approval."""
-    person = Person.of(user)
     named = reduce(operator.or_, (link.names(person) for link in DECIDERS))
     for gate, who in BARRED.items():
-        named &= ~Q(gate=gate, **{f"train__{who}": user})
+        named &= ~Q(gate=gate, **{f"train__{who}": person.pk})
     return named
 
 
-def decidable_requirements(user: User) -> QuerySet[ApprovalRequirement]:
-    """Every approval requirement this user may decide, open or not."""
-    if not user.is_authenticated:
+def decidable_requirements(user: User | Person) -> QuerySet[ApprovalRequirement]:
+    """Every approval requirement this user (or person, `compiled_for`) may decide, open
+    or not."""
+    if not isinstance(user, Person) and not user.is_authenticated:
         return ApprovalRequirement.objects.none()
-    return ApprovalRequirement.objects.filter(_decides(user))
+    return ApprovalRequirement.objects.filter(_decides(Person.of(user)))
 
 
 def names_an_approver() -> Q:

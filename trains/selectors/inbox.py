@@ -7,19 +7,22 @@ from dataclasses import dataclass
 from functools import reduce
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
 from trains import access, workflow
+from trains.access import Person
 from trains.models import ReleaseTrain
 from trains.status import TrainStatus, for_status, statuses
 
 
-def pending_requirements(*, user: AbstractBaseUser) -> QuerySet[ApprovalRequirement]:
+def pending_requirements(*, user: AbstractBaseUser | Person) -> QuerySet[ApprovalRequirement]:
     """Requirements waiting for this user's decision: those they may decide
     (`access.decidable_requirements`) at a gate that is open, in its current round, and
-    not decided by them yet."""
-    if not user.is_authenticated:
+    not decided by them yet. For a `Person` too (`access.compiled_for`)."""
+    if not isinstance(user, Person) and not user.is_authenticated:
         return ApprovalRequirement.objects.none()
     waiting = reduce(
         operator.or_,
@@ -29,7 +32,7 @@ def pending_requirements(*, user: AbstractBaseUser) -> QuerySet[ApprovalRequirem
                 Exists(
                     ApprovalDecision.objects.filter(
                         requirement=OuterRef("pk"),
-                        user=user,
+                        user=user.pk,
                         round=OuterRef(f"train__{ReleaseTrain.ROUND_FIELDS[gate]}")
                         if gate in ReleaseTrain.ROUND_FIELDS
                         else ReleaseTrain.FIXED_ROUND,
@@ -47,19 +50,43 @@ def pending_requirements(*, user: AbstractBaseUser) -> QuerySet[ApprovalRequirem
     )
 
 
+def waiting_trains(user: AbstractBaseUser) -> RawSQL:
+    """The ids of the trains with a requirement waiting for this user's decision, as a
+    subquery (compiled once, `access.compiled_for`)."""
+
+    def compile_(person: Person) -> tuple[str, list]:
+        waiting = pending_requirements(user=person).order_by().values("train_id")
+        return waiting.query.sql_with_params()
+
+    # bandit B611 accepted: SQL the ORM compiled; every value in it stays a parameter
+    return RawSQL(*access.compiled_for(user, ("waiting trains",), compile_))  # nosec B611
+
+
 def inbox_summary(*, user: AbstractBaseUser) -> tuple[int, bool]:
     """(How many trains wait for this user's decision, whether they ever decided): what
-    the navigation's Approvals link shows, in one query."""
-    # COUNT(DISTINCT train) as a plain function, not an aggregate: no GROUP BY, one row
-    waiting = (
-        pending_requirements(user=user)
-        .order_by()
-        .annotate(
-            n=Func("train_id", function="COUNT", template="%(function)s(DISTINCT %(expressions)s)")
+    the navigation's Approvals link shows, in one query (compiled once,
+    `access.compiled_for`: on every page, building it cost as much as running it)."""
+    if not user.is_authenticated:
+        return 0, False
+
+    def compile_(person: Person) -> tuple[str, list]:
+        # COUNT(DISTINCT train) as a plain function, not an aggregate: no GROUP BY, one row
+        waiting = (
+            pending_requirements(user=person)
+            .order_by()
+            .annotate(
+                n=Func(
+                    "train_id", function="COUNT", template="%(function)s(DISTINCT %(expressions)s)"
+                )
+            )
         )
-    )
-    (row,) = waiting.values_list("n", Exists(ApprovalDecision.objects.filter(user=user.pk)))
-    return row[0] or 0, bool(row[1])
+        decided_ = Exists(ApprovalDecision.objects.filter(user=person.pk))
+        return waiting.values_list("n", decided_).query.sql_with_params()
+
+    with connection.cursor() as cursor:
+        cursor.execute(*access.compiled_for(user, ("inbox summary",), compile_))
+        n, decided_any = cursor.fetchone()
+    return n or 0, bool(decided_any)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from trains import access, workflow
 from trains.choices import OPEN_STATES
 from trains.filters import Show, shown
 from trains.models import ReleaseTrain
-from trains.selectors.inbox import pending_requirements
+from trains.selectors.inbox import waiting_trains
 from trains.status import TrainStatus, Waiting, for_status, statuses
 from trains.workflow import STEPS
 
@@ -144,8 +144,7 @@ def _might_need(user: AbstractBaseUser) -> Q | None:
         if access.could_hold(user, action)
     ]
     if getattr(user, "may_have_inbox", True):  # read with the user (releasemgr.auth)
-        waiting = pending_requirements(user=user).order_by().values("train_id")
-        ways.append(Q(pk__in=waiting))
+        ways.append(Q(pk__in=waiting_trains(user)))
     return reduce(operator.or_, ways) if ways else None
 
 
