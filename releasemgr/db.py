@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db import connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Aggregate, FloatField, Func, JSONField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -237,9 +238,26 @@ def spreads(values: QuerySet, *, overall: tuple[str, ...] = ()) -> dict[tuple, S
 
 
 def _spreads(alias: str, sql: str, params: list) -> dict[tuple, Spread]:
-    with connections[alias].cursor() as cursor:
+    with connections[alias].cursor() as cursor, planned_each_time(alias):
         cursor.execute(sql, params)
         return {
             (metric, key): Spread(n, median, p90, mean, largest)
             for metric, key, n, median, p90, mean, largest in cursor.fetchall()
         }
+
+
+@contextmanager
+def planned_each_time(alias: str = DEFAULT_DB_ALIAS):
+    """Statements run inside are never prepared (settings: DB_PREPARE_THRESHOLD): for
+    reads over a period or filters, whose best plan depends on the values. Prepared,
+    PostgreSQL may settle on a generic plan after five runs: the metrics' spreads then
+    took 433 ms instead of 350."""
+    raw = connections[alias].connection  # opened by the cursor the caller took first
+    if raw is None or connections[alias].vendor != "postgresql":
+        yield
+        return
+    threshold, raw.prepare_threshold = raw.prepare_threshold, None
+    try:
+        yield
+    finally:
+        raw.prepare_threshold = threshold
