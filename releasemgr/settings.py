@@ -151,7 +151,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # server-side binding). Planning the pages' big reads cost more than running them
     # (the dashboard's train: 10 ms of planning, 4 ms of execution). `off` behind a
     # PgBouncer in transaction mode, which cannot keep a statement for a connection.
-    _prepare = env.str("DB_PREPARE_THRESHOLD", default="5")
+    _prepare = env.str("DB_PREPARE_THRESHOLD", default="5").strip().lower()
+    if _prepare != "off" and not (_prepare.isdigit() and len(_prepare) < 7):
+        raise ImproperlyConfigured(
+            f"DB_PREPARE_THRESHOLD must be a number of runs (such as 5) or off, not {_prepare!r}"
+        )
     _options["server_side_binding"] = True
     _options["prepare_threshold"] = None if _prepare == "off" else int(_prepare)
 
