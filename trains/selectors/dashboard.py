@@ -718,7 +718,11 @@ def _release_rows(train: ReleaseTrain, user) -> list[ReleaseRow]:
             if owner_id not in may_open:
                 may_open[owner_id] = may_open_application(user, owner_id)
             if app_id not in applications:
-                applications[app_id] = Application(pk=app_id, name=app, product_owner_id=owner_id)
+                # from_db: the ORM's own way to make a read row an instance, at half the cost
+                # of the keyword constructor (200 releases a page)
+                applications[app_id] = Application.from_db(
+                    None, ["id", "name", "product_owner_id"], (app_id, app, owner_id)
+                )
             row = rows[pk] = ReleaseRow(
                 pk=pk,
                 app_name=app,
@@ -734,13 +738,12 @@ def _release_rows(train: ReleaseTrain, user) -> list[ReleaseRow]:
             )
             states[pk] = set()
             # What the services' refusals read: the release, its application's owner.
-            releases[pk] = ApplicationRelease(
-                pk=pk,
-                version=version,
-                state=state,
-                train_id=train.pk,
-                application=applications[app_id],
+            releases[pk] = release = ApplicationRelease.from_db(
+                None,
+                ["id", "application_id", "version", "train_id", "state"],
+                (pk, app_id, version, train.pk, state),
             )
+            release.application = applications[app_id]
         if turnover_id is not None:
             states[pk].add(turnover_state)
             row.turnovers.append(
