@@ -3,6 +3,7 @@ drawn, a value shows on hover, nothing is wider than a phone's screen."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -24,12 +25,14 @@ METRICS = "/metrics/?first=2025-01-01&last=2025-03-31"
 def running(people):
     manager = people["manager"]
     today = timezone.localdate()
+    # Every window holds today, so that all five show in today's quarter whatever the
+    # date (trains starting next week fell into the next quarter on 31 December).
     for i, (kind, offset) in enumerate(
         [
-            (TrainType.MAJOR, -20),
-            (TrainType.MINOR, -5),
-            (TrainType.PATCH, 10),
-            (TrainType.MINOR, 30),
+            (TrainType.MAJOR, -30),
+            (TrainType.MINOR, -20),
+            (TrainType.PATCH, -5),
+            (TrainType.MINOR, 0),
         ]
     ):
         train = make_train(
@@ -58,7 +61,10 @@ def test_the_portfolio_wide_and_on_a_phone(visitor: Visitor, running):
     rows = page.locator(".pf-row:not(.pf-head)")
     expect(rows).to_have_count(5)
     expect(page.locator(".pf-today-label")).to_contain_text("Today")
-    expect(page.locator("rect.pf-phase title").first).to_contain_text("Scoping")
+    # a phase segment says what it is on hover (the first drawn is not always scoping:
+    # on a quarter's first day, the older trains show only their later phases)
+    scoping = page.locator("rect.pf-phase title").filter(has_text="Scoping").first
+    expect(scoping).to_contain_text(re.compile(r"of the quarter: Scoping \d{4}-\d\d-\d\d to "))
     screenshot(page, "portfolio-wide")
     page.get_by_role("link", name="Year").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(str(timezone.localdate().year))
