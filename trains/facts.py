@@ -146,6 +146,16 @@ COLUMNS = (
     "facts_refusal",
     "facts_baseline",
 )
+# What a glance at a train (its deadline and health: trains.status.train_glance) is
+# computed from: the exit criteria's checks read the phases, the approvers and the
+# releases too.
+GLANCE_COLUMNS = (
+    "facts_phases",
+    "facts_criteria",
+    "facts_requirements",
+    "facts_releases",
+    "facts_baseline",
+)
 
 
 def _json_rows(rows: QuerySet, group_by: str, **fields) -> Subquery:
@@ -155,8 +165,9 @@ def _json_rows(rows: QuerySet, group_by: str, **fields) -> Subquery:
     )
 
 
-def with_facts(trains: QuerySet) -> QuerySet:
-    """The trains with their facts, as JSON columns of the same query.
+def with_facts(trains: QuerySet, columns: tuple[str, ...] = COLUMNS) -> QuerySet:
+    """The trains with their facts (or those `columns` hold), as JSON columns of the
+    same query.
 
     The columns are correlated subqueries that never change, so their SQL is built and
     compiled once a database (`_compiled`) and added as raw SQL: building them with the
@@ -167,6 +178,7 @@ def with_facts(trains: QuerySet) -> QuerySet:
             # of _fact_expressions; every value in it stays a parameter
             column: RawSQL(sql, params, output_field=JSONField())  # nosec B611
             for column, (sql, params) in _compiled().items()
+            if column in columns
         }
     )
 
@@ -330,19 +342,21 @@ def ReleaseTrainEngineers() -> QuerySet:
     return ReleaseTrain.release_engineers.through.objects.all()
 
 
-def facts_of(train: ReleaseTrain) -> Facts:
+def facts_of(train: ReleaseTrain, columns: tuple[str, ...] = COLUMNS) -> Facts:
     """The train's facts: off the train when it was read `with_facts`, else one query;
-    kept on the train until `forget`."""
-    cached = train.__dict__.get("_facts")
-    if cached is not None:
-        return cached
-    if all(column in train.__dict__ for column in COLUMNS):
-        row = {column: train.__dict__[column] for column in COLUMNS}
+    kept on the train until `forget`. Given a part of the columns (`GLANCE_COLUMNS`),
+    the facts those hold, the others empty (the whole facts when they are kept)."""
+    kept = train.__dict__.setdefault("_facts", {})
+    for wanted in (COLUMNS, columns):
+        if wanted in kept:
+            return kept[wanted]
+    if all(column in train.__dict__ for column in columns):
+        row = {column: train.__dict__[column] for column in columns}
     else:
         from trains.models import ReleaseTrain
 
-        row = with_facts(ReleaseTrain.objects.filter(pk=train.pk)).values(*COLUMNS).get()
-    facts = train.__dict__["_facts"] = _parse(row)
+        row = with_facts(ReleaseTrain.objects.filter(pk=train.pk), columns).values(*columns).get()
+    facts = kept[columns] = _parse(row)
     return facts
 
 
@@ -393,7 +407,7 @@ def _parse(row: dict) -> Facts:
                 parse_moment(p["started"]),
                 parse_moment(p["ended"]),
             )
-            for p in row["facts_phases"] or ()
+            for p in row.get("facts_phases") or ()
         ),
         key=lambda p: PHASE_ORDER.index(p.kind),
     )
@@ -409,7 +423,7 @@ def _parse(row: dict) -> Facts:
                 met_at=parse_moment(c["met_at"]),
                 met_by=person_name(c["by_first"], c["by_last"], c["by"]) if c["by"] else "",
             )
-            for c in row["facts_criteria"] or ()
+            for c in row.get("facts_criteria") or ()
         ),
         key=lambda c: c.pk,
     )
@@ -430,12 +444,12 @@ def _parse(row: dict) -> Facts:
                 rejections=r["rejections"],
                 decided_by=frozenset(_nested(r["decided_by"]) or ()),
             )
-            for r in row["facts_requirements"] or ()
+            for r in row.get("facts_requirements") or ()
         ),
         key=lambda r: r.pk,
     )
-    releases = row["facts_releases"] or {}
-    refusal = row["facts_refusal"]
+    releases = row.get("facts_releases") or {}
+    refusal = row.get("facts_refusal")
     baseline = row.get("facts_baseline")
     return Facts(
         phases=tuple(phases),
@@ -444,8 +458,8 @@ def _parse(row: dict) -> Facts:
         release_count=releases.get("total", 0),
         releases_complete=releases.get("complete", 0),
         releases_without_accepted_turnover=releases.get("no_turnover", 0),
-        waiting_owners=_people(row["facts_owners"]),
-        engineers=_people(row["facts_engineers"]),
+        waiting_owners=_people(row.get("facts_owners")),
+        engineers=_people(row.get("facts_engineers")),
         last_refusal=(
             Refusal(
                 transition=refusal["transition"],

@@ -131,6 +131,8 @@ def test_every_form_of_the_policy_gives_the_same_answer(spec, manager):
                 for user in map(_reload, everyone):
                     one = access.may(user, action, ReleaseTrain.objects.get(pk=train.pk))
                     in_set = access.trains_for(user, action).filter(pk=train.pk).exists()
+                    by_row = access.trains_for(user, action, by_row=True)
+                    assert by_row.filter(pk=train.pk).exists() == in_set, (action, user)
                     column = access.remember_permissions(
                         access.with_permissions(
                             ReleaseTrain.objects.filter(pk=train.pk), user, action

@@ -2,6 +2,7 @@
 same numbers for the same train, because each reads `train_status` (and the pages that
 list many trains read it in their own query)."""
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -9,11 +10,12 @@ from django.core import mail
 from django.utils import timezone
 
 from api import services as api_services
-from tests.factories import complete_all, drive, fresh, make_train, scope
+from tests.factories import complete_all, drive, fresh, make_train, schedule, scope
 from trains import services
-from trains.models import Notification
+from trains.choices import Health
+from trains.models import Notification, ReleaseTrain
 from trains.notifications import services as notification_services
-from trains.status import train_status
+from trains.status import TrainGlance, train_glance, train_status
 
 pytestmark = pytest.mark.django_db
 
@@ -214,3 +216,44 @@ def test_scoping_stands_since_the_train_was_submitted_and_says_how_far_its_deadl
     assert status.deadline_text == "in 7 days"
     time_machine.move_to(status.deadline + timedelta(days=1))
     assert train_status(fresh(train)).deadline_text == "1 day overdue"
+
+
+def test_the_calendar_and_the_portfolio_glance_at_the_same_status(client, people, settings):
+    """A glance (`train_glance`, from fewer facts) says what the whole status says of
+    the state, the deadline and the health: green, red, amber and overridden."""
+    settings.HEALTH_AMBER_DAYS = 3
+    manager = people["manager"]
+    today = timezone.localdate()
+    trains = [
+        make_train(manager, **schedule(today, step=10)),  # green
+        make_train(manager, **schedule(today - timedelta(days=20), step=10)),  # red
+        make_train(manager, **schedule(today - timedelta(days=8), step=10)),  # amber
+        make_train(manager, **schedule(today, step=10)),  # overridden
+    ]
+    services.health_override_set(
+        train=trains[3],
+        by=manager,
+        health=Health.AMBER,
+        reason="Vendor",
+        until=today + timedelta(days=3),
+    )
+    drive(make_train(manager, **schedule(today - timedelta(days=3))), "verification", **people)
+    glance_fields = [f.name for f in dataclasses.fields(TrainGlance)]
+
+    def glance(status) -> dict:
+        return {name: getattr(status, name) for name in glance_fields} | {
+            "health": status.health,
+            "health_text": status.health_text,
+        }
+
+    expected = {t.pk: glance(train_status(fresh(t))) for t in ReleaseTrain.objects.all()}
+    assert {e["health"] for e in expected.values()} == {Health.GREEN, Health.RED, Health.AMBER}
+    for train in ReleaseTrain.objects.all():
+        assert glance(train_glance(fresh(train))) == expected[train.pk]
+
+    client.force_login(manager)
+    month = client.get("/calendar/").context["month"]
+    shown = {b.train.pk: glance(b.status) for week in month.weeks for b in week.windows}
+    portfolio = client.get("/portfolio/").context["chart"]
+    rows = {r.train.pk: glance(r.status) for g in portfolio.groups for r in g.rows}
+    assert shown == rows == expected

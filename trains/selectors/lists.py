@@ -9,7 +9,9 @@ from datetime import date
 from functools import reduce
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from approvals.models import Gate
 from trains import access, workflow
@@ -131,21 +133,19 @@ class Needs:
         return f"{len(self.rows)}{'' if self.checked_all else '+'}"
 
 
-def _might_need(user: AbstractBaseUser) -> Q | None:
+def _might_need(user: AbstractBaseUser) -> tuple[Q | None, list[str]]:
     """Trains this person might have something to do on now: in a state one of the moving
-    steps leaves, which they may take (`access.holds`, the rule on each row: the trains
-    are read in deadline order and only the first few are looked at); or
-    with a requirement waiting for their decision. None when nothing could be (no query
-    needed). It narrows the trains whose status is read, never decides:
+    steps leaves, which they may take (the `may_<action>` column of
+    `access.with_permissions`, the rule on each row: the trains are read in deadline
+    order and only the first few are looked at); or with a requirement waiting for their
+    decision. None when nothing could be (no query needed), and the actions whose columns
+    it reads. It narrows the trains whose status is read, never decides:
     `ListRow.needs_me` does."""
-    ways = [
-        Q(state__in=sources) & access.holds(user, action)
-        for action, sources in _MOVING_SOURCES.items()
-        if access.could_hold(user, action)
-    ]
+    actions = [a for a in _MOVING_SOURCES if access.could_hold(user, a)]
+    ways = [Q(state__in=_MOVING_SOURCES[a], **{f"may_{a}": True}) for a in actions]
     if getattr(user, "may_have_inbox", True):  # read with the user (releasemgr.auth)
         ways.append(Q(pk__in=waiting_trains(user)))
-    return reduce(operator.or_, ways) if ways else None
+    return (reduce(operator.or_, ways) if ways else None), actions
 
 
 def _urgency(row: ListRow) -> tuple:
@@ -157,12 +157,26 @@ def needs_my_action(trains: QuerySet[ReleaseTrain], *, user: AbstractBaseUser) -
     """The trains of `trains` (a plain `train_list`, filtered or not) that wait for this person,
     overdue and nearest deadline first. One query, none for someone who cannot act: the
     candidates are picked in a subquery, so that only they are read with their facts."""
-    condition = _might_need(user)
+    condition, actions = _might_need(user)
     if condition is None:
         return Needs([], checked_all=True, scanned=NEEDS_SCAN)
-    picked = trains.filter(condition).order_by("end_date", "id").values("pk")[: NEEDS_SCAN + 1]
+    picked = (
+        access.with_permissions(trains, user, *actions)
+        .filter(condition)
+        .order_by("end_date", "id")
+        .values("pk")[: NEEDS_SCAN + 1]
+    )
+    # Compiled on its own, so that its train table keeps its name, as the rights columns
+    # need (a subquery's tables are renamed); its ids (the first column: a filter's
+    # DISTINCT adds the ordering's) are a subquery of the next query.
+    try:
+        sql, params = picked.query.sql_with_params()
+    except EmptyResultSet:  # a filter no train can pass
+        return Needs([], checked_all=True, scanned=NEEDS_SCAN)
+    # bandit B611 accepted: SQL the ORM compiled; every value stays a parameter
+    picked_ids = RawSQL(f'SELECT "pk" FROM ({sql}) AS "picked"', params)  # nosec B611
     candidates = list(
-        for_status(ReleaseTrain.objects.filter(pk__in=picked), user).order_by("end_date", "id")
+        for_status(ReleaseTrain.objects.filter(pk__in=picked_ids), user).order_by("end_date", "id")
     )
     rows = [r for r in list_rows(candidates[:NEEDS_SCAN], user=user) if r.needs_me]
     return Needs(

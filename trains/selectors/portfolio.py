@@ -5,7 +5,7 @@ that the template only draws.
 As on the train page's timeline, the SVGs have no viewBox: x positions are percentages
 of the width, heights pixels. Three queries: the trains with their facts (phases
 included), the milestones inside the window and the freeze windows. A train's current
-deadline and health are its status's (`trains.status.train_status`), as on its banner.
+deadline and health are its status's (`trains.status.train_glance`), as on its banner.
 The rows are drawn by a Jinja2 body (templates/jinja2/trains/_portfolio_rows.html):
 200 rows of Django template loops cost a quarter of a second.
 """
@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from releasemgr.people import name_of
 from trains.choices import PHASE_ORDER, PhaseKind, TrainType
-from trains.facts import facts_of
+from trains.facts import GLANCE_COLUMNS, facts_of
 from trains.models import FreezeWindow, Milestone, ReleaseTrain
-from trains.status import TrainStatus, train_status, with_status_facts
+from trains.status import TrainGlance, train_glance, with_glance_facts
 
 ROW_HEIGHT = 26
 BAR = (5, 16)  # the window's bar: top, height
@@ -140,7 +140,7 @@ class Tick:
 @dataclass
 class Row:
     train: ReleaseTrain
-    status: TrainStatus  # its state, current deadline and health, as on its banner
+    status: TrainGlance  # its state, current deadline and health, as on its banner
     manager: str
     window_x: str
     window_width: str
@@ -175,7 +175,11 @@ def portfolio_trains(trains: QuerySet[ReleaseTrain], window: Window) -> QuerySet
     """The trains whose window overlaps the axis, with what a row draws: the facts (its
     phases, and what its health is computed from) and the milestones inside the window."""
     return (
-        with_status_facts(trains.filter(start_date__lte=window.last, end_date__gte=window.first))
+        with_glance_facts(
+            trains.filter(start_date__lte=window.last, end_date__gte=window.first).select_related(
+                "primary_manager"
+            )
+        )
         .prefetch_related(
             Prefetch(
                 "milestones",
@@ -214,7 +218,7 @@ def _ticks(window: Window) -> list[Tick]:
 
 
 def _row(train: ReleaseTrain, window: Window, today: date) -> Row:
-    status = train_status(train, today=today)
+    status = train_glance(train, today=today)
     now = status.phase
     row = Row(
         train=train,
@@ -224,7 +228,7 @@ def _row(train: ReleaseTrain, window: Window, today: date) -> Row:
         window_width=window.width(train.start_date, train.end_date),
     )
     start = train.start_date
-    for phase in facts_of(train).phases:  # in phase order
+    for phase in facts_of(train, GLANCE_COLUMNS).phases:  # in phase order
         end = phase.planned_end
         if end is None:
             continue
