@@ -318,10 +318,7 @@ def may(user: User, action: str, train: ReleaseTrain) -> bool:
         ):
             cache[key] = True
         else:
-            condition = _condition(user, action, _row_condition)
-            cache[key] = condition is not None and (
-                ReleaseTrain.objects.filter(condition, pk=train.pk).exists()
-            )
+            cache[key] = trains_for(user, action, by_row=True).filter(pk=train.pk).exists()
     return cache[key]
 
 

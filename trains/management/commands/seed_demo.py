@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -95,6 +96,8 @@ class Command(BaseCommand):
 
     def _users(self) -> dict:
         User = get_user_model()
+        # One hash for everyone's same password: hashing is slow on purpose (0.4 s each).
+        password = make_password(PASSWORD)
         people = {}
         for username, first, last, role in USERS:
             user, created = User.objects.get_or_create(
@@ -106,8 +109,8 @@ class Command(BaseCommand):
                 },
             )
             if created:
-                user.set_password(PASSWORD)
-                user.save()
+                user.password = password
+                user.save(update_fields=["password"])
             if role:
                 user.groups.add(Group.objects.get(name=role))
             people[username] = user
@@ -116,8 +119,8 @@ class Command(BaseCommand):
             defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com"},
         )
         if created:
-            admin.set_password(PASSWORD)
-            admin.save()
+            admin.password = password
+            admin.save(update_fields=["password"])
         return people
 
     def _freeze_window(self, people) -> None:
