@@ -575,16 +575,11 @@ def _pairs_query(train_ids, action: str, *, role: str | None, among) -> QuerySet
 
 
 def users_who_may(train: ReleaseTrain, action: str, *, role: str | None = None) -> QuerySet:
-    """The active people who may take `action` on one train, in one query."""
-    return get_user_model().objects.filter(
-        reduce(
-            operator.or_,
-            (
-                Q(pk__in=rows.values(link.member))
-                for rows, link in _audience([train.pk], action, role=role, among=None)
-            ),
-        )
-    )
+    """The active people who may take `action` on one train: their ids from `pairs`
+    (compiled once; building the audience's query with the ORM took longer than running
+    it, on every change that tells people), then the people."""
+    ids = {user_id for _, user_id in pairs([train.pk], action, role=role)}
+    return get_user_model().objects.filter(pk__in=id_list(ids))
 
 
 def users_who_can_view(train: ReleaseTrain) -> QuerySet:

@@ -38,6 +38,8 @@ def test_seed_demo_refuses_without_debug_then_builds_every_state_once(settings, 
     with pytest.raises(CommandError, match="--force"):
         call_command("seed_demo", verbosity=0)
     assert not ReleaseTrain.objects.exists()
+    with pytest.raises(CommandError, match="--history takes 0 to 48 trains, not 49"):
+        call_command("seed_demo", "--force", "--history", "49", verbosity=0)
     call_command("seed_demo", "--force", verbosity=0)
 
     # every state, all managed by the demo manager; the stakeholder sees some

@@ -66,8 +66,23 @@ class Command(BaseCommand):
             action="store_true",
             help="Run even when DEBUG is off (never on a real instance).",
         )
+        parser.add_argument(
+            "--history",
+            dest="history_trains",
+            type=int,
+            default=history.TRAINS,
+            metavar="N",
+            help=(
+                f"How many closed trains of the last two years to make, 0 to "
+                f"{history.TRAINS} (default {history.TRAINS}; fewer is quicker)."
+            ),
+        )
 
-    def handle(self, *args, force: bool = False, **options):
+    def handle(self, *args, force: bool = False, history_trains: int = history.TRAINS, **options):
+        if not 0 <= history_trains <= history.TRAINS:
+            raise CommandError(
+                f"--history takes 0 to {history.TRAINS} trains, not {history_trains}."
+            )
         if not settings.DEBUG and not force:
             raise CommandError(
                 "DEBUG is off: this looks like a real instance. seed_demo "
@@ -78,7 +93,7 @@ class Command(BaseCommand):
             apps = self._applications(people)
             self._freeze_window(people)
             created = 0
-            created += history.seed(people=people, apps=apps)
+            created += history.seed(people=people, apps=apps, count=history_trains)
             for index, spec in enumerate(TRAINS):
                 name = spec[0]
                 if ReleaseTrain.objects.filter(name=name).exists():
