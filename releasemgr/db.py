@@ -28,6 +28,54 @@ def _ids_param(ids: Iterable[int]) -> list[int] | str:
     return ids if connection.vendor == "postgresql" else json.dumps(ids)
 
 
+_ONCE: dict[tuple, object] = {}
+
+
+def once_a_database(key: tuple, make: Callable[[], object]):
+    """What `make()` returns, made once a process for the current database (its alias and
+    vendor) and `key`: SQL that the ORM compiles the same every time, which costs
+    milliseconds to build and compile and nothing to keep."""
+    full = (connection.alias, connection.vendor, *key)
+    if full not in _ONCE:
+        _ONCE[full] = make()
+    return _ONCE[full]
+
+
+# Stand-ins for values while SQL is compiled (an id, an id list): no row has ids like these.
+MARK = -9_000_000_000_000_000_000
+
+
+@dataclass(frozen=True)
+class Template:
+    """Compiled SQL with slots: where each stand-in value sat among its parameters, so
+    that other values can take their places (`bind`)."""
+
+    sql: str
+    params: tuple
+    slots: tuple[tuple[int, ...], ...]
+
+    @classmethod
+    def of(cls, compiled: tuple[str, Iterable], stand_ins: Iterable, *, each: bool) -> Template:
+        """`each`: every stand-in must be among the parameters (else a slot may be empty,
+        as a person's id in SQL that names only their groups)."""
+        sql, params = compiled
+        params = tuple(params)
+        slots = tuple(tuple(i for i, p in enumerate(params) if p == mark) for mark in stand_ins)
+        if each and not all(slots):
+            raise ValueError("a stand-in is not a parameter of the compiled SQL")
+        return cls(sql, params, slots)
+
+    def bind(self, *values) -> tuple[str, list]:
+        """The SQL and its parameters with these values in the slots, in order."""
+        if len(values) != len(self.slots):
+            raise TypeError(f"{len(self.slots)} values wanted, {len(values)} given")
+        params = list(self.params)
+        for where, value in zip(self.slots, values, strict=True):
+            for i in where:
+                params[i] = value
+        return self.sql, params
+
+
 class Compiled:
     """A query whose shape never changes, built and compiled once a database, then run
     with other id lists, each of which went in as one `id_list` parameter.
@@ -37,37 +85,21 @@ class Compiled:
     every change); here that is paid once a process and database, and a run only binds
     the ids. Rows come back as tuples, as `values_list` gives them."""
 
-    # ids no row can have: where each id list sits among the compiled parameters
-    _MARK = -9_000_000_000_000_000_000
-
     def __init__(self, build: Callable[..., QuerySet], slots: int):
         self.build, self.slots = build, slots
-        self._by_database: dict[tuple[str, str], tuple[str, list, list[list[int]]]] = {}
 
     def rows(self, *id_lists: Iterable[int]) -> list[tuple]:
         if len(id_lists) != self.slots:
             raise TypeError(f"{self.slots} id lists wanted, {len(id_lists)} given")
-        key = (connection.alias, connection.vendor)
-        if key not in self._by_database:
-            self._by_database[key] = self._compile()
-        sql, params, positions = self._by_database[key]
-        params = list(params)
-        for where, ids in zip(positions, id_lists, strict=True):
-            value = _ids_param(ids)
-            for i in where:
-                params[i] = value
+        template = once_a_database(("Compiled", self), self._compile)
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(*template.bind(*map(_ids_param, id_lists)))
             return cursor.fetchall()
 
-    def _compile(self) -> tuple[str, list, list[list[int]]]:
-        marks = [[self._MARK - n] for n in range(self.slots)]
-        sql, params = self.build(*marks).query.sql_with_params()
-        params = list(params)
-        positions = [[i for i, p in enumerate(params) if p == _ids_param(m)] for m in marks]
-        if not all(positions):
-            raise ValueError("an id list is not a parameter of the compiled query")
-        return sql, params, positions
+    def _compile(self) -> Template:
+        marks = [[MARK - n] for n in range(self.slots)]
+        compiled = self.build(*marks).query.sql_with_params()
+        return Template.of(compiled, [_ids_param(m) for m in marks], each=True)
 
 
 def bulk_insert(

@@ -47,7 +47,7 @@ from django.http import Http404
 from applications.models import ApplicationRelease
 from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
 from releasemgr import roles
-from releasemgr.db import Compiled, id_list
+from releasemgr.db import MARK, Compiled, Template, id_list, once_a_database
 from trains.choices import PhaseKind
 from trains.models import (
     ReleaseTrain,
@@ -422,11 +422,6 @@ def _permission_column(user: AbstractBaseUser, action: str) -> Value | RawSQL:
     return Value(False) if bound is None else RawSQL(*bound, output_field=BooleanField())  # nosec B611
 
 
-# Stand-ins for a person's ids while SQL is compiled: no row has ids like these.
-_MARK = -9_000_000_000_000_000_000
-_COMPILED: dict[tuple, tuple[str, tuple, tuple[int, ...], tuple[tuple[int, ...], ...]] | None] = {}
-
-
 def compiled_for(
     user: AbstractBaseUser, shape: tuple, compile_: Callable[[Person], tuple[str, list] | None]
 ) -> tuple[str, list] | None:
@@ -436,32 +431,21 @@ def compiled_for(
     requirements) costs more than running it, and it differs between people only in
     their ids, how many groups they are in and what `shape` says (which of a rule's
     paths their roles open): so it is compiled once a database and shape, for a
-    stand-in person, and each person's ids take the stand-in's places among the
-    parameters. `compile_` returns (SQL, parameters), or None when there is nothing to
-    ask."""
+    stand-in person (`releasemgr.db.MARK`), and each person's ids take the stand-in's
+    places among the parameters. `compile_` returns (SQL, parameters), or None when
+    there is nothing to ask."""
     person = Person.of(user)
-    key = (connection.alias, connection.vendor, *shape, len(person.group_ids))
-    if key not in _COMPILED:
-        stand_in = Person(_MARK, tuple(_MARK + 1 + n for n in range(len(person.group_ids))))
+    groups = len(person.group_ids)
+
+    def make() -> Template | None:
+        stand_in = Person(MARK, tuple(MARK + 1 + n for n in range(groups)))
         compiled = compile_(stand_in)
-        if compiled is not None:
-            sql, params = compiled
+        if compiled is None:
+            return None
+        return Template.of(compiled, (MARK, *stand_in.group_ids), each=False)
 
-            def at(mark: int) -> tuple[int, ...]:
-                return tuple(i for i, p in enumerate(params) if p == mark)
-
-            compiled = (sql, tuple(params), at(stand_in.pk), tuple(map(at, stand_in.group_ids)))
-        _COMPILED[key] = compiled
-    if _COMPILED[key] is None:
-        return None
-    sql, params, user_at, groups_at = _COMPILED[key]
-    params = list(params)
-    for i in user_at:
-        params[i] = person.pk
-    for positions, group_id in zip(groups_at, person.group_ids, strict=True):
-        for i in positions:
-            params[i] = group_id
-    return sql, params
+    template = once_a_database(("person", *shape, groups), make)
+    return None if template is None else template.bind(person.pk, *person.group_ids)
 
 
 def remember_permissions(train: ReleaseTrain, user: User) -> ReleaseTrain:

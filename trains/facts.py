@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce, JSONObject
 
 from applications.models import ApplicationRelease, ReleaseState, Turnover, TurnoverState
 from approvals.models import ApprovalDecision, ApprovalRequirement, Gate, group_approver_label
-from releasemgr.db import JSONList
+from releasemgr.db import JSONList, once_a_database
 from releasemgr.people import person_name
 from trains.choices import PHASE_ORDER, CriterionCheck, PhaseKind
 
@@ -183,24 +183,22 @@ def with_facts(trains: QuerySet, columns: tuple[str, ...] = COLUMNS) -> QuerySet
     )
 
 
-_COMPILED: dict[str, dict[str, tuple[str, tuple]]] = {}
-
-
 def _compiled() -> dict[str, tuple[str, tuple]]:
     """Each fact column's SQL and parameters, as the ORM compiles them for a query of
     trains (whose table keeps its own name, which the subqueries refer to)."""
+    return once_a_database(("facts",), _compile_columns)
+
+
+def _compile_columns() -> dict[str, tuple[str, tuple]]:
     from trains.models import ReleaseTrain
 
-    key = f"{connection.alias}:{connection.vendor}"
-    if key not in _COMPILED:
-        query = _fact_expressions(ReleaseTrain.objects.all()).query
-        compiler = query.get_compiler(connection=connection)
-        compiled = {}
-        for column in COLUMNS:
-            sql, params = compiler.compile(query.annotations[column])
-            compiled[column] = (sql, tuple(params))
-        _COMPILED[key] = compiled
-    return _COMPILED[key]
+    query = _fact_expressions(ReleaseTrain.objects.all()).query
+    compiler = query.get_compiler(connection=connection)
+    compiled = {}
+    for column in COLUMNS:
+        sql, params = compiler.compile(query.annotations[column])
+        compiled[column] = (sql, tuple(params))
+    return compiled
 
 
 FIXED_ROUND = 1  # ReleaseTrain.FIXED_ROUND: a gate outside the train's life has one round
