@@ -249,14 +249,14 @@ def _holds_roles(user: AbstractBaseUser, path: Path) -> bool:
     return all(roles.has_role(user, role) for role in path.roles)
 
 
-def _row_condition(who: AbstractBaseUser | Person, path: Path, *, outer: str = "pk") -> Q:
+def _row_condition(who: AbstractBaseUser | Person, path: Path) -> Q:
     """The path as a condition on a train row (index lookups on that train)."""
     person = Person.of(who)
     link = path.link
     if link is LEADS:
         condition = Q(primary_manager=person.pk)
     else:
-        condition = Q(Exists(link.rows_of(person).filter(**{link.train: OuterRef(outer)})))
+        condition = Q(Exists(link.rows_of(person).filter(**{link.train: OuterRef("pk")})))
     for when in path.when:
         condition &= when()
     return condition
