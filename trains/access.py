@@ -352,7 +352,9 @@ def trains_for(user: User, action: str, *, by_row: bool = False) -> QuerySet[Rel
     the trains, as a list in some order does. `by_row=True` asks the rule of each train
     the rest of the query picks (index lookups on that train): best when other
     conditions pick few trains of many, as a calendar month's do; a person granted view
-    on 10,000 trains makes the set plan read 20,000 rows first."""
+    on 10,000 trains makes the set plan read 20,000 rows first. Its rule is compiled SQL
+    that names the train table, so a `by_row` query must be read as it is, never used as
+    a subquery (whose tables Django renames)."""
     if not user.is_authenticated:
         return ReleaseTrain.objects.none()
     if user.is_superuser:

@@ -167,8 +167,8 @@ def needs_my_action(trains: QuerySet[ReleaseTrain], *, user: AbstractBaseUser) -
         .values("pk")[: NEEDS_SCAN + 1]
     )
     # Compiled on its own, so that its train table keeps its name, as the rights columns
-    # need (a subquery's tables are renamed); its ids (the first column: a filter's
-    # DISTINCT adds the ordering's) are a subquery of the next query.
+    # need (a subquery's tables are renamed); its ids, the column "pk" (a filter's
+    # DISTINCT adds the ordering's columns beside it), are a subquery of the next query.
     try:
         sql, params = picked.query.sql_with_params()
     except EmptyResultSet:  # a filter no train can pass

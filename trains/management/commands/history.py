@@ -65,8 +65,9 @@ def _at(moment: datetime):
 
 
 def seed(*, people: dict, apps: list, count: int = TRAINS) -> int:
-    """The closed trains of the last two years (the first `count` of them), unless they
-    are there; how many were made."""
+    """The closed trains of the last two years (the first `count` of them), unless any
+    of them is there (made once: what `count` left out is not added later, so that the
+    random slips and rejections stay the same); how many were made."""
     today = timezone.localdate()
     wanted = names(today)[:count]
     if not wanted:

@@ -74,7 +74,8 @@ class Command(BaseCommand):
             metavar="N",
             help=(
                 f"How many closed trains of the last two years to make, 0 to "
-                f"{history.TRAINS} (default {history.TRAINS}; fewer is quicker)."
+                f"{history.TRAINS} (default {history.TRAINS}; fewer is quicker). Made "
+                f"once: a database that has some of them gets no more."
             ),
         )
 
@@ -111,8 +112,9 @@ class Command(BaseCommand):
 
     def _users(self) -> dict:
         User = get_user_model()
-        # One hash for everyone's same password: hashing is slow on purpose (0.4 s each).
-        password = make_password(PASSWORD)
+        # One hash for everyone's same password, made when a user is: hashing is slow on
+        # purpose (0.4 s each).
+        password = None
         people = {}
         for username, first, last, role in USERS:
             user, created = User.objects.get_or_create(
@@ -124,6 +126,7 @@ class Command(BaseCommand):
                 },
             )
             if created:
+                password = password or make_password(PASSWORD)
                 user.password = password
                 user.save(update_fields=["password"])
             if role:
@@ -134,7 +137,7 @@ class Command(BaseCommand):
             defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com"},
         )
         if created:
-            admin.password = password
+            admin.password = password or make_password(PASSWORD)
             admin.save(update_fields=["password"])
         return people
 
