@@ -4,7 +4,6 @@ Each thread has its own database connection, so the row lock is really contended
 """
 
 import re
-import sys
 import threading
 
 import pytest
@@ -51,18 +50,10 @@ def _race(*calls, workers_per_call=1):
     threads = [
         threading.Thread(target=run, args=(c,)) for c in calls for _ in range(workers_per_call)
     ]
-    # Threads share one interpreter: switch between them often, as separate server
-    # processes would run side by side, so that no request runs to its commit before the
-    # others have started (on a loaded machine one did, and the race was not run).
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(0.0001)
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
-    finally:
-        sys.setswitchinterval(interval)
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
     return results
 
 
