@@ -388,7 +388,10 @@ def test_deploying_twice_from_the_page_at_once_closes_once(manager, owner, qa, e
     )
     url = f"/trains/{train.pk}/deploy/"
     responses = _race(
-        *[(lambda c=c: c.post(url, {"succeeded": "1"}, follow=True)) for c in _clients(engineer, 2)]
+        *[
+            (lambda c=c: c.post(url, {"succeeded": "1", "state": "deployment"}, follow=True))
+            for c in _clients(engineer, 2)
+        ]
     )
     assert [r.status_code for r in responses] == [200, 200], responses
     pages = [_messages(r) for r in responses]

@@ -1,9 +1,12 @@
 """The train pages: happy paths, anonymous, outsiders, wrong roles, wrong methods, bad input."""
 
+import re
+
 import pytest
 
 from releasemgr.ids import INVALID_ID
 from tests.factories import ReleaseFactory, drive, fresh, make_train, scope
+from trains import services
 from trains.choices import CriterionCheck, EventKind
 from trains.models import ReleaseTrain
 
@@ -522,6 +525,52 @@ def test_deploy_from_the_page(client, people):
     client.post(f"/trains/{train.pk}/deploy/", {"succeeded": "1", "log": "ok"})
     assert fresh(train).state == "closed"
     assert fresh(train).deployments.count() == 2
+
+
+def test_deploying_from_a_page_someone_else_moved_on_says_so_and_records_nothing(client, people):
+    """Two engineers had the page open in deployment; one recorded the deployment: the
+    other's form carries the state it showed, and is told the train moved, not why a
+    closed train cannot deploy."""
+    train, *_ = drive(make_train(people["manager"]), "deployment", **people)
+    services.train_deploy(train=fresh(train), by=people["manager"], succeeded=True)
+    response = login(client, people["engineer"]).post(
+        f"/trains/{train.pk}/deploy/", {"succeeded": "1", "state": "deployment"}, follow=True
+    )
+    page = response.content.decode()
+    assert "Someone else moved this train first: it is now closed" in page
+    assert fresh(train).deployments.count() == 1
+
+
+def test_a_step_from_a_page_someone_else_moved_on_says_so(client, manager, owner, executive):
+    train = make_train(manager)
+    scope(train, manager=manager, owner=owner)
+    services.train_transition(train=fresh(train), name="cancel", by=manager, reason="No budget")
+    response = login(client, manager).post(
+        f"/trains/{train.pk}/start_construction/", {"state": "scoping"}, follow=True
+    )
+    assert "Someone else moved this train first: it is now cancelled" in response.content.decode()
+    assert fresh(train).state == "cancelled"
+
+
+def test_the_dashboard_step_and_deploy_forms_send_the_state_they_show(client, people):
+    train, *_ = drive(make_train(people["manager"]), "deployment", **people)
+    page = login(client, people["manager"]).get(f"/trains/{train.pk}/").content.decode()
+    forms = re.findall(
+        rf'<form method="post" action="/trains/{train.pk}/(?:deploy|cancel)/".*?</form>', page, re.S
+    )
+    assert len(forms) >= 2, forms  # deploy (the banner) and cancel (the action bar)
+    for form in forms:
+        assert '<input type="hidden" name="state" value="deployment">' in form, form
+
+
+@pytest.mark.parametrize("shown", ["", "no-such-state", "x" * 300])
+def test_a_step_without_a_known_shown_state_is_judged_on_the_train_as_it_is(
+    client, manager, owner, executive, shown
+):
+    train = make_train(manager)
+    scope(train, manager=manager, owner=owner)
+    login(client, manager).post(f"/trains/{train.pk}/start_construction/", {"state": shown})
+    assert fresh(train).state == "construction"
 
 
 def test_product_owner_cannot_deploy(client, people):

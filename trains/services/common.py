@@ -37,14 +37,20 @@ from trains.notifications.rules import event_notification_kind
 User = AbstractBaseUser
 
 
-def lock_train(train: ReleaseTrain, *, expect_state: bool = False) -> ReleaseTrain:
+def lock_train(
+    train: ReleaseTrain, *, expect_state: bool = False, shown_state: str = ""
+) -> ReleaseTrain:
     """Lock the train row until the transaction ends and return it fresh.
 
-    With expect_state, refuse when the state changed since the caller read the train:
-    two people pressed a button at once and the other one won.
+    With expect_state, refuse when the state changed since the person saw the train: two
+    people pressed a button at once and the other one won. What they saw is the state
+    their page showed (`shown_state`, a form's hidden `state`) when it names one, else
+    the train as the caller read it, which a request that starts after the other one's
+    commit reads already moved.
     """
     locked = ReleaseTrain.objects.select_for_update().get(pk=train.pk)
-    if expect_state and locked.state != train.state:
+    seen = shown_state if shown_state in TrainState.values else train.state
+    if expect_state and locked.state != seen:
         raise ConcurrentChange(
             f"Someone else moved this train first: it is now "
             f"{STATE_WHERE[TrainState(locked.state)]}."

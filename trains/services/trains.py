@@ -331,9 +331,12 @@ def _kept(value):
     return value
 
 
-def train_transition(*, train: ReleaseTrain, name: str, by: User, reason: str = "") -> ReleaseTrain:
+def train_transition(
+    *, train: ReleaseTrain, name: str, by: User, reason: str = "", shown_state: str = ""
+) -> ReleaseTrain:
     """Take one of the manual steps: start construction, request an approval, cancel.
-    Cancelling also frees the train's application releases (`_free_releases`)."""
+    Cancelling also frees the train's application releases (`_free_releases`).
+    `shown_state`: the state of the page the step was taken from (`lock_train`)."""
     if name not in workflow.MANUAL_STEPS:
         raise ServiceError(f"'{name}' is not a step that can be taken by hand.")
     step = workflow.STEPS[name]
@@ -342,7 +345,7 @@ def train_transition(*, train: ReleaseTrain, name: str, by: User, reason: str = 
     if step.needs_reason:
         reason = clean_reason(reason, step.label)
     with transaction.atomic():
-        locked = lock_train(train, expect_state=True)
+        locked = lock_train(train, expect_state=True, shown_state=shown_state)
         if name != "cancel":
             return run_step(locked, name, by, reason)
         freed = _free_releases(locked)  # undone with the rest if the step is refused
@@ -382,12 +385,15 @@ def _free_releases(train: ReleaseTrain) -> list[ApplicationRelease]:
     return releases
 
 
-def train_deploy(*, train: ReleaseTrain, by: User, succeeded: bool, log: str = "") -> Deployment:
-    """Record a deployment attempt. Success closes the train; failure keeps it in deployment."""
+def train_deploy(
+    *, train: ReleaseTrain, by: User, succeeded: bool, log: str = "", shown_state: str = ""
+) -> Deployment:
+    """Record a deployment attempt. Success closes the train; failure keeps it in deployment.
+    `shown_state`: the state of the page it was recorded from (`lock_train`)."""
     if not access.may(by, workflow.STEPS["deploy"].action, train):
         raise NotAllowed("Only the train's release managers and release engineers can deploy it.")
     with transaction.atomic():
-        locked = lock_train(train, expect_state=True)
+        locked = lock_train(train, expect_state=True, shown_state=shown_state)
         if locked.state != TrainState.DEPLOYMENT:
             raise InvalidState(workflow.refusal(locked.state, "deploy"))
         unmet = workflow.unmet(locked, "deploy")

@@ -257,7 +257,11 @@ def train_step_view(request: HttpRequest, pk: int, transition: str) -> HttpRespo
     attempt(
         request,
         lambda: services.train_transition(
-            train=train, name=transition, by=request.user, reason=reason
+            train=train,
+            name=transition,
+            by=request.user,
+            reason=reason,
+            shown_state=request.POST.get("state", ""),
         ),
         f"{step.label}: done.",
     )
@@ -276,7 +280,11 @@ def train_deploy_view(request: HttpRequest, pk: int) -> HttpResponse:
     attempt(
         request,
         lambda: services.train_deploy(
-            train=train, by=request.user, succeeded=succeeded, log=form.cleaned_data["log"]
+            train=train,
+            by=request.user,
+            succeeded=succeeded,
+            log=form.cleaned_data["log"],
+            shown_state=request.POST.get("state", ""),
         ),
         "Deployment succeeded: the train is closed."
         if succeeded
