@@ -264,21 +264,15 @@ def _row_condition(who: AbstractBaseUser | Person, path: Path) -> Q:
 
 def _set_condition(user: AbstractBaseUser, path: Path) -> Q:
     """The path as a condition on the set of trains (one subquery of train ids, which
-    names no outer table: compiled once, `compiled_for`)."""
+    names no outer table: compiled once, `compiled_subquery`)."""
     link = path.link
     if link is LEADS:
         condition = Q(primary_manager=user.pk)
     else:
-
-        def compile_(person: Person) -> tuple[str, list] | None:
-            try:
-                return link.rows_of(person).order_by().values(link.train).query.sql_with_params()
-            except EmptyResultSet:  # through a group, for someone in none
-                return None
-
-        rows = compiled_for(user, ("rows", link.name), compile_)
-        # bandit B611 accepted: SQL the ORM compiled from RULES; values stay parameters
-        condition = Q(pk__in=RawSQL(*rows) if rows else [])  # nosec B611
+        rows = compiled_subquery(
+            user, ("rows", link.name), lambda p: link.rows_of(p).values(link.train)
+        )
+        condition = Q(pk__in=rows)
     for when in path.when:
         condition &= when()
     return condition
@@ -448,6 +442,24 @@ def compiled_for(
 
     template = once_a_database(("person", *shape, groups), make)
     return None if template is None else template.bind(person.pk, *person.group_ids)
+
+
+def compiled_subquery(
+    user: AbstractBaseUser, shape: tuple, rows: Callable[[Person], QuerySet]
+) -> RawSQL | list:
+    """`rows(person)`, a one-column `values()` query about a person, as a subquery for
+    this user's `__in` (compiled once a shape, `compiled_for`); an empty list when it
+    can select nothing (through a group, for someone in none)."""
+
+    def compile_(person: Person) -> tuple[str, list] | None:
+        try:
+            return rows(person).order_by().query.sql_with_params()
+        except EmptyResultSet:
+            return None
+
+    bound = compiled_for(user, shape, compile_)
+    # bandit B611 accepted: SQL the ORM compiled; every value in it stays a parameter
+    return [] if bound is None else RawSQL(*bound)  # nosec B611
 
 
 def remember_permissions(train: ReleaseTrain, user: User) -> ReleaseTrain:

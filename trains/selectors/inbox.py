@@ -49,27 +49,17 @@ def pending_requirements(*, user: AbstractBaseUser | Person) -> QuerySet[Approva
     return access.decidable_requirements(user).filter(waiting).order_by(*PENDING_ORDER)
 
 
-def _waiting_requirements(user: AbstractBaseUser) -> RawSQL:
-    """The ids of the requirements waiting for this user's decision, as a subquery
-    (compiled once, `access.compiled_for`)."""
-
-    def compile_(person: Person) -> tuple[str, list]:
-        return pending_requirements(user=person).order_by().values("pk").query.sql_with_params()
-
-    # bandit B611 accepted: SQL the ORM compiled; every value in it stays a parameter
-    return RawSQL(*access.compiled_for(user, ("waiting requirements",), compile_))  # nosec B611
+def _waiting(user: AbstractBaseUser, column: str) -> RawSQL | list:
+    """`column` of the requirements waiting for this user's decision, as a subquery
+    (compiled once, `access.compiled_subquery`)."""
+    return access.compiled_subquery(
+        user, ("waiting", column), lambda person: pending_requirements(user=person).values(column)
+    )
 
 
-def waiting_trains(user: AbstractBaseUser) -> RawSQL:
-    """The ids of the trains with a requirement waiting for this user's decision, as a
-    subquery (compiled once, `access.compiled_for`)."""
-
-    def compile_(person: Person) -> tuple[str, list]:
-        waiting = pending_requirements(user=person).order_by().values("train_id")
-        return waiting.query.sql_with_params()
-
-    # bandit B611 accepted: SQL the ORM compiled; every value in it stays a parameter
-    return RawSQL(*access.compiled_for(user, ("waiting trains",), compile_))  # nosec B611
+def waiting_trains(user: AbstractBaseUser) -> RawSQL | list:
+    """The ids of the trains with a requirement waiting for this user's decision."""
+    return _waiting(user, "train_id")
 
 
 def inbox_summary(*, user: AbstractBaseUser) -> tuple[int, bool]:
@@ -119,7 +109,7 @@ def inbox(*, user: AbstractBaseUser) -> list[InboxItem]:
     """Trains waiting for this person's decision, oldest request first, each with its
     status (2 queries)."""
     pending = list(
-        ApprovalRequirement.objects.filter(pk__in=_waiting_requirements(user))
+        ApprovalRequirement.objects.filter(pk__in=_waiting(user, "pk"))
         .select_related("user", "group")
         .order_by(*PENDING_ORDER)
     )
