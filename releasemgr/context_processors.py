@@ -11,6 +11,7 @@ def navigation(request: HttpRequest) -> dict:
     from trains.access import may_create_trains, may_keep_freezes, may_see_metrics
     from trains.selectors import inbox_summary
     from trains.selectors.applications import uses_applications
+    from trains.selectors.inbox import badge
 
     path = request.path
     items = [{"label": "Trains", "url": "/trains/"}]
@@ -24,7 +25,7 @@ def navigation(request: HttpRequest) -> dict:
     if summary is None and getattr(user, "may_have_inbox", True):
         summary = inbox_summary(user=user)
     if summary and (summary[0] or summary[1]):
-        items.append({"label": "Approvals", "url": "/approvals/", "badge": summary[0]})
+        items.append({"label": "Approvals", "url": "/approvals/", "badge": badge(summary[0])})
     if uses_applications(user):
         items.append(
             {

@@ -1,3 +1,5 @@
+import importlib
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -37,3 +39,17 @@ def test_inbox_count_counts_trains_not_requirements(people):
     services.requirement_add(train=second, by=people["manager"], gate="executive", user=executive)
     drive(second, "executive_approval", **people)
     assert inbox_summary(user=executive)[0] == 2
+
+
+def test_the_badge_counts_to_its_cap_and_then_says_more(client, people, monkeypatch):
+    """Counting every waiting train read every requirement naming the person on every
+    page; the badge counts one past its cap and says "99+" (here "2+")."""
+    # the module, which the package's `inbox` (the function) hides
+    monkeypatch.setattr(importlib.import_module("trains.selectors.inbox"), "BADGE_CAP", 2)
+    for n in range(3):
+        drive(make_train(people["manager"], name=f"Train {n}"), "development_approval", **people)
+        assert inbox_summary(user=people["manager"])[0] == n + 1
+    client.force_login(people["manager"])
+    nav = client.get("/trains/").content.decode().split("</nav>")[0]
+    assert 'aria-label="2+ waiting">2+</span>' in nav
+    assert len(pending_requirements(user=people["manager"])) == 3  # the inbox lists them all

@@ -8,7 +8,7 @@ from functools import reduce
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
@@ -62,29 +62,37 @@ def waiting_trains(user: AbstractBaseUser) -> RawSQL | list:
     return _waiting(user, "train_id")
 
 
+# The navigation counts the trains waiting for a person's decision up to this many, then
+# says "99+" (`badge`): counting them all read every requirement naming the person, 40 ms
+# on every page at 100,000 trains; counting to a hundred stops at the hundredth.
+BADGE_CAP = 99
+
+
+def badge(n: int) -> int | str:
+    """A count as the navigation shows it."""
+    return f"{BADGE_CAP}+" if n > BADGE_CAP else n
+
+
 def inbox_summary(*, user: AbstractBaseUser) -> tuple[int, bool]:
-    """(How many trains wait for this user's decision, whether they ever decided): what
-    the navigation's Approvals link shows, in one query (compiled once,
-    `access.compiled_for`: on every page, building it cost as much as running it)."""
+    """(How many trains wait for this user's decision, counted up to BADGE_CAP + 1;
+    whether they ever decided): what the navigation's Approvals link shows, in one query
+    (compiled once, `access.compiled_for`: on every page, building it cost as much as
+    running it)."""
     if not user.is_authenticated:
         return 0, False
 
     def compile_(person: Person) -> tuple[str, list]:
-        # COUNT(DISTINCT train) as a plain function, not an aggregate: no GROUP BY, one row
-        waiting = (
-            pending_requirements(user=person)
-            .order_by()
-            .annotate(
-                n=Func(
-                    "train_id", function="COUNT", template="%(function)s(DISTINCT %(expressions)s)"
-                )
-            )
+        trains = pending_requirements(user=person).order_by().values("train_id").distinct()
+        counted, counted_params = trains[: BADGE_CAP + 1].query.sql_with_params()
+        decided, decided_params = (
+            ApprovalDecision.objects.filter(user=person.pk).values("pk")[:1].query.sql_with_params()
         )
-        decided_ = Exists(ApprovalDecision.objects.filter(user=person.pk))
-        return waiting.values_list("n", decided_).query.sql_with_params()
+        # bandit B608 accepted: two queries the ORM compiled; every value stays a parameter
+        sql = f"SELECT (SELECT COUNT(*) FROM ({counted}) AS waiting), EXISTS({decided})"  # nosec B608
+        return sql, [*counted_params, *decided_params]
 
     with connection.cursor() as cursor:
-        cursor.execute(*access.compiled_for(user, ("inbox summary",), compile_))
+        cursor.execute(*access.compiled_for(user, ("inbox summary", BADGE_CAP), compile_))
         n, decided_any = cursor.fetchone()
     return n or 0, bool(decided_any)
 
