@@ -124,7 +124,8 @@ def run(*, small: bool, requests: int) -> dict:
             {
                 "needs": "/trains/",  # the default tab: what waits for the manager
                 "open": "/trains/?show=open",  # the first page of the open trains
-                "open_last": f"/trains/?show=open&page={10**9}",  # the last page
+                # the last page: of the first 1,000 trains at most (lists.LIST_CAP)
+                "open_last": f"/trains/?show=open&page={10**9}",
                 "dashboard": f"/trains/{dashboards[middle]}/",
             },
             requests,

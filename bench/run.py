@@ -520,7 +520,9 @@ def _growth_lines(grown: dict) -> list[str]:
         "dataset's, 10 releases each): medians of "
         "in-process requests, interleaved at each size. The dashboard shows every release "
         "of its train (at most linear growth allowed); the list shows 25 trains whatever "
-        "the table holds (no growth allowed).",
+        "the table holds (no growth allowed). A tab counts and pages through the first "
+        "1,000 trains in its order (trains.selectors.lists.LIST_CAP), so its last page is "
+        "at most the 40th.",
         "",
         "| dashboard: releases on the train | queries | median ms | ×releases | ×time |",
         "| ---: | ---: | ---: | ---: | ---: |",

@@ -1,5 +1,6 @@
 """The train pages: happy paths, anonymous, outsiders, wrong roles, wrong methods, bad input."""
 
+import importlib
 import re
 
 import pytest
@@ -91,6 +92,24 @@ def test_train_list_paginates(client, manager):
     assert "Page 1 of 2" in client.get("/trains/").content.decode()
     assert client.get("/trains/?page=2").status_code == 200
     assert client.get("/trains/?page=abc").status_code == 200
+
+
+def test_a_tab_of_more_trains_than_its_cap_says_so_and_pages_through_the_first(
+    client, manager, monkeypatch
+):
+    """Counting every train read them all on each visit: a tab counts to its cap (1,000;
+    here 30), says there are more, and its pages hold the first ones in its order."""
+    monkeypatch.setattr(importlib.import_module("trains.selectors.lists"), "LIST_CAP", 30)
+    for i in range(31):
+        make_train(manager, name=f"T{i:02d}")
+    login(client, manager)
+    first = client.get("/trains/?show=open").content.decode()
+    assert "More than 30 trains: the pages hold the first 30 in this order." in first
+    assert "Page 1 of 2" in first
+    last = client.get(f"/trains/?show=open&page={10**9}").content.decode()
+    assert "Page 2 of 2" in last
+    shown = set(re.findall(r">(T\d\d)</a>", first)) | set(re.findall(r">(T\d\d)</a>", last))
+    assert shown == {f"T{i:02d}" for i in range(1, 31)}  # newest first: T00 is the 31st
 
 
 def test_release_manager_submits_a_train(client, manager):

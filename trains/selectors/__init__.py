@@ -28,6 +28,7 @@ from trains.selectors.inbox import (
     pending_requirements,
 )
 from trains.selectors.lists import (
+    CappedPaginator,
     ListRow,
     Needs,
     list_rows,
@@ -63,6 +64,7 @@ __all__ = [
     "inbox_summary",
     "list_rows",
     "move_targets",
+    "CappedPaginator",
     "page_rows",
     "needs_my_action",
     "pending_requirements",

@@ -37,6 +37,7 @@ from trains.forms import (
     TrainForm,
 )
 from trains.selectors import (
+    CappedPaginator,
     dashboard_train,
     history_page,
     move_targets,
@@ -75,7 +76,7 @@ def train_list_view(request: HttpRequest) -> HttpResponse:
         rows = list(page)
     else:
         tab = shown(trains, show)
-        page = Paginator(tab, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(tab, PAGE_SIZE).get_page(request.GET.get("page"))
         rows = page_rows(tab, page, user=user)
     # The tabs keep the other filters but not the states (each tab offers its own).
     others = request.GET.copy()
