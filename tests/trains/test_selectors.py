@@ -1,4 +1,5 @@
 import importlib
+import re
 
 import pytest
 from django.contrib.auth.models import Group
@@ -53,3 +54,28 @@ def test_the_badge_counts_to_its_cap_and_then_says_more(client, people, monkeypa
     nav = client.get("/trains/").content.decode().split("</nav>")[0]
     assert 'aria-label="2+ waiting">2+</span>' in nav
     assert len(pending_requirements(user=people["manager"])) == 3  # the inbox lists them all
+
+
+def test_the_inbox_shows_the_trains_waiting_longest_and_says_more_wait(client, people, monkeypatch):
+    """Someone asked on every train got them all on one page (2.7 MB for 1,438 trains):
+    the inbox shows the ones waiting longest, one past the badge's cap (here 2 and 3),
+    and the navigation's count comes from it."""
+    module = importlib.import_module("trains.selectors.inbox")
+    monkeypatch.setattr(module, "BADGE_CAP", 2)
+    monkeypatch.setattr(module, "INBOX_LIMIT", 3)
+    driven = [
+        drive(make_train(people["manager"], name=f"Waiting {n}"), "development_approval", **people)
+        for n in range(4)
+    ]
+    trains = [train for train, *_ in driven]
+    client.force_login(people["manager"])
+    page = client.get("/approvals/").content.decode()
+    assert [t.name for t in trains[:3]] == re.findall(r">(Waiting \d)</a></h2>", page)
+    assert "The 3 trains that have waited longest for you are shown" in page
+    assert 'aria-label="2+ waiting">2+</span>' in page.split("</nav>")[0]
+    services.decision_record(requirement=driven[0][1], by=people["manager"], approve=True)
+    page = client.get("/approvals/").content.decode()
+    assert [t.name for t in trains[1:]] == re.findall(r">(Waiting \d)</a></h2>", page)
+    assert "wait after them" not in page
+    assert 'aria-label="3 waiting">3</span>' not in page  # 3 > the cap of 2
+    assert 'aria-label="2+ waiting">2+</span>' in page.split("</nav>")[0]

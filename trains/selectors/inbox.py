@@ -8,7 +8,7 @@ from functools import reduce
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
@@ -113,15 +113,36 @@ class InboxItem:
         return self.train.round_for(self.gate)
 
 
-def inbox(*, user: AbstractBaseUser) -> list[InboxItem]:
-    """Trains waiting for this person's decision, oldest request first, each with its
-    status (2 queries)."""
+# The inbox shows the trains that have waited longest for this person, this many at most:
+# someone asked on every train (1,438 of the bench's 10,000) got a page of 2.7 MB in 1 s.
+# Deciding on them brings the next ones up. One past the badge's cap, so that the page
+# knows the navigation's count: what it shows, or more than the badge counts.
+INBOX_LIMIT = BADGE_CAP + 1
+
+
+@dataclass(frozen=True)
+class Inbox:
+    items: list[InboxItem]  # oldest request first, INBOX_LIMIT at most
+    more: bool  # more trains wait after these
+
+
+def inbox(*, user: AbstractBaseUser) -> Inbox:
+    """The trains waiting longest for this person's decision (INBOX_LIMIT of them), oldest
+    request first, each with its status (2 queries)."""
+    waiting = ApprovalRequirement.objects.filter(pk__in=_waiting(user, "pk"))
+    first = (  # the first trains in that order, and one more to tell whether there are more
+        waiting.order_by()
+        .values("train_id")
+        .annotate(opened=Min("train__gate_opened_at"))
+        .order_by(F("opened").asc(nulls_last=True), "train_id")
+        .values("train_id")[: INBOX_LIMIT + 1]
+    )
     pending = list(
-        ApprovalRequirement.objects.filter(pk__in=_waiting(user, "pk"))
-        .select_related("user", "group")
-        .order_by(*PENDING_ORDER)
+        waiting.filter(train_id__in=first).select_related("user", "group").order_by(*PENDING_ORDER)
     )
     train_ids = list(dict.fromkeys(r.train_id for r in pending))
+    more = len(train_ids) > INBOX_LIMIT
+    train_ids = train_ids[:INBOX_LIMIT]
     trains = list(for_status(ReleaseTrain.objects.filter(pk__in=train_ids), user))
     status_of = {t.pk: (t, s) for t, s in zip(trains, statuses(trains, user), strict=True)}
     items: dict[int, InboxItem] = {}
@@ -131,7 +152,7 @@ def inbox(*, user: AbstractBaseUser) -> list[InboxItem]:
         train, status = status_of[requirement.train_id]
         item = items.setdefault(train.pk, InboxItem(train, status, requirement.gate, []))
         item.requirements.append(requirement)
-    return list(items.values())
+    return Inbox(list(items.values()), more)
 
 
 def decided(*, user: AbstractBaseUser, limit: int = 50) -> list[ApprovalDecision]:

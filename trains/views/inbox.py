@@ -26,9 +26,10 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
     if tab == "decided":
         context["decisions"] = decided(user=user)
     else:
-        context["items"] = items = inbox(user=user)
-        if items:  # the navigation's count, known here; with none it asks the question
-            request.inbox_summary = (len(items), True)
+        waiting = inbox(user=user)
+        context.update(items=waiting.items, more=waiting.more)
+        if waiting.items:  # the navigation's count, known here; with none it asks
+            request.inbox_summary = (len(waiting.items) + waiting.more, True)
     return render(request, "trains/inbox.html", context)
 
 
