@@ -14,6 +14,7 @@ from trains import workflow
 from trains.choices import (
     FINAL_STATES,
     NOTIFICATION_BADGES,
+    OPEN_STATES,
     STATE_BADGES,
     CriterionCheck,
     Delivery,
@@ -141,6 +142,15 @@ class ReleaseTrain(FSMModelMixin, models.Model):
             # read off this index in order, it stops at the first few instead of sorting
             # every visible train.
             models.Index(fields=["end_date", "id"], name="train_deadline_order"),
+            # An open train's state by its id, from a small index: the reminder scan looks
+            # up the train of each due deadline (10,000 at 1,000,000 phases: its SQL took
+            # 37 ms through the primary key and the table, 16 ms here).
+            models.Index(
+                fields=["id"],
+                include=["state"],
+                condition=Q(state__in=OPEN_STATES),
+                name="open_train_state",
+            ),
         ]
 
     def __str__(self) -> str:
