@@ -674,6 +674,11 @@ class TurnoverRejectSerializer(serializers.Serializer):
 class DeploymentCreateSerializer(serializers.Serializer):
     succeeded = serializers.BooleanField()
     log = serializers.CharField(max_length=100_000, allow_blank=True, default="")
+    expected_state = serializers.ChoiceField(
+        choices=TrainState.choices,
+        required=False,
+        help_text="Refuse with 409 if the train is no longer in this state.",
+    )
 
 
 class DeploymentSerializer(serializers.ModelSerializer):

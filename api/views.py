@@ -29,7 +29,7 @@ from applications import services as application_services
 from applications.models import RELEASE_TRANSITIONS, ApplicationRelease, Turnover
 from approvals.models import ApprovalRequirement
 from releasemgr import broker, roles
-from releasemgr.exceptions import ConcurrentChange, NotAllowed
+from releasemgr.exceptions import NotAllowed
 from trains import services, workflow
 from trains.access import (
     MANAGE,
@@ -38,7 +38,7 @@ from trains.access import (
     may_keep_freezes,
     trains_visible_to,
 )
-from trains.choices import STATE_WHERE, NotificationKind, TrainState, TrainType
+from trains.choices import NotificationKind, TrainState, TrainType
 from trains.facts import facts_of, with_facts
 from trains.models import ExitCriterion, FreezeWindow, Milestone, ReleaseTrain
 from trains.notifications import selectors as notification_selectors
@@ -186,14 +186,12 @@ class TrainTransitionView(APIView):
             raise Http404(f"No step '{name}' here; {hint}.")
         data = s.TransitionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        expected = data.validated_data.get("expected_state")
-        if expected and expected != train.state:
-            raise ConcurrentChange(
-                f"{workflow.where(train.state)}, not {STATE_WHERE[TrainState(expected)]}: "
-                "someone moved it first."
-            )
         services.train_transition(
-            train=train, name=name, by=request.user, reason=data.validated_data["reason"]
+            train=train,
+            name=name,
+            by=request.user,
+            reason=data.validated_data["reason"],
+            shown_state=data.validated_data.get("expected_state", ""),
         )
         return Response(_train_detail(request, pk))
 
@@ -208,7 +206,14 @@ class DeploymentsView(APIView):
         train = get_train_for_user(request.user, pk)
         data = s.DeploymentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        deployment = services.train_deploy(train=train, by=request.user, **data.validated_data)
+        given = data.validated_data
+        deployment = services.train_deploy(
+            train=train,
+            by=request.user,
+            succeeded=given["succeeded"],
+            log=given["log"],
+            shown_state=given.get("expected_state", ""),
+        )
         deployment.train.refresh_from_db(fields=["state"])
         return Response(s.DeploymentSerializer(deployment).data, status=status.HTTP_201_CREATED)
 

@@ -45,7 +45,7 @@ def test_someone_moved_it_first_is_409(api_as, manager, owner, executive):
         api_as(manager), train, "start_construction", {"expected_state": "verification"}
     )
     assert response.status_code == 409
-    assert "someone moved it first" in response.json()["detail"]
+    assert response.json()["detail"] == "Someone else moved this train first: it is now in scoping."
     assert fresh(train).state == "scoping"
 
 
@@ -176,3 +176,16 @@ def test_deploying_without_accepted_turnovers_is_422(
 def test_bad_deployment_body_is_400(api_as, manager, deploying, data):
     response = api_as(manager).post(f"/api/v1/trains/{deploying.pk}/deployments/", data)
     assert response.status_code == 400
+
+
+def test_a_deployment_expecting_a_state_the_train_left_is_409(api_as, people):
+    train, *_ = drive(make_train(people["manager"]), "deployment", **people)
+    client = api_as(people["engineer"])
+    url = f"/api/v1/trains/{train.pk}/deployments/"
+    response = client.post(url, {"succeeded": True, "expected_state": "verification"})
+    assert response.status_code == 409
+    moved = "Someone else moved this train first: it is now in deployment."
+    assert response.json()["detail"] == moved
+    assert not fresh(train).deployments.exists()
+    response = client.post(url, {"succeeded": True, "expected_state": "deployment"})
+    assert response.status_code == 201

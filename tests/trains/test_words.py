@@ -148,5 +148,5 @@ def test_a_stale_expected_state_over_the_api_says_where_the_train_is(people):
     )
     assert response.status_code == 409
     assert response.json()["detail"] == (
-        "This train is in construction, not in scoping: someone moved it first."
+        "Someone else moved this train first: it is now in construction."
     )
