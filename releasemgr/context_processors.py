@@ -9,9 +9,8 @@ def navigation(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {"nav": {"items": [], "user_items": [], "roles": []}}
     from trains.access import may_create_trains, may_keep_freezes, may_see_metrics
-    from trains.selectors import inbox_summary
+    from trains.selectors import badge, inbox_summary
     from trains.selectors.applications import uses_applications
-    from trains.selectors.inbox import badge
 
     path = request.path
     items = [{"label": "Trains", "url": "/trains/"}]

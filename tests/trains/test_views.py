@@ -104,7 +104,7 @@ def test_a_tab_of_more_trains_than_its_cap_says_so_and_pages_through_the_first(
         make_train(manager, name=f"T{i:02d}")
     login(client, manager)
     first = client.get("/trains/?show=open").content.decode()
-    assert "More than 30 trains: the pages hold the first 30 in this order." in first
+    assert "More than 30 trains: the pages hold the first 30 in the order shown." in first
     assert "Page 1 of 2" in first
     last = client.get(f"/trains/?show=open&page={10**9}").content.decode()
     assert "Page 2 of 2" in last

@@ -1,14 +1,12 @@
 """An open train's state by its id, from a small partial index: what the reminder scan
 looks up for each due deadline (trains.models.ReleaseTrain.Meta.indexes)."""
 
-from django.conf import settings
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("trains", "0018_parts_of_open_trains"),
-        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [

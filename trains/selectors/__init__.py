@@ -22,6 +22,7 @@ from trains.selectors.dashboard import (
 )
 from trains.selectors.inbox import (
     InboxItem,
+    badge,
     decided,
     inbox,
     inbox_summary,
@@ -51,6 +52,7 @@ __all__ = [
     "CalendarMonth",
     "Dashboard",
     "InboxItem",
+    "badge",
     "ListRow",
     "Needs",
     "application_releases",

@@ -8,7 +8,7 @@ from functools import reduce
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
@@ -17,8 +17,15 @@ from trains.access import Person
 from trains.models import ReleaseTrain
 from trains.status import TrainStatus, for_status, statuses
 
-# Oldest request first: the gate that opened first, then by train and requirement.
-PENDING_ORDER = (F("train__gate_opened_at").asc(nulls_last=True), "train_id", "id")
+
+def _oldest_request_first(train: str = "") -> tuple:
+    """Trains by how long they have waited: the gate that opened first, then by train;
+    `train` the path to the train from the rows ordered ("train__")."""
+    return (F(f"{train}gate_opened_at").asc(nulls_last=True), f"{train}id")
+
+
+WAITING_ORDER = _oldest_request_first()  # trains
+PENDING_ORDER = (*_oldest_request_first("train__"), "id")  # their requirements
 
 
 def pending_requirements(*, user: AbstractBaseUser | Person) -> QuerySet[ApprovalRequirement]:
@@ -125,20 +132,25 @@ class Inbox:
     items: list[InboxItem]  # oldest request first, INBOX_LIMIT at most
     more: bool  # more trains wait after these
 
+    @property
+    def count(self) -> int:
+        """The trains waiting, as the navigation's badge counts them (`inbox_summary`):
+        exactly up to INBOX_LIMIT, one past the badge's cap."""
+        return len(self.items) + self.more
+
 
 def inbox(*, user: AbstractBaseUser) -> Inbox:
     """The trains waiting longest for this person's decision (INBOX_LIMIT of them), oldest
     request first, each with its status (2 queries)."""
-    waiting = ApprovalRequirement.objects.filter(pk__in=_waiting(user, "pk"))
     first = (  # the first trains in that order, and one more to tell whether there are more
-        waiting.order_by()
-        .values("train_id")
-        .annotate(opened=Min("train__gate_opened_at"))
-        .order_by(F("opened").asc(nulls_last=True), "train_id")
-        .values("train_id")[: INBOX_LIMIT + 1]
+        ReleaseTrain.objects.filter(pk__in=waiting_trains(user))
+        .order_by(*WAITING_ORDER)
+        .values("pk")[: INBOX_LIMIT + 1]
     )
     pending = list(
-        waiting.filter(train_id__in=first).select_related("user", "group").order_by(*PENDING_ORDER)
+        ApprovalRequirement.objects.filter(pk__in=_waiting(user, "pk"), train_id__in=first)
+        .select_related("user", "group")
+        .order_by(*PENDING_ORDER)
     )
     train_ids = list(dict.fromkeys(r.train_id for r in pending))
     more = len(train_ids) > INBOX_LIMIT

@@ -108,8 +108,13 @@ class CappedPaginator(Paginator):
 
     @property
     def more_label(self) -> str:
-        """What the page says of the count when there are more: "More than 1,000"."""
-        return f"More than {LIST_CAP:,}" if self.more else ""
+        """What the page says of the count when there are more."""
+        if not self.more:
+            return ""
+        return (
+            f"More than {LIST_CAP:,} trains: the pages hold the first {LIST_CAP:,} in the "
+            "order shown. Filter or search to find the others; the CSV has them all."
+        )
 
 
 def page_rows(trains: QuerySet[ReleaseTrain], page, *, user: AbstractBaseUser) -> list[ListRow]:

@@ -1,4 +1,4 @@
-"""The approval inbox: every train waiting for my decision, and what I decided."""
+"""The approval inbox: the trains waiting longest for my decision, and what I decided."""
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -29,7 +29,7 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
         waiting = inbox(user=user)
         context.update(items=waiting.items, more=waiting.more)
         if waiting.items:  # the navigation's count, known here; with none it asks
-            request.inbox_summary = (len(waiting.items) + waiting.more, True)
+            request.inbox_summary = (waiting.count, True)
     return render(request, "trains/inbox.html", context)
 
 
