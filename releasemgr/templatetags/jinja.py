@@ -9,6 +9,8 @@ from django.template import engines
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from releasemgr.jinja2 import url_for_render
+
 register = template.Library()
 
 
@@ -24,6 +26,7 @@ def jinja(context, name: str, **extra) -> str:
         if token and token != "NOTPROVIDED"  # nosec B105 - Django's "no token" sentinel
         else ""
     )
+    values["url"] = url_for_render()
     body = engines["jinja2"].get_template(name).template
     # Jinja2 escaped every value it put in (autoescape): the result is HTML.
     return mark_safe(body.render(values))  # nosec B308 B703 - escaped by Jinja2
