@@ -3,8 +3,10 @@
 import pytest
 from django.contrib.auth.models import Group
 
+from approvals.models import ApprovalRequirement, Gate
 from releasemgr import roles
 from releasemgr.auth import ModelBackend
+from tests.factories import make_train
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +42,16 @@ def test_pages_see_the_roles_read_by_the_backend(client, manager):
     response = client.get("/trains/")
     assert response.status_code == 200
     assert "New train" in response.content.decode()  # the release manager's menu item
+
+
+@pytest.mark.parametrize("session_id", ["", "abc", "1 OR 1=1", "9" * 30, None])
+def test_a_session_id_that_is_no_user_id_signs_no_one_in(manager, session_id):
+    assert ModelBackend().get_user(session_id) is None
+
+
+def test_whether_the_user_may_have_an_inbox_is_a_bool(manager, outsider):
+    assert ModelBackend().get_user(outsider.pk).may_have_inbox is False
+    ApprovalRequirement.objects.create(
+        train=make_train(manager), gate=Gate.EXECUTIVE, user=outsider
+    )
+    assert ModelBackend().get_user(outsider.pk).may_have_inbox is True
