@@ -65,13 +65,18 @@ class Page:
 
     def csrf_token(self, action: str | None = None) -> str:
         """The hidden CSRF field of the form posting to `action` (or the first form)."""
+        return self.field("csrfmiddlewaretoken", action)
+
+    def field(self, name: str, action: str | None = None) -> str:
+        """The value of the form field `name` in the form posting to `action` (or the first
+        form)."""
         html = self.text
         if action is not None:
             start = html.find(f'action="{action}"')
             check(start != -1, f"{self.path} has a form posting to {action}")
-            html = html[start:]
-        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-        check(match, f"{self.path} carries a CSRF token")
+            html = html[start : html.find("</form>", start)]
+        match = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', html)
+        check(match, f"{self.path} carries a {name} field")
         return match.group(1)
 
 
@@ -178,13 +183,16 @@ def drive(base: str, log: Path | None, mail_dir: Path | None) -> None:
     step = f"{train}start_construction/"
     check(
         re.search(
-            r'action="' + re.escape(step) + r'">\s*<input[^>]*>\s*<button[^>]*type="submit">',
+            r'action="' + re.escape(step) + r'">(?:\s*<input[^>]*>)+\s*<button[^>]*type="submit">',
             page.text,
         ),
         "the dashboard offers an enabled 'start construction' button",
     )
 
-    page = browser.post(step, {"csrfmiddlewaretoken": page.csrf_token(step)})
+    # As a browser does, the form sends the state the page showed (the lock compares it).
+    page = browser.post(
+        step, {"csrfmiddlewaretoken": page.csrf_token(step), "state": page.field("state", step)}
+    )
     check(
         page.status == 200 and page.path == train,
         "starting construction returns to the dashboard",
