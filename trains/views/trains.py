@@ -211,12 +211,19 @@ def _back(request: HttpRequest, train, panel: str) -> HttpResponse:
     return back_to_panel(request, train.pk, panel)
 
 
+def shown_state(request: HttpRequest) -> str:
+    """The train's state on the page the person acted from: every form on a train's page
+    sends it (a hidden `state`), so that a change made meanwhile by someone else is seen
+    (the lock compares it, trains.services.common.lock_train). Empty when none was sent."""
+    return request.POST.get("state", "")
+
+
 def back_to_panel(request: HttpRequest, train_pk: int, panel: str) -> HttpResponse:
     """After an action on a train's page: the refreshed panel for htmx (a reload when the
     train moved meanwhile), else the dashboard at that panel."""
     train = dashboard_train(request.user, train_pk)
     if is_htmx(request):
-        shown = request.POST.get("state")
+        shown = shown_state(request)
         if shown and shown != train.state:
             # The train moved (a gate passed, a step was taken): every panel changed.
             response = HttpResponse(status=204)
@@ -262,7 +269,7 @@ def train_step_view(request: HttpRequest, pk: int, transition: str) -> HttpRespo
             name=transition,
             by=request.user,
             reason=reason,
-            shown_state=request.POST.get("state", ""),
+            shown_state=shown_state(request),
         ),
         f"{step.label}: done.",
     )
@@ -285,7 +292,7 @@ def train_deploy_view(request: HttpRequest, pk: int) -> HttpResponse:
             by=request.user,
             succeeded=succeeded,
             log=form.cleaned_data["log"],
-            shown_state=request.POST.get("state", ""),
+            shown_state=shown_state(request),
         ),
         "Deployment succeeded: the train is closed."
         if succeeded
