@@ -70,7 +70,8 @@ def test_two_managers_moving_the_same_train_one_wins(manager, owner, executive):
     errors = [r for r in results if isinstance(r, Exception)]
     assert len(errors) == 1, results
     assert isinstance(errors[0], ServiceError)
-    assert "Someone else moved this train first" in str(errors[0])
+    # the same person pressed both: they are told it was their own move
+    assert "You have moved this train already" in str(errors[0])
     train = fresh(train)
     assert train.state in ("construction", "cancelled")
     assert train.events.filter(kind="transition").count() == 1
@@ -341,9 +342,7 @@ def test_pressing_a_step_on_eight_pages_at_once_answers_each_in_words(manager, o
     assert sum("Start construction: done." in p for p in pages) == 1
     losers = [p for p in pages if "Start construction: done." not in p]
     assert len(losers) == 7
-    assert all(
-        "Someone else moved this train first: it is now in construction" in p for p in losers
-    )
+    assert all("You have moved this train already: it is now in construction" in p for p in losers)
     assert fresh(train).events.filter(transition="start_construction").count() == 1
 
 
@@ -401,7 +400,7 @@ def test_deploying_twice_from_the_page_at_once_closes_once(manager, owner, qa, e
     assert [r.status_code for r in responses] == [200, 200], responses
     pages = [_messages(r) for r in responses]
     assert sum("Deployment succeeded" in p for p in pages) == 1, pages
-    assert sum("Someone else moved this train first" in p for p in pages) == 1
+    assert sum("You have moved this train already" in p for p in pages) == 1
     assert fresh(train).deployments.count() == 1
 
 

@@ -389,8 +389,30 @@ def test_stale_train_object_gets_a_concurrency_message(people):
     services.train_transition(train=train, name="start_construction", by=people["manager"])
     from releasemgr.exceptions import ConcurrentChange
 
-    with pytest.raises(ConcurrentChange, match="Someone else moved this train first"):
+    with pytest.raises(ConcurrentChange, match="You have moved this train already"):
         services.train_transition(train=stale, name="cancel", by=people["manager"], reason="x")
+
+
+def test_a_second_press_of_ones_own_step_says_it_was_ones_own(people):
+    """Pressing twice (or in two tabs): the second press is refused without blaming
+    someone else; another person's press still is told that someone else moved it."""
+    from releasemgr.exceptions import ConcurrentChange
+
+    train, *_ = drive(make_train(people["manager"]), "deployment", **people)
+    services.train_deploy(
+        train=train, by=people["engineer"], succeeded=True, shown_state="deployment"
+    )
+    with pytest.raises(ConcurrentChange) as mine:
+        services.train_deploy(
+            train=train, by=people["engineer"], succeeded=True, shown_state="deployment"
+        )
+    assert str(mine.value) == "You have moved this train already: it is now closed."
+    with pytest.raises(ConcurrentChange) as theirs:
+        services.train_deploy(
+            train=train, by=people["manager"], succeeded=True, shown_state="deployment"
+        )
+    assert str(theirs.value) == "Someone else moved this train first: it is now closed."
+    assert fresh(train).deployments.count() == 1
 
 
 def test_no_step_leads_back_from_deployment():

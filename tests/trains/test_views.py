@@ -560,14 +560,18 @@ def test_deploying_from_a_page_someone_else_moved_on_says_so_and_records_nothing
     assert fresh(train).deployments.count() == 1
 
 
-def test_a_step_from_a_page_someone_else_moved_on_says_so(client, manager, owner, executive):
+def test_a_step_from_a_page_the_train_moved_on_from_says_who_moved_it(
+    client, manager, owner, executive
+):
+    """The same manager cancelled the train in another tab: the step from the old page is
+    refused, and says the move was theirs."""
     train = make_train(manager)
     scope(train, manager=manager, owner=owner)
     services.train_transition(train=fresh(train), name="cancel", by=manager, reason="No budget")
     response = login(client, manager).post(
         f"/trains/{train.pk}/start_construction/", {"state": "scoping"}, follow=True
     )
-    assert "Someone else moved this train first: it is now cancelled" in response.content.decode()
+    assert "You have moved this train already: it is now cancelled" in response.content.decode()
     assert fresh(train).state == "cancelled"
 
 

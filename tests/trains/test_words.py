@@ -147,6 +147,7 @@ def test_a_stale_expected_state_over_the_api_says_where_the_train_is(people):
         format="json",
     )
     assert response.status_code == 409
+    # the manager moved it on themselves (elsewhere): they are told it was their move
     assert response.json()["detail"] == (
-        "Someone else moved this train first: it is now in construction."
+        "You have moved this train already: it is now in construction."
     )

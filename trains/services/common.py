@@ -38,7 +38,11 @@ User = AbstractBaseUser
 
 
 def lock_train(
-    train: ReleaseTrain, *, expect_state: bool = False, shown_state: str = ""
+    train: ReleaseTrain,
+    *,
+    expect_state: bool = False,
+    shown_state: str = "",
+    by: User | None = None,
 ) -> ReleaseTrain:
     """Lock the train row until the transaction ends and return it fresh.
 
@@ -46,16 +50,29 @@ def lock_train(
     people pressed a button at once and the other one won. What they saw is the state
     their page showed (`shown_state`, a form's hidden `state`) when it names one, else
     the train as the caller read it, which a request that starts after the other one's
-    commit reads already moved.
+    commit reads already moved. When the move was `by`'s own (a second press, another
+    tab), the refusal says so rather than blaming someone else.
     """
     locked = ReleaseTrain.objects.select_for_update().get(pk=train.pk)
     seen = shown_state if shown_state in TrainState.values else train.state
     if expect_state and locked.state != seen:
-        raise ConcurrentChange(
-            f"Someone else moved this train first: it is now "
-            f"{STATE_WHERE[TrainState(locked.state)]}."
-        )
+        where = STATE_WHERE[TrainState(locked.state)]
+        if by is not None and _moved_last_by(locked) == by.pk:
+            raise ConcurrentChange(f"You have moved this train already: it is now {where}.")
+        raise ConcurrentChange(f"Someone else moved this train first: it is now {where}.")
     return locked
+
+
+def _moved_last_by(train: ReleaseTrain) -> int | None:
+    """Who took the train to the state it is in: the last history row that moved it from
+    another state (a new train's row has none)."""
+    return (
+        TrainEvent.objects.filter(train=train, to_state=train.state)
+        .exclude(from_state__in=["", train.state])
+        .order_by("-created_at", "-id")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
 
 
 def require_open(train: ReleaseTrain) -> None:

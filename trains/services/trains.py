@@ -345,7 +345,7 @@ def train_transition(
     if step.needs_reason:
         reason = clean_reason(reason, step.label)
     with transaction.atomic():
-        locked = lock_train(train, expect_state=True, shown_state=shown_state)
+        locked = lock_train(train, expect_state=True, shown_state=shown_state, by=by)
         if name != "cancel":
             return run_step(locked, name, by, reason)
         freed = _free_releases(locked)  # undone with the rest if the step is refused
@@ -393,7 +393,7 @@ def train_deploy(
     if not access.may(by, workflow.STEPS["deploy"].action, train):
         raise NotAllowed("Only the train's release managers and release engineers can deploy it.")
     with transaction.atomic():
-        locked = lock_train(train, expect_state=True, shown_state=shown_state)
+        locked = lock_train(train, expect_state=True, shown_state=shown_state, by=by)
         if locked.state != TrainState.DEPLOYMENT:
             raise InvalidState(workflow.refusal(locked.state, "deploy"))
         unmet = workflow.unmet(locked, "deploy")
