@@ -150,3 +150,25 @@ def test_a_bad_filter_shows_nothing_and_says_why(client, manager):
     response = _get(client, manager, f"/calendar/?month={MONTH}&train_type=huge")
     assert _windows(response) == set()
     assert "Select a valid choice" in response.content.decode()
+
+
+def test_a_month_of_more_trains_than_the_cap_shows_those_that_start_first_and_says_so(
+    client, manager, monkeypatch
+):
+    import trains.selectors.calendar as calendar
+
+    monkeypatch.setattr(calendar, "CALENDAR_CAP", 2)
+    _train(manager, "Second", start=date(2027, 11, 2))
+    _train(manager, "First", start=date(2027, 11, 1))
+    html = _get(client, manager).content.decode()
+    assert 'id="calendar-more"' not in html  # two trains: the month holds them all
+
+    _train(manager, "Third", start=date(2027, 11, 3))
+    response = _get(client, manager)
+    assert _windows(response) == {"First", "Second"}
+    assert {name for name, _ in _entries(response)} <= {"First", "Second"}
+    assert response.context["month"].window_count == 2
+    html = response.content.decode()
+    assert 'id="calendar-more"' in html
+    assert "More than 2 trains fall in these weeks" in html
+    assert "shows the 2 that start first" in html
