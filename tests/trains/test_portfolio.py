@@ -150,3 +150,26 @@ def test_each_row_shows_the_trains_health_as_its_status_banner_does(client, mana
     for train, words in ((on_track, "Green"), (late, "Red")):
         banner = client.get(f"/trains/{train.pk}/").content.decode()
         assert f"Health: {words}" in banner
+
+
+def test_more_trains_than_the_cap_draws_those_that_start_first_and_says_so(
+    client, manager, monkeypatch
+):
+    import trains.selectors.portfolio as portfolio
+
+    monkeypatch.setattr(portfolio, "PORTFOLIO_CAP", 2)
+    today = timezone.localdate()
+    first = make_train(manager, name="First", **schedule(today - timedelta(days=2)))
+    second = make_train(manager, name="Second", **schedule(today - timedelta(days=1)))
+    client.force_login(manager)
+    html = client.get("/portfolio/").content.decode()
+    assert 'id="portfolio-more"' not in html  # two trains: the chart draws them all
+
+    third = make_train(manager, name="Third", **schedule(today))
+    response = client.get("/portfolio/")
+    html = response.content.decode()
+    drawn = [row.train.pk for group in response.context["chart"].groups for row in group.rows]
+    assert sorted(drawn) == sorted([first.pk, second.pk])
+    assert f'href="/trains/{third.pk}/"' not in html
+    assert 'id="portfolio-more"' in html
+    assert "More than 2 trains run in Q" in html and "draws the 2 that start first" in html

@@ -155,6 +155,12 @@ class Group:
     rows: list[Row]
 
 
+# The chart draws at most PORTFOLIO_CAP trains, those that start first, and says when
+# more run in its window: thousands of rows are read, drawn and sent whole, and no one
+# reads a chart that tall; its filters narrow it.
+PORTFOLIO_CAP = 500
+
+
 @dataclass
 class Portfolio:
     window: Window
@@ -169,6 +175,18 @@ class Portfolio:
     bar_height: int = BAR[1]
     phase_kinds: list = field(default_factory=lambda: [(k, k.label) for k in PHASE_ORDER])
     freezes: list[Segment] = field(default_factory=list)  # freeze windows, shaded bands
+    more: bool = False  # more than PORTFOLIO_CAP trains run in the window
+
+    @property
+    def more_label(self) -> str:
+        """What the page says when more trains run in the window than it draws."""
+        if not self.more:
+            return ""
+        return (
+            f"More than {PORTFOLIO_CAP:,} trains run in {self.window.title}: the chart "
+            f"draws the {PORTFOLIO_CAP:,} that start first. Filter by state, type, release "
+            "manager or health, or zoom in, to see the others."
+        )
 
 
 def portfolio_trains(trains: QuerySet[ReleaseTrain], window: Window) -> QuerySet[ReleaseTrain]:
@@ -275,9 +293,11 @@ def _row(train: ReleaseTrain, window: Window, today: date) -> Row:
 
 def portfolio(*, trains: QuerySet[ReleaseTrain], window: Window, group_by: GroupBy) -> Portfolio:
     """The rows of the trains shown in the window, grouped, and the freeze windows
-    (four queries)."""
+    (four queries). At most PORTFOLIO_CAP trains, those that start first (`more` says
+    when there are others)."""
     today = timezone.localdate()
-    rows = [_row(train, window, today) for train in portfolio_trains(trains, window)]
+    picked = list(portfolio_trains(trains, window)[: PORTFOLIO_CAP + 1])
+    rows = [_row(train, window, today) for train in picked[:PORTFOLIO_CAP]]
     groups: dict[str, list[Row]] = {}
     if group_by == GroupBy.TYPE:
         for kind in TrainType:
@@ -312,4 +332,5 @@ def portfolio(*, trains: QuerySet[ReleaseTrain], window: Window, group_by: Group
             else "middle"
         ),
         count=len(rows),
+        more=len(picked) > PORTFOLIO_CAP,
     )
