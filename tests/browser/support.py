@@ -63,8 +63,12 @@ def nav(page: Page) -> Locator:
 
 
 def go(page: Page, label: str) -> None:
-    """Follow a link of the navigation bar."""
-    nav(page).get_by_role("link", name=label).click()
+    """Follow a link of the navigation bar, and wait until the page it opens has loaded,
+    its styles too: before them the trains list's table and its phone cards both show
+    (a click waits only for the page to begin, and with the clock frozen before the
+    static files' dates the browser asks for the styles again on every page)."""
+    with page.expect_navigation(wait_until="load"):
+        nav(page).get_by_role("link", name=label).click()
 
 
 def state_badge(page: Page) -> Locator:
