@@ -28,6 +28,13 @@ def _ids_param(ids: Iterable[int]) -> list[int] | str:
     return ids if connection.vendor == "postgresql" else json.dumps(ids)
 
 
+def first_rows(rows: QuerySet, n: int) -> tuple[list, bool]:
+    """The first `n` rows of a query and whether it holds more (one row more is read to
+    tell): how a page bounded by what it shows reads what it shows."""
+    picked = list(rows[: n + 1])
+    return picked[:n], len(picked) > n
+
+
 _ONCE: dict[tuple, object] = {}
 
 

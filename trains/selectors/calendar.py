@@ -9,7 +9,7 @@ from datetime import date
 from django.db.models import QuerySet, Value
 from django.utils import timezone
 
-from releasemgr.db import id_list
+from releasemgr.db import first_rows, id_list
 from trains import freezes
 from trains.choices import PhaseKind
 from trains.models import FreezeWindow, Milestone, Phase, ReleaseTrain
@@ -204,8 +204,9 @@ def calendar_month(*, trains: QuerySet[ReleaseTrain], month: date) -> CalendarMo
             all=True,
         )
     )
-    picked = list(trains.filter(pk__in=in_weeks).order_by("start_date", "id")[: CALENDAR_CAP + 1])
-    showing = {t.pk: t for t in picked[:CALENDAR_CAP]}
+    in_order = trains.filter(pk__in=in_weeks).order_by("start_date", "id")
+    picked, more = first_rows(in_order, CALENDAR_CAP)
+    showing = {t.pk: t for t in picked}
     entries = calendar_entries(trains=showing, first=first, last=last)
     by_day: dict[date, list[CalendarEntry]] = {}
     for entry in entries:
@@ -229,5 +230,5 @@ def calendar_month(*, trains: QuerySet[ReleaseTrain], month: date) -> CalendarMo
         ],
         entry_count=len(entries),
         window_count=len(windows),
-        more=len(picked) > CALENDAR_CAP,
+        more=more,
     )

@@ -19,6 +19,7 @@ from enum import StrEnum
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from releasemgr.db import first_rows
 from releasemgr.people import name_of
 from trains.choices import PHASE_ORDER, PhaseKind, TrainType
 from trains.facts import GLANCE_COLUMNS, facts_of
@@ -296,8 +297,8 @@ def portfolio(*, trains: QuerySet[ReleaseTrain], window: Window, group_by: Group
     (four queries). At most PORTFOLIO_CAP trains, those that start first (`more` says
     when there are others)."""
     today = timezone.localdate()
-    picked = list(portfolio_trains(trains, window)[: PORTFOLIO_CAP + 1])
-    rows = [_row(train, window, today) for train in picked[:PORTFOLIO_CAP]]
+    picked, more = first_rows(portfolio_trains(trains, window), PORTFOLIO_CAP)
+    rows = [_row(train, window, today) for train in picked]
     groups: dict[str, list[Row]] = {}
     if group_by == GroupBy.TYPE:
         for kind in TrainType:
@@ -332,5 +333,5 @@ def portfolio(*, trains: QuerySet[ReleaseTrain], window: Window, group_by: Group
             else "middle"
         ),
         count=len(rows),
-        more=len(picked) > PORTFOLIO_CAP,
+        more=more,
     )
