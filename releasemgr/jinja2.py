@@ -21,6 +21,7 @@ from django.conf import settings
 from django.template import defaultfilters
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.timezone import template_localtime
+from django.utils.translation import get_language
 from jinja2 import Environment
 
 from releasemgr.people import person
@@ -53,10 +54,18 @@ def _reverse(urlconf: str, prefix: str, name: str, args: tuple, kwargs: tuple) -
 
 def date(value, arg: str | None = None) -> str:
     """Django's `date` filter, in the current time zone as Django's engine gives it; a
-    day as "Y-m-d" (most of the calendar's and the portfolio's) without the formatter."""
-    if arg == "Y-m-d" and isinstance(value, Date) and not isinstance(value, datetime):
-        return value.isoformat()
+    day as "Y-m-d" (most of the calendar's and the portfolio's) without the formatter,
+    and a day in another format formatted once a language (`_day`)."""
+    if isinstance(value, Date) and not isinstance(value, datetime):
+        return value.isoformat() if arg == "Y-m-d" else _day(value, arg, get_language())
     return defaultfilters.date(template_localtime(value), arg)
+
+
+@lru_cache(maxsize=4096)
+def _day(value: Date, arg: str | None, language: str | None) -> str:
+    # Django's formatter takes 45 µs a day ("j M": the portfolio's 200 deadlines cost
+    # 9 ms a request); the language is in the key, as the month names are translated.
+    return defaultfilters.date(value, arg)
 
 
 def environment(**options) -> Environment:

@@ -264,7 +264,7 @@ def _row(train: ReleaseTrain, window: Window, today: date) -> Row:
                     + (" pf-current" if current else "")
                     + (" pf-done" if done else ""),
                     f"{train.name}: {PhaseKind(phase.kind).label} "
-                    f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
+                    f"{start.isoformat()} to {end.isoformat()}"
                     + (" (now)" if current else " (done)" if done else ""),
                 )
             )
@@ -276,18 +276,17 @@ def _row(train: ReleaseTrain, window: Window, today: date) -> Row:
             Diamond(
                 f"{(window.fraction(milestone.due_date) + 0.5 / window.span) * 100:.2f}%",
                 "pf-milestone" + (" pf-reached" if reached else " pf-overdue" if late else ""),
-                f"{milestone.name}: due {milestone.due_date:%Y-%m-%d}"
+                f"{milestone.name}: due {milestone.due_date.isoformat()}"
                 + (", reached" if reached else ", overdue" if late else ""),
             )
         )
-    deadline = (
-        f", {'overdue since' if status.overdue else 'current deadline'} {status.deadline:%Y-%m-%d}"
-        if status.deadline
-        else ""
-    )
+    deadline = ""
+    if status.deadline:
+        since = "overdue since" if status.overdue else "current deadline"
+        deadline = f", {since} {status.deadline.isoformat()}"
     row.summary = (
         f"{train.name}, {train.get_train_type_display()}, {status.state_label}, "
-        f"{train.start_date:%Y-%m-%d} to {train.end_date:%Y-%m-%d}{deadline}"
+        f"{train.start_date.isoformat()} to {train.end_date.isoformat()}{deadline}"
     )
     return row
 
@@ -314,7 +313,7 @@ def portfolio(*, trains: QuerySet[ReleaseTrain], window: Window, group_by: Group
             0,
             ROW_HEIGHT,
             "pf-freeze",
-            f"Freeze: {f.name}, {f.start:%Y-%m-%d} to {f.end:%Y-%m-%d}",
+            f"Freeze: {f.name}, {f.start.isoformat()} to {f.end.isoformat()}",
         )
         for f in FreezeWindow.objects.filter(start__lte=window.last, end__gte=window.first)
     ]
