@@ -53,6 +53,14 @@ def test_the_banner_comes_first_under_the_title(client, manager):
     assert header.index("<h1") < header.index('id="status"') < header.index("Release manager")
 
 
+def test_the_title_carries_the_state_and_the_health(client, manager):
+    train = make_train(manager)
+    title = page(client, manager, train).content.decode().split('id="train-header"')[1]
+    title = title.split('id="status"')[0]
+    assert f'<span class="badge text-bg-{train.badge}">Scoping</span>' in title
+    assert "Health: " in text(title)
+
+
 def test_a_stakeholder_reads_where_it_stands_and_has_nothing_to_press(client, people, stakeholder):
     manager = people["manager"]
     train = make_train(manager)
