@@ -647,17 +647,23 @@ def decidable_requirements(user: User | Person) -> QuerySet[ApprovalRequirement]
     return ApprovalRequirement.objects.filter(_decides(Person.of(user)))
 
 
-def names_an_approver() -> Q:
+def names_an_approver(user_id: int) -> Q:
     """For the query that reads the user (releasemgr.auth): some requirement names the
     user (by name or through a group), or the user has decided before. Only such people
-    can have anything to decide or have decided: the others need no inbox query."""
-    user = OuterRef("pk")
-    # the user's groups, one subquery deeper: its OuterRef reaches through the EXISTS
-    groups = get_user_model().groups.through.objects.filter(user_id=OuterRef(user))
-    named = ApprovalRequirement.objects.filter(
-        Q(user_id=user) | Q(group_id__in=groups.values("group_id"))
+    can have anything to decide or have decided: the others need no inbox query.
+
+    Asked on every page, for everyone; each test is a look-up in an index, also for the
+    many who are no approver: the user's id is a value here (the planner reads it,
+    `planned_each_time`), and a group's requirements are looked up a group of the user's.
+    Written as one test over the requirements through the user's groups, it read all the
+    requirements and decisions for them: 8.7 ms of every page at 40,000 requirements."""
+    groups = get_user_model().groups.through.objects.filter(user_id=user_id)
+    named_group = ApprovalRequirement.objects.filter(group_id=OuterRef("group_id"))
+    return (
+        Q(Exists(ApprovalRequirement.objects.filter(user_id=user_id)))
+        | Q(Exists(groups.filter(Exists(named_group))))
+        | Q(Exists(ApprovalDecision.objects.filter(user_id=user_id)))
     )
-    return Q(Exists(named)) | Q(Exists(ApprovalDecision.objects.filter(user_id=user)))
 
 
 def asks_for(user: User, requirement: ApprovalRequirement) -> bool:

@@ -2,8 +2,9 @@
 
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
-from approvals.models import ApprovalRequirement, Gate
+from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
 from releasemgr import roles
 from releasemgr.auth import ModelBackend
 from tests.factories import make_train
@@ -55,3 +56,20 @@ def test_whether_the_user_may_have_an_inbox_is_a_bool(manager, outsider):
         train=make_train(manager), gate=Gate.EXECUTIVE, user=outsider
     )
     assert ModelBackend().get_user(outsider.pk).may_have_inbox is True
+
+
+def test_an_inbox_may_come_by_name_through_a_group_or_from_a_decision_made(manager, outsider):
+    train = make_train(manager)
+    board = Group.objects.create(name="change board")
+    ApprovalRequirement.objects.create(train=train, gate=Gate.EXECUTIVE, group=board)
+    assert ModelBackend().get_user(outsider.pk).may_have_inbox is False  # not in the group
+    outsider.groups.add(board)
+    assert ModelBackend().get_user(outsider.pk).may_have_inbox is True
+    outsider.groups.remove(board)
+    assert ModelBackend().get_user(outsider.pk).may_have_inbox is False
+    named = ApprovalRequirement.objects.create(train=train, gate=Gate.DEVELOPMENT, user=manager)
+    ApprovalDecision.objects.create(
+        requirement=named, round=1, user=outsider, approve=True, requested_at=timezone.now()
+    )
+    assert ModelBackend().get_user(outsider.pk).may_have_inbox is True  # decided before
+    assert ModelBackend().get_user(manager.pk).may_have_inbox is True  # named by name

@@ -194,7 +194,9 @@ def test_in_deployment_the_engineer_reviews_turnovers_then_records_the_deploymen
         services.turnover_submit(release=fresh(r), by=owner, description="build") for r in releases
     ]
     shown = text(banner(client, engineer, fresh(train)))
-    assert f"Turnovers to review: {releases[0]}, {releases[1]}" in shown
+    # in the releases' order on the page, by application name ("App 10" before "App 9")
+    in_order = sorted(releases, key=lambda r: (r.application.name, r.version))
+    assert f"Turnovers to review: {in_order[0]}, {in_order[1]}" in shown
     assert "Review turnovers below" in shown
     for turnover in turnovers:
         services.turnover_decide(turnover=turnover, by=engineer, accept=True)
