@@ -33,6 +33,52 @@ S = TrainState
 _NAME = "This cannot be empty."
 
 
+class WindowMeets(models.Expression):
+    """A train's window (its start and end days, both included) meets the days first..
+    last: as `daterange(start, end, '[]') && daterange(first, last, '[]')` on
+    PostgreSQL, which the GiST index `train_window` answers (migration 0020), and as two
+    comparisons elsewhere. For a filter: `.filter(WindowMeets(first, last))`.
+
+    The two comparisons alone go by one end: from the start days' index, a quarter's
+    portfolio read every train that started before the quarter's end (15,334 of the
+    bench's 20,200 to draw 197: 18–24 ms; 6–9 ms by the window's index)."""
+
+    output_field = models.BooleanField()
+    conditional = True
+
+    def __init__(self, first, last):
+        super().__init__()
+        self.parts = [
+            models.F("start_date"),
+            models.F("end_date"),
+            models.Value(first, output_field=models.DateField()),
+            models.Value(last, output_field=models.DateField()),
+        ]
+
+    def get_source_expressions(self):
+        return self.parts
+
+    def set_source_expressions(self, exprs):
+        self.parts = list(exprs)
+
+    def _compiled(self, compiler) -> tuple[list[str], list]:
+        sqls, params = [], []
+        for part in self.parts:
+            sql, part_params = compiler.compile(part)
+            sqls.append(sql)
+            params.append(part_params)
+        return sqls, params
+
+    def as_sql(self, compiler, connection):
+        (start, end, first, last), (p_start, p_end, p_first, p_last) = self._compiled(compiler)
+        return f"({start} <= {last} AND {end} >= {first})", [*p_start, *p_last, *p_end, *p_first]
+
+    def as_postgresql(self, compiler, connection):
+        (start, end, first, last), params = self._compiled(compiler)
+        sql = f"daterange({start}, {end}, '[]') && daterange({first}, {last}, '[]')"
+        return sql, [p for part in params for p in part]
+
+
 class ReleaseTrain(FSMModelMixin, models.Model):
     name = models.CharField(max_length=120)
     purpose = models.TextField(blank=True)
@@ -142,6 +188,8 @@ class ReleaseTrain(FSMModelMixin, models.Model):
             # read off this index in order, it stops at the first few instead of sorting
             # every visible train.
             models.Index(fields=["end_date", "id"], name="train_deadline_order"),
+            # Not here: `train_window`, the windows as date ranges in a GiST index, which
+            # PostgreSQL alone has (migration 0020, `WindowMeets`).
             # An open train's state by its id, from a small index: the reminder scan looks
             # up the train of each due deadline (10,000 at 1,000,000 phases: its SQL took
             # 37 ms through the primary key and the table, 16 ms here).

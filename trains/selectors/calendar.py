@@ -12,7 +12,7 @@ from django.utils import timezone
 from releasemgr.db import first_rows, id_list
 from trains import freezes
 from trains.choices import PhaseKind
-from trains.models import FreezeWindow, Milestone, Phase, ReleaseTrain
+from trains.models import FreezeWindow, Milestone, Phase, ReleaseTrain, WindowMeets
 from trains.status import TrainGlance, train_glance, with_glance_facts
 
 
@@ -195,7 +195,7 @@ def calendar_month(*, trains: QuerySet[ReleaseTrain], month: date) -> CalendarMo
     # database starts from the few trains of these weeks (an OR of the three would read
     # every train the rest of the query allows).
     in_weeks = (
-        ReleaseTrain.objects.filter(start_date__lte=last, end_date__gte=first)
+        ReleaseTrain.objects.filter(WindowMeets(first, last))
         .order_by()
         .values("pk")
         .union(

@@ -23,7 +23,7 @@ from releasemgr.db import first_rows
 from releasemgr.people import name_of
 from trains.choices import PHASE_ORDER, PhaseKind, TrainType
 from trains.facts import GLANCE_COLUMNS, facts_of
-from trains.models import FreezeWindow, Milestone, ReleaseTrain
+from trains.models import FreezeWindow, Milestone, ReleaseTrain, WindowMeets
 from trains.status import TrainGlance, train_glance, with_glance_facts
 
 ROW_HEIGHT = 26
@@ -195,9 +195,7 @@ def portfolio_trains(trains: QuerySet[ReleaseTrain], window: Window) -> QuerySet
     phases, and what its health is computed from) and the milestones inside the window."""
     return (
         with_glance_facts(
-            trains.filter(start_date__lte=window.last, end_date__gte=window.first).select_related(
-                "primary_manager"
-            )
+            trains.filter(WindowMeets(window.first, window.last)).select_related("primary_manager")
         )
         .prefetch_related(
             Prefetch(
