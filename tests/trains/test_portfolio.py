@@ -110,7 +110,11 @@ def test_the_portfolio_costs_the_same_for_many_trains(
     for i in range(20):
         train = make_train(manager, name=f"More {i}", **schedule(today))
         services.milestone_add(train=train, by=manager, name="M", due_date=today)
+    services.health_override_set(  # a row names who set its health: read with the rows
+        train=train, by=manager, health="red", reason="Vendor late", until=today + timedelta(3)
+    )
     assert count() == few
+    assert "Health: Red (set)" in client.get("/portfolio/").content.decode()
     # session, user with its groups; the trains, their phases, their milestones in the
     # window, the freeze windows; the manager filter's choices
     with django_assert_max_num_queries(7):
