@@ -4,7 +4,6 @@ import json
 
 from django.contrib.auth import backends, get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Subquery
 from django.db.models.functions import JSONObject
 
@@ -48,7 +47,7 @@ class ModelBackend(backends.ModelBackend):
         sql, params = once_a_database(("user with groups",), _compile_user).bind(user_id)
         # Planned for this id: whether it is an approver's is read from the indexes' and
         # the columns' statistics (`names_an_approver`).
-        with connection.cursor(), planned_each_time():
+        with planned_each_time():
             user = next(iter(User._default_manager.raw(sql, params)), None)
         if user is None or not self.user_can_authenticate(user):
             return None

@@ -291,10 +291,11 @@ def planned_each_time(alias: str = DEFAULT_DB_ALIAS):
     reads over a period or filters, whose best plan depends on the values. Prepared,
     PostgreSQL may settle on a generic plan after five runs: the metrics' spreads then
     took 433 ms instead of 350."""
-    raw = connections[alias].connection  # opened by the cursor the caller took first
-    if raw is None or connections[alias].vendor != "postgresql":
+    if connections[alias].vendor != "postgresql":
         yield
         return
+    connections[alias].ensure_connection()  # the setting is the open connection's
+    raw = connections[alias].connection
     threshold, raw.prepare_threshold = raw.prepare_threshold, None
     try:
         yield

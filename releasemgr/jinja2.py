@@ -8,6 +8,9 @@ template and includes them with `{% jinja "name" %}` (releasemgr/templatetags/ji
 What the bodies use of Django's template language is here under the same names: `url()`
 for `{% url %}`, `csrf_input` for `{% csrf_token %}`, and Django's own `date`,
 `pluralize`, `linebreaksbr` and `person` filters.
+
+The parts a row repeats (badges, the list's deadline, progress and next step) are macros,
+imported once a body and called a row: an include took 17–21 µs a row, a macro call 13.
 """
 
 from __future__ import annotations
