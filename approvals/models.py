@@ -26,17 +26,30 @@ class ApprovalRequirement(models.Model):
         "trains.ReleaseTrain", on_delete=models.CASCADE, related_name="approval_requirements"
     )
     gate = models.CharField(max_length=20, choices=Gate.choices)
+    # Indexed with the gate (Meta.indexes), which serves the look-ups by approver alone too.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     group = models.ForeignKey(
-        Group, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Group, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     required_approvals = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["gate", "id"]
+        # What waits for a person's decision is read a gate at a time
+        # (trains.selectors.inbox): the requirements naming them, or one of their groups,
+        # at that gate.
+        indexes = [
+            models.Index(fields=["user", "gate"], name="requirement_user_gate"),
+            models.Index(fields=["group", "gate"], name="requirement_group_gate"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(user__isnull=False) & Q(group__isnull=True))

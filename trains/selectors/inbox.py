@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
-from functools import reduce
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
@@ -28,39 +26,60 @@ WAITING_ORDER = _oldest_request_first()  # trains
 PENDING_ORDER = (*_oldest_request_first("train__"), "id")  # their requirements
 
 
+def _waiting_at_each_gate(person: Person) -> list[QuerySet[ApprovalRequirement]]:
+    """Per gate, the requirements this person may decide (`access.decidable_requirements`)
+    on trains standing at that gate, not decided by them in its current round.
+
+    One read a gate, not one read with a condition on each (gate, state) pair: PostgreSQL
+    cannot take that condition to an index, and read every requirement naming the person
+    with every train at any gate (20,000 and 2,928 in the bench: 8 ms for an executive who
+    had 51 trains waiting). A gate alone leads it to the trains at that gate, or to the
+    requirements naming the person at that gate, whichever are fewer (0.4 ms)."""
+    return [
+        access.decidable_requirements(person).filter(
+            ~Q(
+                Exists(
+                    ApprovalDecision.objects.filter(
+                        requirement=OuterRef("pk"),
+                        user=person.pk,
+                        round=OuterRef(f"train__{ReleaseTrain.ROUND_FIELDS[gate]}")
+                        if gate in ReleaseTrain.ROUND_FIELDS
+                        else ReleaseTrain.FIXED_ROUND,
+                    )
+                )
+            ),
+            gate=gate,
+            train__state=state,
+        )
+        for gate, state in workflow.GATE_STATE.items()
+    ]
+
+
+def _waiting_rows(person: Person, column: str, *, distinct: bool = False) -> QuerySet:
+    """`column` of the requirements waiting for this person's decision, one read a gate;
+    each value once if `distinct`."""
+    first, *rest = (rows.order_by().values(column) for rows in _waiting_at_each_gate(person))
+    return first.union(*rest, all=not distinct)
+
+
 def pending_requirements(*, user: AbstractBaseUser | Person) -> QuerySet[ApprovalRequirement]:
     """Requirements waiting for this user's decision: those they may decide
     (`access.decidable_requirements`) at a gate that is open, in its current round, and
     not decided by them yet. For a `Person` too (`access.compiled_for`)."""
     if not isinstance(user, Person) and not user.is_authenticated:
         return ApprovalRequirement.objects.none()
-    waiting = reduce(
-        operator.or_,
-        (
-            Q(gate=gate, train__state=state)
-            & ~Q(
-                Exists(
-                    ApprovalDecision.objects.filter(
-                        requirement=OuterRef("pk"),
-                        user=user.pk,
-                        round=OuterRef(f"train__{ReleaseTrain.ROUND_FIELDS[gate]}")
-                        if gate in ReleaseTrain.ROUND_FIELDS
-                        else ReleaseTrain.FIXED_ROUND,
-                    )
-                )
-            )
-            for gate, state in workflow.GATE_STATE.items()
-        ),
-    )
+    person = Person.of(user)
     # No visibility filter needed: the approvers of a train may always see it.
-    return access.decidable_requirements(user).filter(waiting).order_by(*PENDING_ORDER)
+    return ApprovalRequirement.objects.filter(pk__in=_waiting_rows(person, "pk")).order_by(
+        *PENDING_ORDER
+    )
 
 
 def _waiting(user: AbstractBaseUser, column: str) -> RawSQL | list:
     """`column` of the requirements waiting for this user's decision, as a subquery
     (compiled once, `access.compiled_subquery`)."""
     return access.compiled_subquery(
-        user, ("waiting", column), lambda person: pending_requirements(user=person).values(column)
+        user, ("waiting", column), lambda person: _waiting_rows(person, column)
     )
 
 
@@ -89,7 +108,7 @@ def inbox_summary(*, user: AbstractBaseUser) -> tuple[int, bool]:
         return 0, False
 
     def compile_(person: Person) -> tuple[str, list]:
-        trains = pending_requirements(user=person).order_by().values("train_id").distinct()
+        trains = _waiting_rows(person, "train_id", distinct=True)
         counted, counted_params = trains[: BADGE_CAP + 1].query.sql_with_params()
         decided, decided_params = (
             ApprovalDecision.objects.filter(user=person.pk).values("pk")[:1].query.sql_with_params()
