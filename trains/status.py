@@ -594,4 +594,5 @@ def for_status(trains: QuerySet[ReleaseTrain], user) -> QuerySet[ReleaseTrain]:
 
 def statuses(trains, user) -> list[TrainStatus]:
     """The status of each train of a list read `for_status`, without a query."""
-    return [train_status(access.remember_permissions(t, user), user) for t in trains]
+    today = timezone.localdate()
+    return [train_status(access.remember_permissions(t, user), user, today=today) for t in trains]
