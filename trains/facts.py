@@ -158,7 +158,7 @@ GLANCE_COLUMNS = (
 )
 
 
-def _json_rows(rows: QuerySet, group_by: str, **fields) -> Subquery:
+def json_rows(rows: QuerySet, group_by: str, **fields) -> Subquery:
     """A JSON list of objects, one a row (`fields`: key -> expression or path)."""
     return Subquery(
         rows.order_by().values(group_by).annotate(j=JSONList(JSONObject(**fields))).values("j")[:1]
@@ -234,7 +234,7 @@ def _fact_expressions(trains: QuerySet) -> QuerySet:
         "-created_at", "-id"
     )
     return trains.annotate(
-        facts_phases=_json_rows(
+        facts_phases=json_rows(
             Phase.objects.filter(train=train),
             "train",
             kind="kind",
@@ -242,7 +242,7 @@ def _fact_expressions(trains: QuerySet) -> QuerySet:
             started="actual_start",
             ended="actual_end",
         ),
-        facts_criteria=_json_rows(
+        facts_criteria=json_rows(
             ExitCriterion.objects.filter(train=train),
             "train",
             id="id",
@@ -256,7 +256,7 @@ def _fact_expressions(trains: QuerySet) -> QuerySet:
             by_first="met_by__first_name",
             by_last="met_by__last_name",
         ),
-        facts_requirements=_json_rows(
+        facts_requirements=json_rows(
             ApprovalRequirement.objects.filter(train=train),
             "train",
             id="id",
@@ -290,7 +290,7 @@ def _fact_expressions(trains: QuerySet) -> QuerySet:
             )
             .values("j")[:1]
         ),
-        facts_owners=_json_rows(
+        facts_owners=json_rows(
             releases.exclude(state=ReleaseState.DEVELOPMENT_COMPLETE),
             "train",
             id="application__product_owner_id",
@@ -298,7 +298,7 @@ def _fact_expressions(trains: QuerySet) -> QuerySet:
             first="application__product_owner__first_name",
             last="application__product_owner__last_name",
         ),
-        facts_engineers=_json_rows(
+        facts_engineers=json_rows(
             ReleaseTrainEngineers().filter(releasetrain=train),
             "releasetrain",
             id="user_id",

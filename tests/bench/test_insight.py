@@ -22,9 +22,9 @@ def test_the_portfolio_reads_its_open_trains_in_few_queries(
     user, url = insight.pages()["h_portfolio"]
     client.force_login(get_user_model().objects.get(username=user))
     client.get(url)
-    # session, user with its groups; the trains, their phases, their milestones in the
-    # window, the freeze windows; the manager filter's choices
-    with django_assert_max_num_queries(7):
+    # session, user with its groups; the trains with their phases and their milestones
+    # in the window, the freeze windows; the manager filter's choices
+    with django_assert_max_num_queries(6):
         response = client.get(url)
     assert response.status_code == 200
     assert response.context["chart"].count == 12

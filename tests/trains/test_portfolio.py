@@ -115,9 +115,9 @@ def test_the_portfolio_costs_the_same_for_many_trains(
     )
     assert count() == few
     assert "Health: Red (set)" in client.get("/portfolio/").content.decode()
-    # session, user with its groups; the trains, their phases, their milestones in the
-    # window, the freeze windows; the manager filter's choices
-    with django_assert_max_num_queries(7):
+    # session, user with its groups; the trains with their phases and their milestones
+    # in the window, the freeze windows; the manager filter's choices
+    with django_assert_max_num_queries(6):
         client.get("/portfolio/")
 
 
@@ -177,3 +177,18 @@ def test_more_trains_than_the_cap_draws_those_that_start_first_and_says_so(
     assert f'href="/trains/{third.pk}/"' not in html
     assert 'id="portfolio-more"' in html
     assert "More than 2 trains run in Q" in html and "draws the 2 that start first" in html
+
+
+def test_names_in_the_strips_are_escaped(client, manager):
+    """The strips' numbers go out unescaped (the body's autoescape is off there); every
+    text in them is escaped."""
+    today = timezone.localdate()
+    train = make_train(manager, name='Q"><script>alert(1)</script>', **schedule(today))
+    services.milestone_add(
+        train=train, by=manager, name="<img src=x onerror=alert(2)>", due_date=today
+    )
+    client.force_login(manager)
+    html = client.get("/portfolio/").content.decode()
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert 'aria-label="Q&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;,' in html
+    assert "<title>&lt;img src=x onerror=alert(2)&gt;: due " in html
