@@ -872,6 +872,9 @@ class WordCountSerializer(serializers.Serializer):
 class MetricsSerializer(serializers.Serializer):
     first = serializers.DateField(help_text="The period's first day.")
     last = serializers.DateField(help_text="The period's last day (included).")
+    computed_at = serializers.DateTimeField(
+        help_text="When the figures were computed (see the fresh parameter)."
+    )
     on_time = KeyedMonthCountSerializer(
         many=True,
         help_text="Per phase kind (key) and month: phases ended (total), on time (hits).",
@@ -924,6 +927,7 @@ def metrics_data(m) -> dict:
     return {
         "first": m.period.first,
         "last": m.period.last,
+        "computed_at": m.computed_at,
         "on_time": keyed(m.on_time),
         "slip": spreads(m.slip, m.overall.get("slip")),
         "approval_wait": spreads(m.approval_wait, m.overall.get("wait")),

@@ -44,7 +44,7 @@ from trains.models import ExitCriterion, FreezeWindow, Milestone, ReleaseTrain
 from trains.notifications import selectors as notification_selectors
 from trains.notifications import services as notification_services
 from trains.selectors import applications_for, pending_requirements
-from trains.selectors.metrics import metrics
+from trains.selectors.metrics import SNAPSHOT_SECONDS, metrics_snapshot
 from trains.services import freezes as freeze_services
 from trains.services.links import LinkRefused, decision_link_check, decision_link_use
 from trains.status import train_status
@@ -952,6 +952,15 @@ class MetricsView(APIView):
             OpenApiParameter("state", str, many=True, enum=TrainState.values),
             OpenApiParameter("train_type", str, enum=TrainType.values),
             OpenApiParameter("manager", int, description="The primary release manager's id."),
+            OpenApiParameter(
+                "fresh",
+                OpenApiTypes.BOOL,
+                description=(
+                    "Compute the figures now. Otherwise they are as last computed, while no "
+                    "train, decision or deployment changed, for "
+                    f"{SNAPSHOT_SECONDS // 60} minutes at most (computed_at)."
+                ),
+            ),
         ],
         responses=answers({200: s.MetricsSerializer}, 400, 403),
     )
@@ -960,7 +969,11 @@ class MetricsView(APIView):
         scope = metrics_scope(request.user, request.query_params)
         if scope.errors:
             return Response({"detail": " ".join(scope.errors)}, status=status.HTTP_400_BAD_REQUEST)
-        figures = metrics(trains=scope.trains, period=scope.period)
+        figures = metrics_snapshot(
+            trains=scope.trains,
+            period=scope.period,
+            recompute=request.query_params.get("fresh", "").lower() in ("1", "true"),
+        )
         return Response(s.MetricsSerializer(s.metrics_data(figures)).data)
 
 

@@ -135,3 +135,12 @@ def _broker_not_paused():
     broker.reset()
     yield
     broker.reset()
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_figures():
+    """Figures kept by one test (trains.selectors.metrics.metrics_snapshot, in the
+    process's cache) are not another's: test databases reuse ids and days."""
+    from django.core.cache import cache
+
+    cache.clear()

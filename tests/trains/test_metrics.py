@@ -22,7 +22,7 @@ and 1); deployed 02-18 16:00 (on time; lead time 8 days 7 hours).
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -34,7 +34,15 @@ from trains import services
 from trains.access import trains_for
 from trains.choices import PhaseKind, TrainType
 from trains.models import ReleaseTrain
-from trains.selectors.metrics import ROWS, MonthCount, Period, metric_rows, metrics
+from trains.selectors.metrics import (
+    ROWS,
+    SNAPSHOT_SECONDS,
+    MonthCount,
+    Period,
+    metric_rows,
+    metrics,
+    metrics_snapshot,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -307,11 +315,11 @@ def test_the_page_draws_each_figure_with_its_numbers(
 ):
     client.force_login(manager)
     client.get(PAGE)  # warm: a new connection checks once what its database supports
-    # session, user with its groups, the navigation's inbox count (an approver); the counts
-    # by month, the spreads, the approvers, the rejections' reasons; the manager filter's
-    # choices
-    with django_assert_max_num_queries(8):
-        response = client.get(PAGE)
+    # session, user with its groups, the navigation's inbox count (an approver); the
+    # figures' key (the trains' ids, the newest changes); the counts by month, the spreads,
+    # the approvers, the rejections' reasons; the manager filter's choices
+    with django_assert_max_num_queries(9):
+        response = client.get(PAGE + "&fresh=1")
     assert response.status_code == 200
     html = response.content.decode()
     assert "38% of 8 phases on time" in html  # 3 of 8
@@ -383,3 +391,81 @@ def test_each_csv_lists_the_rows_counted(client, manager, history):
     for name in ROWS:
         assert client.get(f"/metrics/{name}.csv?{PAGE.split('?')[1]}").status_code == 200
     assert client.get("/metrics/nothing.csv").status_code == 404
+
+
+# The figures as last computed --------------------------------------------------------------
+
+
+def _computed_at(response) -> datetime:
+    assert response.status_code == 200
+    return response.context["figures"].computed_at
+
+
+def test_the_figures_are_kept_until_something_they_count_changes(
+    client, manager, qa, history, django_assert_max_num_queries
+):
+    client.force_login(manager)
+    first = _computed_at(client.get(PAGE))
+    # session, user, inbox count, the figures' key, the manager filter's choices
+    with django_assert_max_num_queries(5):
+        again = client.get(PAGE)
+    assert _computed_at(again) == first
+    assert "Figures as of" in again.content.decode()
+    assert 'href="?first=2025-01-01&amp;last=2025-03-31&amp;fresh=1">Compute now' in (
+        again.content.decode()
+    )
+    asked = _computed_at(client.get(PAGE + "&fresh=1"))
+    assert asked > first
+    assert _computed_at(client.get(PAGE)) == asked
+    # any change to a train writes its history: the next view counts again
+    a, _ = history
+    services.train_grant(train=fresh(a), by=manager, user=qa)
+    assert _computed_at(client.get(PAGE)) > asked
+
+
+def test_kept_figures_expire(client, manager, history):
+    client.force_login(manager)
+    first = _computed_at(client.get(PAGE))
+    with time_machine.travel(timezone.now() + timedelta(seconds=SNAPSHOT_SECONDS - 5)):
+        assert _computed_at(client.get(PAGE)) == first
+    with time_machine.travel(timezone.now() + timedelta(seconds=SNAPSHOT_SECONDS + 5)):
+        assert _computed_at(client.get(PAGE)) > first
+
+
+def test_kept_figures_are_of_exactly_the_trains_one_sees(manager, other_manager, owner, history):
+    """Joining a group a train is shared with changes one's figures at once (no history
+    row is written for it), and someone who sees the same trains is given the same
+    figures."""
+    from django.contrib.auth.models import Group
+    from guardian.shortcuts import assign_perm
+
+    a, b = history
+    with on(2, 3):
+        theirs = make_train(other_manager, name="Theirs", **schedule(date(2025, 2, 3)))
+        scope(theirs, manager=other_manager, owner=owner, releases=1)
+    with on(2, 5):
+        services.train_transition(train=fresh(theirs), name="start_construction", by=other_manager)
+    readers = Group.objects.create(name="Readers")
+    assign_perm("view_releasetrain", readers, theirs)
+    before = metrics_snapshot(trains=trains_for(manager, "view"), period=PERIOD)
+    assert before.on_time_total() == (8, 3)
+    manager.groups.add(readers)
+    manager = type(manager).objects.get(pk=manager.pk)  # its groups read again
+    joined = metrics_snapshot(trains=trains_for(manager, "view"), period=PERIOD)
+    assert joined.on_time_total() == (9, 4)  # Theirs' scoping ended on time
+    assert metrics_snapshot(trains=trains_for(other_manager, "view"), period=PERIOD) == (
+        metrics(trains=ReleaseTrain.objects.filter(pk=theirs.pk), period=PERIOD)
+    )
+    same = metrics_snapshot(
+        trains=ReleaseTrain.objects.filter(pk__in=[a.pk, b.pk, theirs.pk]), period=PERIOD
+    )
+    assert same.computed_at == joined.computed_at
+
+
+def test_the_api_says_when_its_figures_were_computed(client, manager, history):
+    client.force_login(manager)
+    page = _computed_at(client.get(PAGE))
+    data = client.get("/api/v1/metrics/?first=2025-01-01&last=2025-03-31").json()
+    assert datetime.fromisoformat(data["computed_at"].replace("Z", "+00:00")) == page
+    again = client.get("/api/v1/metrics/?first=2025-01-01&last=2025-03-31&fresh=true").json()
+    assert datetime.fromisoformat(again["computed_at"].replace("Z", "+00:00")) > page

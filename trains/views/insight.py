@@ -17,7 +17,7 @@ from trains.access import VIEW, may_see_metrics, trains_for
 from trains.choices import TrainState
 from trains.filters import InsightFilter, query_with
 from trains.forms import PeriodForm
-from trains.selectors.metrics import Period, metrics
+from trains.selectors.metrics import SNAPSHOT_SECONDS, Period, metrics_snapshot
 from trains.selectors.metrics_page import metric_cards
 from trains.selectors.portfolio import GroupBy, Window, Zoom, portfolio
 
@@ -73,9 +73,15 @@ def state_chips(query: QueryDict, states=tuple(TrainState)) -> list[dict]:
 @login_required
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    """The figures as last computed while nothing they depend on changed
+    (`metrics_snapshot`); `?fresh=1` computes them now."""
     require_metrics(request.user)
     scope = metrics_scope(request.user, request.GET)
-    figures = metrics(trains=scope.trains, period=scope.period)
+    figures = metrics_snapshot(
+        trains=scope.trains, period=scope.period, recompute=request.GET.get("fresh") == "1"
+    )
+    query = request.GET.copy()
+    query.pop("fresh", None)
     return render(
         request,
         "trains/metrics.html",
@@ -83,8 +89,11 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
             "scope": scope,
             "filters": scope.filters,
             "period": scope.period,
+            "figures": figures,
+            "kept_minutes": SNAPSHOT_SECONDS // 60,
             "cards": metric_cards(figures),
-            "query": request.GET.urlencode(),
+            "query": query.urlencode(),
+            "recompute": query_with(query, fresh="1"),
             "states": state_chips(request.GET),
         },
     )
