@@ -14,8 +14,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Exists, JSONField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, JSONObject
 
@@ -165,6 +176,17 @@ def json_rows(rows: QuerySet, group_by: str, **fields) -> Subquery:
     )
 
 
+def json_list(rows: QuerySet, **fields) -> Subquery:
+    """A JSON list of objects, one for each of all the rows (no grouping; NULL for none)."""
+    return Subquery(
+        rows.order_by()
+        .annotate(everything=Value(1, output_field=IntegerField()))  # groups nothing
+        .values("everything")
+        .annotate(j=JSONList(JSONObject(**fields)))
+        .values("j")[:1]
+    )
+
+
 def with_facts(trains: QuerySet, columns: tuple[str, ...] = COLUMNS) -> QuerySet:
     """The trains with their facts (or those `columns` hold), as JSON columns of the
     same query.
@@ -290,13 +312,18 @@ def _fact_expressions(trains: QuerySet) -> QuerySet:
             )
             .values("j")[:1]
         ),
-        facts_owners=json_rows(
-            releases.exclude(state=ReleaseState.DEVELOPMENT_COMPLETE),
-            "train",
-            id="application__product_owner_id",
-            username="application__product_owner__username",
-            first="application__product_owner__first_name",
-            last="application__product_owner__last_name",
+        # each owner once, looked up by id: one row a release, joined to the applications,
+        # took 70 µs a train where PostgreSQL scanned a small table for each release
+        facts_owners=json_list(
+            get_user_model().objects.filter(
+                pk__in=ApplicationRelease.objects.filter(train=OuterRef(OuterRef("pk")))
+                .exclude(state=ReleaseState.DEVELOPMENT_COMPLETE)
+                .values("application__product_owner")
+            ),
+            id="id",
+            username="username",
+            first="first_name",
+            last="last_name",
         ),
         facts_engineers=json_rows(
             ReleaseTrainEngineers().filter(releasetrain=train),

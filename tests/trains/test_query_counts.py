@@ -74,14 +74,15 @@ def test_needs_my_action_is_constant(client, people, django_assert_max_num_queri
     for i in range(12):
         _ready(manager, owner, people, f"ready {i}")
         make_train(manager, name=f"blocked {i}")
-    # session, user with its groups; the trains that might need this manager with each
-    # one's facts and rights, whose statuses decide (the page is cut from that list:
-    # no count, no second read); the navigation's inbox count; the manager filter's
-    # choices
+    # session, user with its groups; the trains waiting for his decision (also the
+    # navigation's inbox count); the trains that might need this manager with each one's
+    # facts and rights, whose statuses decide (the page is cut from that list: no count,
+    # no second read); the manager filter's choices
     with django_assert_max_num_queries(5):
         response = client.get("/trains/")
     assert response.context["show"] == Show.NEEDS
     assert len(response.context["rows"]) == 14
+    assert _approvals_badge(response) == 1
     assert _count(client, "/trains/") == small
     # an executive with decisions waiting, the same
     client.force_login(people["executive"])
@@ -90,6 +91,13 @@ def test_needs_my_action_is_constant(client, people, django_assert_max_num_queri
     with django_assert_max_num_queries(5):
         response = client.get("/trains/")
     assert len(response.context["rows"]) == 3
+    assert _approvals_badge(response) == 3
+    assert _approvals_badge(client.get("/calendar/")) == 3  # as counted on other pages
+
+
+def _approvals_badge(response):
+    (item,) = [i for i in response.context["nav"]["items"] if i["label"] == "Approvals"]
+    return item["badge"]
 
 
 def _big_scoping_train(manager, owner, name):

@@ -15,11 +15,12 @@ from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from approvals.models import Gate
+from releasemgr.db import id_list
 from trains import access, workflow
 from trains.choices import OPEN_STATES
 from trains.filters import Show, shown
 from trains.models import ReleaseTrain
-from trains.selectors.inbox import waiting_trains
+from trains.selectors.inbox import waiting_train_ids
 from trains.status import TrainStatus, Waiting, for_status, statuses
 from trains.workflow import STEPS
 
@@ -162,25 +163,33 @@ class Needs:
     rows: list[ListRow]  # most urgent first
     checked_all: bool  # False: more trains could need this person than were checked
     scanned: int  # how many trains it checks at most
+    # (trains waiting for this person's decision, whether they ever decided), when they
+    # were read: the navigation's count (request.inbox_summary), not asked again
+    inbox: tuple[int, bool] | None = None
 
     @property
     def count_label(self) -> str:
         return f"{len(self.rows)}{'' if self.checked_all else '+'}"
 
 
-def _might_need(user: AbstractBaseUser) -> tuple[Q | None, list[str]]:
+def _might_need(user: AbstractBaseUser) -> tuple[Q | None, list[str], tuple[int, bool] | None]:
     """Trains this person might have something to do on now: in a state one of the moving
     steps leaves, which they may take (the `may_<action>` column of
     `access.with_permissions`, the rule on each row: the trains are read in deadline
     order and only the first few are looked at); or with a requirement waiting for their
-    decision. None when nothing could be (no query needed), and the actions whose columns
-    it reads. It narrows the trains whose status is read, never decides:
-    `ListRow.needs_me` does."""
+    decision (their ids read once, `waiting_train_ids`, which also gives the navigation
+    its count). None when nothing could be (no query needed), the actions whose columns
+    it reads, and the navigation's (count, decided before) when read. It narrows the
+    trains whose status is read, never decides: `ListRow.needs_me` does."""
     actions = [a for a in _MOVING_SOURCES if access.could_hold(user, a)]
     ways = [Q(state__in=_MOVING_SOURCES[a], **{f"may_{a}": True}) for a in actions]
+    inbox = None
     if getattr(user, "may_have_inbox", True):  # read with the user (releasemgr.auth)
-        ways.append(Q(pk__in=waiting_trains(user)))
-    return (reduce(operator.or_, ways) if ways else None), actions
+        waiting, decided_any = waiting_train_ids(user=user)
+        inbox = (len(waiting), decided_any)
+        if waiting:
+            ways.append(Q(pk__in=id_list(waiting)))
+    return (reduce(operator.or_, ways) if ways else None), actions, inbox
 
 
 def _urgency(row: ListRow) -> tuple:
@@ -192,9 +201,9 @@ def needs_my_action(trains: QuerySet[ReleaseTrain], *, user: AbstractBaseUser) -
     """The trains of `trains` (a plain `train_list`, filtered or not) that wait for this person,
     overdue and nearest deadline first. One query, none for someone who cannot act: the
     candidates are picked in a subquery, so that only they are read with their facts."""
-    condition, actions = _might_need(user)
+    condition, actions, inbox = _might_need(user)
     if condition is None:
-        return Needs([], checked_all=True, scanned=NEEDS_SCAN)
+        return Needs([], checked_all=True, scanned=NEEDS_SCAN, inbox=inbox)
     picked = (
         access.with_permissions(trains, user, *actions)
         .filter(condition)
@@ -207,7 +216,7 @@ def needs_my_action(trains: QuerySet[ReleaseTrain], *, user: AbstractBaseUser) -
     try:
         sql, params = picked.query.sql_with_params()
     except EmptyResultSet:  # a filter no train can pass
-        return Needs([], checked_all=True, scanned=NEEDS_SCAN)
+        return Needs([], checked_all=True, scanned=NEEDS_SCAN, inbox=inbox)
     # bandit B608 and B611 accepted: the ORM's SQL inside a fixed SELECT; every value in
     # it stays a parameter
     picked_ids = RawSQL(f'SELECT "pk" FROM ({sql}) AS "picked"', params)  # nosec B608 B611
@@ -216,7 +225,10 @@ def needs_my_action(trains: QuerySet[ReleaseTrain], *, user: AbstractBaseUser) -
     )
     rows = [r for r in list_rows(candidates[:NEEDS_SCAN], user=user) if r.needs_me]
     return Needs(
-        sorted(rows, key=_urgency), checked_all=len(candidates) <= NEEDS_SCAN, scanned=NEEDS_SCAN
+        sorted(rows, key=_urgency),
+        checked_all=len(candidates) <= NEEDS_SCAN,
+        scanned=NEEDS_SCAN,
+        inbox=inbox,
     )
 
 

@@ -63,6 +63,8 @@ def train_list_view(request: HttpRequest) -> HttpResponse:
     filters = TrainFilter(request.GET, queryset=train_list(user=user))
     trains = filters.qs if filters.is_valid() else filters.queryset.none()
     needs = needs_my_action(trains, user=user)
+    if needs.inbox is not None:
+        request.inbox_summary = needs.inbox  # the navigation's count: read once
     show = show_from(request.GET.get("show"), default=Show.NEEDS if needs.rows else Show.OPEN)
     health = request.GET.get("health", "")
     health = health if health in Health.values else ""
