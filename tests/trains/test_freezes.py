@@ -185,3 +185,24 @@ def test_the_form_warns_of_a_deployment_ending_in_a_window(client, people):
     client.force_login(manager)
     page = client.get(f"/trains/{train.pk}/edit/").content.decode()
     assert 'id="freeze-warning"' in page and "Audit freeze" in page
+
+
+def test_the_inbox_lists_an_exception_after_the_gates_that_opened(client, people):
+    """A freeze exception waits on a train in deployment, which has no gate open: the
+    executive's inbox shows it after the trains whose gate opened, oldest first."""
+    manager, executive = people["manager"], people["executive"]
+    emergency, *_ = drive(
+        make_train(manager, name="Hotfix", train_type="emergency", **schedule(step=1)),
+        "deployment",
+        **people,
+    )
+    services.requirement_add(
+        train=fresh(emergency), by=manager, gate=Gate.FREEZE_EXCEPTION, user=executive
+    )
+    for name in ("Asked first", "Asked next"):
+        drive(make_train(manager, name=name), "executive_approval", **people)
+    client.force_login(executive)
+    page = client.get("/approvals/").content.decode()
+    shown = [n for n in ("Asked first", "Asked next", "Hotfix") if n in page]
+    assert shown == ["Asked first", "Asked next", "Hotfix"]
+    assert page.index("Asked first") < page.index("Asked next") < page.index("Hotfix")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import reduce
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -65,8 +66,8 @@ def pending_requirements(*, user: AbstractBaseUser | Person) -> QuerySet[Approva
     return access.decidable_requirements(person).filter(waiting).order_by(*PENDING_ORDER)
 
 
-def _waiting_rows(person: Person, column: str, *, distinct: bool = False) -> QuerySet:
-    """`column` of the requirements waiting for this person's decision
+def _waiting_rows(person: Person, *columns: str, distinct: bool = False) -> QuerySet:
+    """`columns` of the requirements waiting for this person's decision
     (`pending_requirements`), read one gate at a time; each value once if `distinct`.
 
     For reads of all of them (the inbox, the trains list): a condition on each (gate,
@@ -77,7 +78,7 @@ def _waiting_rows(person: Person, column: str, *, distinct: bool = False) -> Que
     gate), whichever are fewer (0.4 ms)."""
     decidable = access.decidable_requirements(person)
     first, *rest = (
-        decidable.filter(condition).order_by().values(column)
+        decidable.filter(condition).order_by().values(*columns)
         for condition in _waiting_at_each_gate(person)
     )
     return first.union(*rest, all=not distinct)
@@ -89,11 +90,6 @@ def _waiting(user: AbstractBaseUser, column: str) -> RawSQL | list:
     return access.compiled_subquery(
         user, ("waiting", column), lambda person: _waiting_rows(person, column)
     )
-
-
-def waiting_trains(user: AbstractBaseUser) -> RawSQL | list:
-    """The ids of the trains with a requirement waiting for this user's decision."""
-    return _waiting(user, "train_id")
 
 
 # The navigation counts the trains waiting for a person's decision up to this many, then
@@ -195,14 +191,33 @@ class Inbox:
         return len(self.items) + self.more
 
 
+def _first_waiting_trains(user: AbstractBaseUser, n: int) -> RawSQL | list:
+    """The ids of the first `n` trains waiting for this user's decision, oldest request
+    first (`WAITING_ORDER`), as a subquery: ordered and cut inside the reads a gate at a
+    time. Picked from the trains table by their ids, PostgreSQL expected hundreds and
+    read all 20,200 of the bench's trains for 51."""
+
+    def compile_(person: Person) -> tuple[str, list] | None:
+        rows = _waiting_rows(person, "train_id", "train__gate_opened_at", distinct=True)
+        try:
+            sql, params = rows.order_by(
+                F("train__gate_opened_at").asc(nulls_last=True), "train_id"
+            )[:n].query.sql_with_params()
+        except EmptyResultSet:
+            return None
+        # bandit B608 accepted: the ORM's SQL inside a fixed SELECT; values stay parameters
+        return f'SELECT "train_id" FROM ({sql}) AS "first"', params  # nosec B608
+
+    bound = access.compiled_for(user, ("first waiting trains", n), compile_)
+    # bandit B611 accepted: SQL the ORM compiled; every value in it stays a parameter
+    return [] if bound is None else RawSQL(*bound)  # nosec B611
+
+
 def inbox(*, user: AbstractBaseUser) -> Inbox:
     """The trains waiting longest for this person's decision (INBOX_LIMIT of them), oldest
     request first, each with its status (2 queries)."""
-    first = (  # the first trains in that order, and one more to tell whether there are more
-        ReleaseTrain.objects.filter(pk__in=waiting_trains(user))
-        .order_by(*WAITING_ORDER)
-        .values("pk")[: INBOX_LIMIT + 1]
-    )
+    # the first trains in that order, and one more to tell whether there are more
+    first = _first_waiting_trains(user, INBOX_LIMIT + 1)
     pending = list(
         ApprovalRequirement.objects.filter(pk__in=_waiting(user, "pk"), train_id__in=first)
         .select_related("user", "group")
