@@ -371,12 +371,13 @@ def _snapshot_key(trains: QuerySet, period: Period) -> str | None:
         if connection.vendor == "postgresql"
         else "GROUP_CONCAT(counted_id)"
     )
+    # bandit B608 accepted: the models' own table names, and below the ORM's SQL; every
+    # value stays a parameter
     newest = ", ".join(
-        f"(SELECT MAX(id) FROM {model._meta.db_table})"
+        f"(SELECT MAX(id) FROM {model._meta.db_table})"  # nosec B608
         for model in (TrainEvent, ApprovalDecision, Deployment)
     )
     with connection.cursor() as cursor:
-        # bandit B608 accepted: the ORM's SQL and fixed table names; values stay parameters
         cursor.execute(f"SELECT {listed}, {newest} FROM ({inner}) AS counted", params)  # nosec B608
         ids, *newest_ids = cursor.fetchone()
     counted = ",".join(map(str, sorted({int(i) for i in (ids or "").split(",") if i})))
