@@ -12,6 +12,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Aggregate, FloatField, Func, JSONField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from psycopg.pq import TransactionStatus
 
 
 def id_list(ids: Iterable[int]) -> RawSQL:
@@ -301,3 +302,29 @@ def planned_each_time(alias: str = DEFAULT_DB_ALIAS):
         yield
     finally:
         raw.prepare_threshold = threshold
+
+
+@contextmanager
+def planned_once(alias: str = DEFAULT_DB_ALIAS):
+    """Statements run inside, once prepared (settings: DB_PREPARE_THRESHOLD), keep the
+    plan PostgreSQL made for them and are not planned again for each run's values
+    (`plan_cache_mode`, set for the block and reset after it: two SET statements, no
+    read). For the reads of trains with their facts, whose plan does not depend on the
+    values: PostgreSQL's plan cache judged the kept plan dearer and planned the trains
+    list's read afresh on every request, 7.7 ms of planning for 9.8 ms of running; its
+    kept plan runs in 6.3 ms. The opposite of `planned_each_time`."""
+    if connections[alias].vendor != "postgresql":
+        yield
+        return
+    connections[alias].ensure_connection()  # the setting is the open connection's
+    raw = connections[alias].connection
+    if raw.prepare_threshold is None:  # nothing is prepared, so nothing is kept
+        yield
+        return
+    raw.execute("SET plan_cache_mode = force_generic_plan")
+    try:
+        yield
+    finally:
+        if raw.info.transaction_status != TransactionStatus.INERROR:
+            raw.execute("RESET plan_cache_mode")
+        # else the transaction's rollback undoes the SET

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
-from releasemgr.db import planned_each_time
+from releasemgr.db import planned_each_time, planned_once
 from tests.factories import make_train
 
 pytestmark = [
@@ -54,3 +54,39 @@ def test_reads_planned_each_time_are_never_prepared(manager):
             cursor.execute(sql, [0])
             assert cursor.fetchone() == (1,)
     assert any("WHERE id > $1" in s for s in _prepared())
+
+
+def _plan_cache_mode() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        return cursor.fetchone()[0]
+
+
+def test_reads_planned_once_keep_their_plan_and_the_setting_goes_back(client, manager):
+    """Inside `planned_once`, a prepared statement keeps its plan (the trains list's read
+    of its trains with their facts); outside it PostgreSQL chooses again, also after an
+    error in the block."""
+    assert _plan_cache_mode() == "auto"
+    with planned_once():
+        assert _plan_cache_mode() == "force_generic_plan"
+    assert _plan_cache_mode() == "auto"
+    # the statement fails inside a savepoint: rolling back to it undoes the SET
+    with (
+        pytest.raises(DatabaseError),
+        transaction.atomic(),
+        planned_once(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SELECT 1 / 0")
+    assert _plan_cache_mode() == "auto"
+    with pytest.raises(LookupError), planned_once():
+        raise LookupError("not the database's")
+    assert _plan_cache_mode() == "auto"
+    for name in ("Alpha", "Beta"):
+        make_train(manager, name=name)
+    client.force_login(manager)
+    pages = [client.get("/trains/?show=open") for _ in range(7)]
+    assert {p.status_code for p in pages} == {200}
+    assert [r.train.name for r in pages[-1].context["rows"]] == ["Beta", "Alpha"]
+    assert any('"may_manage"' in s and "facts_phases" in s for s in _prepared())
+    assert _plan_cache_mode() == "auto"

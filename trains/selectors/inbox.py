@@ -14,6 +14,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
+from releasemgr.db import planned_once
 from trains import access, workflow
 from trains.access import Person
 from trains.models import ReleaseTrain
@@ -226,7 +227,8 @@ def inbox(*, user: AbstractBaseUser) -> Inbox:
     train_ids = list(dict.fromkeys(r.train_id for r in pending))
     more = len(train_ids) > INBOX_LIMIT
     train_ids = train_ids[:INBOX_LIMIT]
-    trains = list(for_status(ReleaseTrain.objects.filter(pk__in=train_ids), user))
+    with planned_once():
+        trains = list(for_status(ReleaseTrain.objects.filter(pk__in=train_ids), user))
     status_of = {t.pk: (t, s) for t, s in zip(trains, statuses(trains, user), strict=True)}
     items: dict[int, InboxItem] = {}
     for requirement in pending:

@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from approvals.models import Gate
-from releasemgr.db import id_list
+from releasemgr.db import id_list, planned_once
 from trains import access, workflow
 from trains.choices import OPEN_STATES
 from trains.filters import Show, shown
@@ -131,6 +131,8 @@ def page_rows(trains: QuerySet[ReleaseTrain], page, *, user: AbstractBaseUser) -
     ordering = trains.query.order_by or trains.model._meta.ordering
     picked = trains.order_by(*ordering).values("pk")[bounds]
     shown = for_status(ReleaseTrain.objects.filter(pk__in=picked), user).order_by(*ordering)
+    with planned_once():
+        shown = list(shown)
     return list_rows(shown, user=user)
 
 
@@ -220,9 +222,12 @@ def needs_my_action(trains: QuerySet[ReleaseTrain], *, user: AbstractBaseUser) -
     # bandit B608 and B611 accepted: the ORM's SQL inside a fixed SELECT; every value in
     # it stays a parameter
     picked_ids = RawSQL(f'SELECT "pk" FROM ({sql}) AS "picked"', params)  # nosec B608 B611
-    candidates = list(
-        for_status(ReleaseTrain.objects.filter(pk__in=picked_ids), user).order_by("end_date", "id")
-    )
+    with planned_once():
+        candidates = list(
+            for_status(ReleaseTrain.objects.filter(pk__in=picked_ids), user).order_by(
+                "end_date", "id"
+            )
+        )
     rows = [r for r in list_rows(candidates[:NEEDS_SCAN], user=user) if r.needs_me]
     return Needs(
         sorted(rows, key=_urgency),
@@ -253,11 +258,12 @@ def with_health(
     trains: QuerySet[ReleaseTrain], health: str, *, user: AbstractBaseUser
 ) -> HealthRows:
     """The open trains of `trains` whose health is `health`, in the list's order."""
-    candidates = list(
-        for_status(trains.filter(state__in=OPEN_STATES), user).order_by("end_date", "id")[
-            : HEALTH_SCAN + 1
-        ]
-    )
+    with planned_once():
+        candidates = list(
+            for_status(trains.filter(state__in=OPEN_STATES), user).order_by("end_date", "id")[
+                : HEALTH_SCAN + 1
+            ]
+        )
     rows = [r for r in list_rows(candidates[:HEALTH_SCAN], user=user) if r.status.health == health]
     rows.sort(key=lambda r: (-r.train.start_date.toordinal(), -r.train.pk))
     return HealthRows(rows, checked_all=len(candidates) <= HEALTH_SCAN, scanned=HEALTH_SCAN)
