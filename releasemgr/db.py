@@ -316,15 +316,22 @@ def planned_once(alias: str = DEFAULT_DB_ALIAS):
     if connections[alias].vendor != "postgresql":
         yield
         return
-    connections[alias].ensure_connection()  # the setting is the open connection's
-    raw = connections[alias].connection
+    db = connections[alias]
+    db.ensure_connection()  # the setting is the open connection's
+    raw = db.connection
     if raw.prepare_threshold is None:  # nothing is prepared, so nothing is kept
         yield
         return
-    raw.execute("SET plan_cache_mode = force_generic_plan")
+    with db.wrap_database_errors:  # a lost connection is Django's error, as in any read
+        raw.execute("SET plan_cache_mode = force_generic_plan")
     try:
         yield
     finally:
-        if raw.info.transaction_status != TransactionStatus.INERROR:
-            raw.execute("RESET plan_cache_mode")
-        # else the transaction's rollback undoes the SET
+        # In a failed transaction the rollback undoes the SET; on a lost connection there
+        # is nothing to reset.
+        if not raw.closed and raw.info.transaction_status in _CAN_RESET:
+            with db.wrap_database_errors:
+                raw.execute("RESET plan_cache_mode")
+
+
+_CAN_RESET = (TransactionStatus.IDLE, TransactionStatus.INTRANS)
