@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from approvals.models import Gate
+from releasemgr.db import planned_once
 from releasemgr.people import name_of
 from trains import access, workflow
 from trains.choices import (
@@ -590,6 +591,18 @@ def for_status(trains: QuerySet[ReleaseTrain], user) -> QuerySet[ReleaseTrain]:
         user,
         *sorted({s.action for s in STEPS.values() if s.offered}),
     )
+
+
+def read_for_status(
+    trains: QuerySet[ReleaseTrain], user, *, limit: int | None = None
+) -> list[ReleaseTrain]:
+    """The trains of a query (in its order, the first `limit` of them), read `for_status`
+    with the plan PostgreSQL keeps for such reads (`releasemgr.db.planned_once`): their
+    plan does not depend on the values, and the plan cache planned the trains list's read
+    afresh on every request (7.7 ms of planning for 9.8 ms of running; kept, 6.3 ms)."""
+    read = for_status(trains, user)
+    with planned_once():
+        return list(read if limit is None else read[:limit])
 
 
 def statuses(trains, user) -> list[TrainStatus]:

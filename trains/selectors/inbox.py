@@ -14,11 +14,10 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from approvals.models import ApprovalDecision, ApprovalRequirement, Gate
-from releasemgr.db import planned_once
 from trains import access, workflow
 from trains.access import Person
 from trains.models import ReleaseTrain
-from trains.status import TrainStatus, for_status, statuses
+from trains.status import TrainStatus, read_for_status, statuses
 
 
 def _oldest_request_first(train: str = "") -> tuple:
@@ -104,6 +103,19 @@ def badge(n: int) -> int | str:
     return f"{BADGE_CAP}+" if n > BADGE_CAP else n
 
 
+def _and_decided_before(person: Person, waiting: QuerySet, summary: str) -> tuple[str, list]:
+    """SQL of one row: `summary` over the `waiting` rows, and whether the person ever
+    decided (what the navigation's Approvals link needs, `inbox_summary` and
+    `waiting_train_ids`)."""
+    sql, params = waiting.query.sql_with_params()
+    decided, decided_params = (
+        ApprovalDecision.objects.filter(user=person.pk).values("pk")[:1].query.sql_with_params()
+    )
+    # bandit B608 accepted: two queries the ORM compiled; every value stays a parameter
+    select = f"SELECT (SELECT {summary} FROM ({sql}) AS waiting), EXISTS({decided})"  # nosec B608
+    return select, [*params, *decided_params]
+
+
 def inbox_summary(*, user: AbstractBaseUser) -> tuple[int, bool]:
     """(How many trains wait for this user's decision, counted up to BADGE_CAP + 1;
     whether they ever decided): what the navigation's Approvals link shows, in one query
@@ -114,13 +126,7 @@ def inbox_summary(*, user: AbstractBaseUser) -> tuple[int, bool]:
 
     def compile_(person: Person) -> tuple[str, list]:
         trains = pending_requirements(user=person).order_by().values("train_id").distinct()
-        counted, counted_params = trains[: BADGE_CAP + 1].query.sql_with_params()
-        decided, decided_params = (
-            ApprovalDecision.objects.filter(user=person.pk).values("pk")[:1].query.sql_with_params()
-        )
-        # bandit B608 accepted: two queries the ORM compiled; every value stays a parameter
-        sql = f"SELECT (SELECT COUNT(*) FROM ({counted}) AS waiting), EXISTS({decided})"  # nosec B608
-        return sql, [*counted_params, *decided_params]
+        return _and_decided_before(person, trains[: BADGE_CAP + 1], "COUNT(*)")
 
     with connection.cursor() as cursor:
         cursor.execute(*access.compiled_for(user, ("inbox summary", BADGE_CAP), compile_))
@@ -137,17 +143,9 @@ def waiting_train_ids(*, user: AbstractBaseUser) -> tuple[list[int], bool]:
         return [], False
 
     def compile_(person: Person) -> tuple[str, list]:
-        trains, params = _waiting_rows(person, "train_id", distinct=True).query.sql_with_params()
-        decided, decided_params = (
-            ApprovalDecision.objects.filter(user=person.pk).values("pk")[:1].query.sql_with_params()
-        )
         listed = "ARRAY_AGG" if connection.vendor == "postgresql" else "JSON_GROUP_ARRAY"
-        # bandit B608 accepted: two queries the ORM compiled; every value stays a parameter
-        sql = (
-            f"SELECT (SELECT {listed}(train_id) FROM ({trains}) AS waiting), "  # nosec B608
-            f"EXISTS({decided})"
-        )
-        return sql, [*params, *decided_params]
+        trains = _waiting_rows(person, "train_id", distinct=True)
+        return _and_decided_before(person, trains, f"{listed}(train_id)")
 
     with connection.cursor() as cursor:
         cursor.execute(*access.compiled_for(user, ("waiting trains", "all"), compile_))
@@ -227,8 +225,7 @@ def inbox(*, user: AbstractBaseUser) -> Inbox:
     train_ids = list(dict.fromkeys(r.train_id for r in pending))
     more = len(train_ids) > INBOX_LIMIT
     train_ids = train_ids[:INBOX_LIMIT]
-    with planned_once():
-        trains = list(for_status(ReleaseTrain.objects.filter(pk__in=train_ids), user))
+    trains = read_for_status(ReleaseTrain.objects.filter(pk__in=train_ids), user)
     status_of = {t.pk: (t, s) for t, s in zip(trains, statuses(trains, user), strict=True)}
     items: dict[int, InboxItem] = {}
     for requirement in pending:

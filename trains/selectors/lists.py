@@ -15,13 +15,13 @@ from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from approvals.models import Gate
-from releasemgr.db import id_list, planned_once
+from releasemgr.db import id_list
 from trains import access, workflow
 from trains.choices import OPEN_STATES
 from trains.filters import Show, shown
 from trains.models import ReleaseTrain
 from trains.selectors.inbox import waiting_train_ids
-from trains.status import TrainStatus, Waiting, for_status, statuses
+from trains.status import TrainStatus, Waiting, read_for_status, statuses
 from trains.workflow import STEPS
 
 
@@ -130,10 +130,8 @@ def page_rows(trains: QuerySet[ReleaseTrain], page, *, user: AbstractBaseUser) -
     bounds = slice(page.start_index() - 1, page.end_index())
     ordering = trains.query.order_by or trains.model._meta.ordering
     picked = trains.order_by(*ordering).values("pk")[bounds]
-    shown = for_status(ReleaseTrain.objects.filter(pk__in=picked), user).order_by(*ordering)
-    with planned_once():
-        shown = list(shown)
-    return list_rows(shown, user=user)
+    shown = ReleaseTrain.objects.filter(pk__in=picked).order_by(*ordering)
+    return list_rows(read_for_status(shown, user), user=user)
 
 
 # Needs my action ---------------------------------------------------------------------------
@@ -222,12 +220,9 @@ def needs_my_action(trains: QuerySet[ReleaseTrain], *, user: AbstractBaseUser) -
     # bandit B608 and B611 accepted: the ORM's SQL inside a fixed SELECT; every value in
     # it stays a parameter
     picked_ids = RawSQL(f'SELECT "pk" FROM ({sql}) AS "picked"', params)  # nosec B608 B611
-    with planned_once():
-        candidates = list(
-            for_status(ReleaseTrain.objects.filter(pk__in=picked_ids), user).order_by(
-                "end_date", "id"
-            )
-        )
+    candidates = read_for_status(
+        ReleaseTrain.objects.filter(pk__in=picked_ids).order_by("end_date", "id"), user
+    )
     rows = [r for r in list_rows(candidates[:NEEDS_SCAN], user=user) if r.needs_me]
     return Needs(
         sorted(rows, key=_urgency),
@@ -258,12 +253,11 @@ def with_health(
     trains: QuerySet[ReleaseTrain], health: str, *, user: AbstractBaseUser
 ) -> HealthRows:
     """The open trains of `trains` whose health is `health`, in the list's order."""
-    with planned_once():
-        candidates = list(
-            for_status(trains.filter(state__in=OPEN_STATES), user).order_by("end_date", "id")[
-                : HEALTH_SCAN + 1
-            ]
-        )
+    candidates = read_for_status(
+        trains.filter(state__in=OPEN_STATES).order_by("end_date", "id"),
+        user,
+        limit=HEALTH_SCAN + 1,
+    )
     rows = [r for r in list_rows(candidates[:HEALTH_SCAN], user=user) if r.status.health == health]
     rows.sort(key=lambda r: (-r.train.start_date.toordinal(), -r.train.pk))
     return HealthRows(rows, checked_all=len(candidates) <= HEALTH_SCAN, scanned=HEALTH_SCAN)
